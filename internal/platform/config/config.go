@@ -1,0 +1,384 @@
+// Package config loads the one typed configuration of the binary from the
+// environment and mirrored command-line flags, validates it at start and
+// prints it with secrets masked, so adapters never read os.Getenv.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the binary. Field docs live in the spec table
+// below so that env names, flag names, defaults and help stay in one place.
+type Config struct {
+	HTTPAddr        string
+	GRPCAddr        string
+	DatabaseURL     string
+	DataDir         string
+	RedisURL        string
+	EventTransport  string
+	KafkaBrokers    []string
+	SearchBackend   string
+	MeilisearchURL  string
+	MeilisearchKey  string
+	SMTPURL         string
+	MailFrom        string
+	PublicURL       string
+	StripeSecretKey string
+	StripeWebhook   string
+	StripeAPIBase   string
+	PaymentWebhook  string
+	JWTKeyFile      string
+	AccessTTL       time.Duration
+	RefreshTTL      time.Duration
+	PaymentTimeout  time.Duration
+	Reminders       []time.Duration
+	CheckoutTTL     time.Duration
+	AdminEmail      string
+	AdminPassword   string
+	Contexts        []string
+	OTLPEndpoint    string
+	LogLevel        string
+	CORSOrigins     []string
+	BodyLimit       int
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	// PasswordHashMemoryKiB tunes argon2id; lowering it is for tests only.
+	PasswordHashMemoryKiB int
+	// LoginMaxFailures is how many failed logins per email+IP are allowed per LoginWindow.
+	LoginMaxFailures int
+	LoginWindow      time.Duration
+	// RateLimitPerMinute caps requests per client IP (and per user when authenticated).
+	RateLimitPerMinute int
+	// TrustProxy makes X-Forwarded-For the client IP; only behind a trusted proxy.
+	TrustProxy bool
+}
+
+// AllContexts is the list of bounded contexts the monolith hosts by default.
+var AllContexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search"}
+
+type kind int
+
+const (
+	kString kind = iota
+	kDuration
+	kInt
+	kList
+	kDurations
+	kBool
+)
+
+type spec struct {
+	env    string
+	def    string
+	secret bool
+	help   string
+	k      kind
+	ptr    any
+	check  func(string) error
+}
+
+func (c *Config) specs() []spec {
+	return []spec{
+		{env: "HTTP_ADDR", def: ":8080", help: "public HTTP listen address", k: kString, ptr: &c.HTTPAddr, check: addr},
+		{env: "GRPC_ADDR", def: ":9090", help: "gRPC listen address (split mode)", k: kString, ptr: &c.GRPCAddr, check: addr},
+		{env: "DATABASE_URL", help: "PostgreSQL DSN; unset runs an embedded PostgreSQL under DATA_DIR", k: kString, ptr: &c.DatabaseURL, secret: true, check: dsn("postgres", "postgresql")},
+		{env: "DATA_DIR", def: "./.commerce", help: "directory for embedded data and generated keys", k: kString, ptr: &c.DataDir, check: nonEmpty},
+		{env: "REDIS_URL", help: "Redis URL; unset runs an in-process Redis", k: kString, ptr: &c.RedisURL, secret: true, check: dsn("redis", "rediss")},
+		{env: "EVENT_TRANSPORT", def: "postgres", help: "postgres or kafka", k: kString, ptr: &c.EventTransport, check: oneOf("postgres", "kafka")},
+		{env: "KAFKA_BROKERS", help: "comma separated Kafka seed brokers", k: kList, ptr: &c.KafkaBrokers},
+		{env: "SEARCH_BACKEND", def: "postgres", help: "postgres or meilisearch", k: kString, ptr: &c.SearchBackend, check: oneOf("postgres", "meilisearch")},
+		{env: "MEILISEARCH_URL", help: "Meilisearch URL", k: kString, ptr: &c.MeilisearchURL},
+		{env: "MEILISEARCH_KEY", help: "Meilisearch API key", k: kString, ptr: &c.MeilisearchKey, secret: true},
+		{env: "SMTP_URL", help: "smtp://user:pass@host:port (STARTTLS when offered), smtps:// (implicit TLS); ?tls=required|none; unset logs emails", k: kString, ptr: &c.SMTPURL, secret: true, check: dsn("smtp", "smtps")},
+		{env: "MAIL_FROM", def: "Commerce <no-reply@localhost>", help: "sender address of emails", k: kString, ptr: &c.MailFrom},
+		{env: "PUBLIC_URL", def: "http://localhost:8080", help: "base URL used in links sent to users", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
+		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},
+		{env: "STRIPE_WEBHOOK_SECRET", help: "Stripe webhook signing secret", k: kString, ptr: &c.StripeWebhook, secret: true},
+		{env: "STRIPE_API_BASE", help: "Stripe API base URL (stripe-mock)", k: kString, ptr: &c.StripeAPIBase},
+		{env: "PAYMENT_WEBHOOK_SECRET", help: "secret of the test gateway; generated into DATA_DIR when unset", k: kString, ptr: &c.PaymentWebhook, secret: true},
+		{env: "JWT_PRIVATE_KEY_FILE", help: "PEM RSA key for RS256; generated into DATA_DIR when unset", k: kString, ptr: &c.JWTKeyFile},
+		{env: "ACCESS_TOKEN_TTL", def: "15m", help: "access token lifetime", k: kDuration, ptr: &c.AccessTTL},
+		{env: "REFRESH_TOKEN_TTL", def: "168h", help: "refresh token lifetime", k: kDuration, ptr: &c.RefreshTTL},
+		{env: "ORDER_PAYMENT_TIMEOUT", def: "24h", help: "unpaid orders expire after this", k: kDuration, ptr: &c.PaymentTimeout},
+		{env: "ORDER_REMINDERS", def: "4h,12h,22h", help: "payment reminder offsets", k: kDurations, ptr: &c.Reminders},
+		{env: "CHECKOUT_SESSION_TTL", def: "30m", help: "checkout session lifetime", k: kDuration, ptr: &c.CheckoutTTL},
+		{env: "BOOTSTRAP_ADMIN_EMAIL", help: "create this verified admin at start if missing", k: kString, ptr: &c.AdminEmail},
+		{env: "BOOTSTRAP_ADMIN_PASSWORD", help: "password of the bootstrap admin", k: kString, ptr: &c.AdminPassword, secret: true},
+		{env: "CONTEXTS", def: "all", help: "bounded contexts this process hosts", k: kList, ptr: &c.Contexts},
+		{env: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OTLP endpoint; unset exports nothing", k: kString, ptr: &c.OTLPEndpoint},
+		{env: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", k: kString, ptr: &c.LogLevel, check: oneOf("debug", "info", "warn", "error")},
+		{env: "CORS_ALLOWED_ORIGINS", help: "comma separated origins allowed by CORS (empty: same origin only)", k: kList, ptr: &c.CORSOrigins},
+		{env: "HTTP_BODY_LIMIT", def: "1048576", help: "largest request body in bytes", k: kInt, ptr: &c.BodyLimit, check: positive},
+		{env: "HTTP_READ_TIMEOUT", def: "15s", help: "HTTP read timeout", k: kDuration, ptr: &c.ReadTimeout},
+		{env: "HTTP_WRITE_TIMEOUT", def: "30s", help: "HTTP write timeout (not applied to streams)", k: kDuration, ptr: &c.WriteTimeout},
+		{env: "HTTP_IDLE_TIMEOUT", def: "120s", help: "HTTP keep-alive idle timeout", k: kDuration, ptr: &c.IdleTimeout},
+		{env: "SHUTDOWN_TIMEOUT", def: "20s", help: "graceful shutdown budget", k: kDuration, ptr: &c.ShutdownTimeout},
+		{env: "PASSWORD_HASH_MEMORY_KIB", def: "19456", help: "argon2id memory in KiB (OWASP minimum 19456)", k: kInt, ptr: &c.PasswordHashMemoryKiB, check: positive},
+		{env: "LOGIN_MAX_FAILURES", def: "5", help: "failed logins per email+IP per window before 429", k: kInt, ptr: &c.LoginMaxFailures, check: positive},
+		{env: "LOGIN_FAILURE_WINDOW", def: "15m", help: "window of LOGIN_MAX_FAILURES", k: kDuration, ptr: &c.LoginWindow},
+		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
+		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
+	}
+}
+
+// Load reads flags (highest precedence), then the environment, then
+// defaults. A bad value is an error naming the variable.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	specs := c.specs()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flags := make(map[string]*string, len(specs))
+	for _, s := range specs {
+		flags[s.env] = fs.String(FlagName(s.env), "", s.help+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("config: %w (see --help)", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	for _, s := range specs {
+		raw := s.def
+		if v := getenv(s.env); v != "" {
+			raw = v
+		}
+		if set[FlagName(s.env)] {
+			raw = *flags[s.env]
+		}
+		raw = strings.TrimSpace(raw)
+		if err := s.assign(raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
+		}
+	}
+	if err := c.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// Usage writes the flag/env table, for `commerce serve --help`.
+func Usage(w io.Writer) {
+	c := &Config{}
+	for _, s := range c.specs() {
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  --%-28s %s%s [%s]\n", FlagName(s.env), s.help, def, s.env)
+	}
+}
+
+// FlagName turns HTTP_ADDR into http-addr: flags mirror the variables.
+func FlagName(env string) string { return strings.ToLower(strings.ReplaceAll(env, "_", "-")) }
+
+func (s spec) assign(raw string) error {
+	if s.check != nil && raw != "" {
+		if err := s.check(raw); err != nil {
+			return err
+		}
+	}
+	switch s.k {
+	case kString:
+		*(s.ptr.(*string)) = raw
+	case kInt:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", raw)
+		}
+		if s.check != nil {
+			if err := s.check(raw); err != nil {
+				return err
+			}
+		}
+		*(s.ptr.(*int)) = n
+	case kBool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", raw)
+		}
+		*(s.ptr.(*bool)) = b
+	case kDuration:
+		d, err := time.ParseDuration(raw)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration like 15m or 24h", raw)
+		}
+		*(s.ptr.(*time.Duration)) = d
+	case kList:
+		*(s.ptr.(*[]string)) = splitList(raw)
+	case kDurations:
+		var out []time.Duration
+		for _, p := range splitList(raw) {
+			d, err := time.ParseDuration(p)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration", p)
+			}
+			out = append(out, d)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+		*(s.ptr.(*[]time.Duration)) = out
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Contexts) == 1 && c.Contexts[0] == "all" {
+		c.Contexts = append([]string(nil), AllContexts...)
+	}
+	for _, name := range c.Contexts {
+		if !contains(AllContexts, name) {
+			errs = append(errs, fmt.Errorf("CONTEXTS: unknown context %q (known: %s)", name, strings.Join(AllContexts, ", ")))
+		}
+	}
+	if c.EventTransport == "kafka" && len(c.KafkaBrokers) == 0 {
+		errs = append(errs, errors.New("KAFKA_BROKERS: required when EVENT_TRANSPORT=kafka"))
+	}
+	if c.SearchBackend == "meilisearch" && c.MeilisearchURL == "" {
+		errs = append(errs, errors.New("MEILISEARCH_URL: required when SEARCH_BACKEND=meilisearch"))
+	}
+	if (c.AdminEmail == "") != (c.AdminPassword == "") {
+		errs = append(errs, errors.New("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together"))
+	}
+	for _, d := range c.Reminders {
+		if d >= c.PaymentTimeout {
+			errs = append(errs, fmt.Errorf("ORDER_REMINDERS: %s is not before ORDER_PAYMENT_TIMEOUT %s", d, c.PaymentTimeout))
+		}
+	}
+	if c.PasswordHashMemoryKiB < 8 {
+		errs = append(errs, errors.New("PASSWORD_HASH_MEMORY_KIB: must be at least 8"))
+	}
+	return errors.Join(errs...)
+}
+
+// Hosts reports whether this process hosts the named bounded context.
+func (c *Config) Hosts(ctx string) bool { return contains(c.Contexts, ctx) }
+
+// Print writes every setting, masking secrets and URL passwords, so an
+// operator can see what the process runs with without leaking credentials.
+func (c *Config) Print(w io.Writer) {
+	for _, s := range c.specs() {
+		fmt.Fprintf(w, "  %-28s %s\n", s.env, s.masked())
+	}
+}
+
+// Masked returns the settings as a map with secrets masked, for structured logs.
+func (c *Config) Masked() map[string]string {
+	out := map[string]string{}
+	for _, s := range c.specs() {
+		out[s.env] = s.masked()
+	}
+	return out
+}
+
+func (s spec) masked() string {
+	var v string
+	switch p := s.ptr.(type) {
+	case *string:
+		v = *p
+	case *int:
+		v = strconv.Itoa(*p)
+	case *bool:
+		v = strconv.FormatBool(*p)
+	case *time.Duration:
+		v = p.String()
+	case *[]string:
+		v = strings.Join(*p, ",")
+	case *[]time.Duration:
+		parts := make([]string, len(*p))
+		for i, d := range *p {
+			parts[i] = d.String()
+		}
+		v = strings.Join(parts, ",")
+	}
+	if v == "" || !s.secret {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if u.User != nil {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.Redacted()
+	}
+	return "****"
+}
+
+func splitList(raw string) []string {
+	var out []string
+	for _, p := range strings.Split(raw, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func nonEmpty(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func positive(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a positive integer", v)
+	}
+	return nil
+}
+
+func addr(v string) error {
+	i := strings.LastIndex(v, ":")
+	if i < 0 {
+		return fmt.Errorf("%q is not host:port", v)
+	}
+	if p, err := strconv.Atoi(v[i+1:]); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q has no valid port", v)
+	}
+	return nil
+}
+
+func oneOf(allowed ...string) func(string) error {
+	return func(v string) error {
+		if !contains(allowed, v) {
+			return fmt.Errorf("%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+		return nil
+	}
+}
+
+func dsn(schemes ...string) func(string) error {
+	return func(v string) error {
+		u, err := url.Parse(v)
+		if err != nil {
+			return errors.New("is not a valid URL")
+		}
+		if !contains(schemes, u.Scheme) {
+			return fmt.Errorf("URL scheme must be one of %s", strings.Join(schemes, ", "))
+		}
+		return nil
+	}
+}

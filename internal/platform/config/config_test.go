@@ -1,0 +1,66 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.AccessTTL != 15*time.Minute || c.RefreshTTL != 168*time.Hour {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if len(c.Reminders) != 3 || c.Reminders[0] != 4*time.Hour || len(c.Contexts) != len(AllContexts) {
+		t.Fatalf("lists: %+v %+v", c.Reminders, c.Contexts)
+	}
+}
+
+func TestFlagBeatsEnv(t *testing.T) {
+	c, err := Load([]string{"--http-addr", ":9999"}, env(map[string]string{"HTTP_ADDR": ":7777"}))
+	if err != nil || c.HTTPAddr != ":9999" {
+		t.Fatalf("%v %v", c, err)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"ACCESS_TOKEN_TTL": "soon",
+		"EVENT_TRANSPORT":  "carrier-pigeon",
+		"DATABASE_URL":     "mysql://x",
+		"HTTP_ADDR":        "nope",
+		"CONTEXTS":         "auth,billing",
+	}
+	for k, v := range cases {
+		_, err := Load(nil, env(map[string]string{k: v}))
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: want error naming it, got %v", k, v, err)
+		}
+	}
+}
+
+func TestPrintMasksSecrets(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{
+		"DATABASE_URL":             "postgres://u:hunter2@db:5432/x",
+		"BOOTSTRAP_ADMIN_EMAIL":    "a@b.c",
+		"BOOTSTRAP_ADMIN_PASSWORD": "s3cretpass",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	c.Print(&b)
+	out := b.String()
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "s3cretpass") {
+		t.Fatalf("secret leaked:\n%s", out)
+	}
+	if !strings.Contains(out, "db:5432") {
+		t.Fatalf("host should stay visible:\n%s", out)
+	}
+}
