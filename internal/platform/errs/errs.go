@@ -15,6 +15,9 @@ type Kind int
 // The categories. Unknown errors are treated as Internal.
 const (
 	Internal Kind = iota
+	// BadRequest is malformed input (400): bad JSON, a bad or used token.
+	BadRequest
+	// Invalid is well-formed input that fails validation (422).
 	Invalid
 	NotFound
 	Conflict

@@ -28,6 +28,9 @@ type Embedded struct {
 	port int
 	cred *syscall.Credential
 	log  *slog.Logger
+	// Started is false when a server left running by an earlier process
+	// (a crash, or a `commerce serve` next to `commerce migrate`) was adopted.
+	Started bool
 }
 
 const embeddedUser = "commerce"
@@ -62,6 +65,8 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (*Embe
 		log.Info("adopted running embedded PostgreSQL", "dir", e.dir, "port", port)
 	} else if err := e.start(ctx); err != nil {
 		return nil, err
+	} else {
+		e.Started = true
 	}
 	if err := e.ensureDatabase(ctx); err != nil {
 		return nil, err

@@ -1,0 +1,236 @@
+// Command commerce runs the whole shop as one binary (serve), manages its
+// database schema (migrate), creates administrators (admin) and reports
+// its version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/logx"
+	"github.com/opencommerce/commerce/internal/platform/ratelimit"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+	"github.com/opencommerce/commerce/internal/server"
+)
+
+// version is stamped by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+const usage = `commerce — one binary that runs a whole shop
+
+Usage:
+  commerce serve [flags]                       run the shop (no configuration needed)
+  commerce migrate up|down [N]|status [flags]  manage the database schema
+  commerce admin create --email E --password P create a verified administrator
+  commerce version                             print the version
+
+Every flag mirrors an environment variable (--http-addr = HTTP_ADDR).
+Run 'commerce serve --help' for the list.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	server.Version = version
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args[1:], stdout, stderr)
+	case "admin":
+		err = adminCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "commerce", version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+func loadConfig(args []string, stdout io.Writer) (*config.Config, error) {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprintln(stdout, "Flags (each mirrors the environment variable in brackets):")
+			config.Usage(stdout)
+			return nil, flag.ErrHelp
+		}
+	}
+	return config.Load(args, os.Getenv)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	cfg, err := loadConfig(args, stdout)
+	if err != nil {
+		return err
+	}
+	log := logx.New(stderr, cfg.LogLevel)
+	slog.SetDefault(log)
+	log.Info("starting commerce", "version", version, "config", cfg.Masked())
+
+	db, closeDB, err := server.Database(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	m, err := server.Migrator(db, cfg)
+	if err != nil {
+		return err
+	}
+	n, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", n)
+	srv, err := server.New(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	log.Info("ready", "startup_ms", time.Since(start).Milliseconds())
+	return srv.Run(ctx)
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: commerce migrate up|down [N]|status")
+	}
+	action, rest := args[0], args[1:]
+	steps := 1
+	if action == "down" && len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
+		n, err := strconv.Atoi(rest[0])
+		if err != nil || n < 1 {
+			return fmt.Errorf("migrate down: %q is not a positive number of steps", rest[0])
+		}
+		steps, rest = n, rest[1:]
+	}
+	cfg, err := loadConfig(rest, stdout)
+	if err != nil {
+		return err
+	}
+	log := logx.New(stderr, cfg.LogLevel)
+	db, closeDB, err := server.Database(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	m, err := server.Migrator(db, cfg)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "up":
+		n, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	case "down":
+		n, err := m.Down(ctx, steps)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rolled back %d migration(s)\n", n)
+	case "status":
+		st, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			applied := "pending"
+			if s.AppliedAt != nil {
+				applied = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%-12s %04d_%-24s %s\n", s.Context, s.Version, s.Name, applied)
+		}
+	default:
+		return fmt.Errorf("unknown migrate action %q (up, down, status)", action)
+	}
+	return nil
+}
+
+func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: commerce admin create --email E --password P")
+	}
+	var email, password string
+	var rest []string
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case (a == "--email" || a == "-email") && i+1 < len(args):
+			email, i = args[i+1], i+1
+		case (a == "--password" || a == "-password") && i+1 < len(args):
+			password, i = args[i+1], i+1
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if email == "" || password == "" {
+		return errors.New("admin create needs --email and --password")
+	}
+	cfg, err := loadConfig(rest, stdout)
+	if err != nil {
+		return err
+	}
+	log := logx.New(stderr, cfg.LogLevel)
+	db, closeDB, err := server.Database(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	m, err := server.Migrator(db, cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return err
+	}
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	mod := auth.New(auth.Deps{DB: db, Outbox: events.NewOutbox(log), Limiter: ratelimit.New(rdb), PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
+		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}})
+	created, err := mod.EnsureAdmin(ctx, email, password)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return fmt.Errorf("an account with email %s already exists", email)
+	}
+	fmt.Fprintf(stdout, "admin %s created\n", email)
+	return nil
+}

@@ -1,0 +1,80 @@
+// Package authapi is the only package other contexts import from auth: the
+// integration events auth publishes and the read interface other contexts
+// use to look up users and addresses.
+package authapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/platform/errs"
+)
+
+// Event types (topics) published by auth through its outbox.
+const (
+	EventUserRegistered         = "auth.user_registered"
+	EventUserVerified           = "auth.user_verified"
+	EventVerificationRequested  = "auth.verification_requested"
+	EventPasswordResetRequested = "auth.password_reset_requested"
+)
+
+// Topics lists every topic auth publishes, so the bus can create them.
+var Topics = []string{EventUserRegistered, EventUserVerified, EventVerificationRequested, EventPasswordResetRequested}
+
+// UserRegistered is the payload of auth.user_registered.
+type UserRegistered struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+}
+
+// UserVerified is the payload of auth.user_verified.
+type UserVerified struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+}
+
+// TokenIssued is the payload of auth.verification_requested and
+// auth.password_reset_requested: the notify context mails the token. The
+// token is single-use and short-lived; auth itself stores only its hash.
+type TokenIssued struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// User is the view of a user other contexts get.
+type User struct {
+	ID     string
+	Email  string
+	Name   string
+	Role   string
+	Status string
+}
+
+// Address is a saved shipping address.
+type Address struct {
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postal_code"`
+	Country    string `json:"country"`
+	Phone      string `json:"phone"`
+	IsDefault  bool   `json:"is_default"`
+}
+
+// ErrNotFound is returned for unknown users and addresses.
+var ErrNotFound = errs.New(errs.NotFound, "not_found", "not found")
+
+// Auth is what other contexts may ask of auth, in-process or over gRPC.
+type Auth interface {
+	// User returns a user by id.
+	User(ctx context.Context, id string) (User, error)
+	// Address returns one of the user's addresses.
+	Address(ctx context.Context, userID, addressID string) (Address, error)
+}

@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/auth/internal/adapters"
+	"github.com/opencommerce/commerce/internal/auth/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+)
+
+// Me returns the caller's profile.
+func (s *Service) Me(ctx context.Context, userID string) (User, error) {
+	u, err := s.store.UserByID(ctx, s.db, userID)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return toUser(u), nil
+}
+
+// UpdateMeInput is the body of PATCH /me. Email changes need a new
+// verification flow and are not accepted here.
+type UpdateMeInput struct {
+	Name *string `json:"name"`
+}
+
+// UpdateMe changes the caller's profile.
+func (s *Service) UpdateMe(ctx context.Context, userID string, in UpdateMeInput) (User, error) {
+	if in.Name != nil {
+		name, f := domain.CleanName(*in.Name)
+		if f != nil {
+			return User{}, errs.Validation(*f)
+		}
+		if err := s.store.SetName(ctx, s.db, userID, name); err != nil {
+			return User{}, err
+		}
+	}
+	return s.Me(ctx, userID)
+}
+
+// AddressInput is the body of POST and PATCH /me/addresses. On PATCH,
+// absent fields keep their values.
+type AddressInput struct {
+	Label      *string `json:"label"`
+	Line1      *string `json:"line1"`
+	Line2      *string `json:"line2"`
+	City       *string `json:"city"`
+	Region     *string `json:"region"`
+	PostalCode *string `json:"postal_code"`
+	Country    *string `json:"country"`
+	Phone      *string `json:"phone"`
+	IsDefault  *bool   `json:"is_default"`
+}
+
+func toAddress(r *adapters.AddressRow) authapi.Address {
+	return authapi.Address{ID: r.ID, Label: r.Label, Line1: r.Line1, Line2: r.Line2, City: r.City, Region: r.Region,
+		PostalCode: r.PostalCode, Country: r.Country, Phone: r.Phone, IsDefault: r.IsDefault}
+}
+
+func (in AddressInput) apply(r *adapters.AddressRow) error {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&r.Label, in.Label)
+	set(&r.Line1, in.Line1)
+	set(&r.Line2, in.Line2)
+	set(&r.City, in.City)
+	set(&r.Region, in.Region)
+	set(&r.PostalCode, in.PostalCode)
+	set(&r.Country, in.Country)
+	set(&r.Phone, in.Phone)
+	d := domain.Address{Label: r.Label, Line1: r.Line1, Line2: r.Line2, City: r.City, Region: r.Region, PostalCode: r.PostalCode, Country: r.Country, Phone: r.Phone}
+	if err := d.Normalize(); err != nil {
+		return err
+	}
+	r.Label, r.Line1, r.Line2, r.City, r.Region, r.PostalCode, r.Country, r.Phone = d.Label, d.Line1, d.Line2, d.City, d.Region, d.PostalCode, d.Country, d.Phone
+	return nil
+}
+
+// Addresses lists the caller's addresses, default first.
+func (s *Service) Addresses(ctx context.Context, userID string) ([]authapi.Address, error) {
+	rows, err := s.store.Addresses(ctx, s.db, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authapi.Address, len(rows))
+	for i := range rows {
+		out[i] = toAddress(&rows[i])
+	}
+	return out, nil
+}
+
+// AddAddress saves a new address. The first address is the default; a new
+// default replaces the old one in the same transaction.
+func (s *Service) AddAddress(ctx context.Context, userID string, in AddressInput) (authapi.Address, error) {
+	r := &adapters.AddressRow{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID}
+	if err := in.apply(r); err != nil {
+		return authapi.Address{}, err
+	}
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.LockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		existing, err := s.store.Addresses(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		r.IsDefault = len(existing) == 0 || (in.IsDefault != nil && *in.IsDefault)
+		if r.IsDefault {
+			if err := s.store.ClearDefault(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		return s.store.SaveAddress(ctx, tx, r, true)
+	})
+	return toAddress(r), err
+}
+
+// UpdateAddress changes fields of one of the caller's addresses.
+func (s *Service) UpdateAddress(ctx context.Context, userID, id string, in AddressInput) (authapi.Address, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return authapi.Address{}, ErrNotFound
+	}
+	var out authapi.Address
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.LockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		r, err := s.store.AddressForUpdate(ctx, tx, userID, id)
+		if errors.Is(err, adapters.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := in.apply(r); err != nil {
+			return err
+		}
+		if in.IsDefault != nil {
+			if !*in.IsDefault && r.IsDefault {
+				return ErrDefaultRequired
+			}
+			if *in.IsDefault && !r.IsDefault {
+				if err := s.store.ClearDefault(ctx, tx, userID); err != nil {
+					return err
+				}
+				r.IsDefault = true
+			}
+		}
+		out = toAddress(r)
+		return s.store.SaveAddress(ctx, tx, r, false)
+	})
+	return out, err
+}
+
+// DeleteAddress removes one of the caller's addresses; if it was the
+// default, the newest remaining address becomes the default.
+func (s *Service) DeleteAddress(ctx context.Context, userID, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return ErrNotFound
+	}
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.LockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		r, err := s.store.AddressForUpdate(ctx, tx, userID, id)
+		if errors.Is(err, adapters.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return s.store.DeleteAddress(ctx, tx, userID, id, r.IsDefault)
+	})
+}
+
+// ListUsers pages all users for admins.
+func (s *Service) ListUsers(ctx context.Context, cursor string, limit int) ([]User, *string, error) {
+	after := ""
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil {
+			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
+		}
+		if _, err := uuid.Parse(string(b)); err != nil {
+			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
+		}
+		after = string(b)
+	}
+	rows, err := s.store.ListUsers(ctx, s.db, after, limit+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
+		next = &c
+	}
+	out := make([]User, len(rows))
+	for i := range rows {
+		out[i] = toUser(&rows[i])
+	}
+	return out, next, nil
+}
+
+// EnsureAdmin creates a verified admin with this email if none exists
+// (BOOTSTRAP_ADMIN_*, `commerce admin create`). It reports whether it
+// created one; an existing account is left untouched.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	email = domain.NormalizeEmail(email)
+	if !domain.ValidEmail(email) {
+		return false, errs.Validation(errs.Field("email", "must be a valid email address"))
+	}
+	if f := domain.CheckPassword(password, email); f != nil {
+		return false, errs.Validation(*f)
+	}
+	if _, err := s.store.UserByEmail(ctx, s.db, email); err == nil {
+		return false, nil
+	} else if !errors.Is(err, adapters.ErrNotFound) {
+		return false, err
+	}
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return false, err
+	}
+	row := &adapters.UserRow{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Name: "Administrator", PasswordHash: hash,
+		Role: "admin", Status: domain.StatusActive}
+	err = s.store.CreateUser(ctx, s.db, row)
+	if errors.Is(err, adapters.ErrDuplicate) {
+		return false, nil // created concurrently by another replica
+	}
+	return err == nil, err
+}
+
+// User implements authapi.Auth.
+func (s *Service) User(ctx context.Context, id string) (authapi.User, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return authapi.User{}, authapi.ErrNotFound
+	}
+	u, err := s.store.UserByID(ctx, s.db, id)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return authapi.User{}, authapi.ErrNotFound
+	}
+	if err != nil {
+		return authapi.User{}, err
+	}
+	return authapi.User{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Status}, nil
+}
+
+// Address implements authapi.Auth.
+func (s *Service) Address(ctx context.Context, userID, addressID string) (authapi.Address, error) {
+	if _, err := uuid.Parse(addressID); err != nil {
+		return authapi.Address{}, authapi.ErrNotFound
+	}
+	r, err := s.store.Address(ctx, s.db, userID, addressID)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return authapi.Address{}, authapi.ErrNotFound
+	}
+	if err != nil {
+		return authapi.Address{}, err
+	}
+	return toAddress(r), nil
+}

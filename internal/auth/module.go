@@ -1,0 +1,59 @@
+// Package auth is the accounts context: registration with email
+// verification, RS256 access tokens with rotating refresh tokens, password
+// reset, profiles and addresses. module.go is its composition root.
+package auth
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/auth/internal/adapters"
+	"github.com/opencommerce/commerce/internal/auth/internal/app"
+	"github.com/opencommerce/commerce/internal/auth/internal/ports"
+	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/ratelimit"
+)
+
+// Deps are what the module needs from the platform.
+type Deps struct {
+	DB                *pg.DB
+	Outbox            *events.Outbox
+	Keys              *authn.Keys
+	Limiter           *ratelimit.Limiter
+	Config            app.Config
+	PasswordMemoryKiB int
+	Log               *slog.Logger
+}
+
+// Config re-exports the use-case configuration for cmd/.
+type Config = app.Config
+
+// Module is the assembled auth context.
+type Module struct {
+	svc  *app.Service
+	http *ports.HTTP
+}
+
+// New assembles the module.
+func New(d Deps) *Module {
+	svc := app.New(d.DB, d.Outbox, d.Keys, adapters.NewArgon2(d.PasswordMemoryKiB), d.Limiter, d.Config, d.Log.With("context", "auth"))
+	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Keys, d.Limiter)}
+}
+
+// API is the in-process implementation of authapi.Auth.
+func (m *Module) API() authapi.Auth { return m.svc }
+
+// Routes mounts the HTTP routes.
+func (m *Module) Routes(root, api *httpx.Router) { m.http.Routes(root, api) }
+
+// Topics are the event topics auth publishes.
+func (m *Module) Topics() []string { return authapi.Topics }
+
+// EnsureAdmin creates a verified admin account if the email is unused.
+func (m *Module) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	return m.svc.EnsureAdmin(ctx, email, password)
+}

@@ -1,0 +1,10 @@
+// Package notifyapi is what other contexts may import from notify: the
+// email kinds it knows. Notify is driven by events, so there is no call
+// interface yet.
+package notifyapi
+
+// Email kinds (API.md).
+const (
+	KindVerifyEmail   = "verify_email"
+	KindPasswordReset = "password_reset"
+)

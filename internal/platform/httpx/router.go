@@ -1,0 +1,103 @@
+package httpx
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/openapi"
+)
+
+// Router registers routes on Fiber and documents them at the same time, so
+// the OpenAPI document is generated from what is actually served.
+type Router struct {
+	r      fiber.Router
+	prefix string
+	doc    *openapi.Registry
+	auth   *Auth
+	// PerRoute, when set, returns extra middleware for a route (per-route
+	// rate limits from configuration); nil for none.
+	PerRoute func(method, path string) fiber.Handler
+}
+
+// NewRouter wraps a Fiber router (app or group).
+func NewRouter(r fiber.Router, doc *openapi.Registry, auth *Auth) *Router {
+	return &Router{r: r, doc: doc, auth: auth}
+}
+
+// Group returns a router under prefix with extra middleware.
+func (rt *Router) Group(prefix string, mw ...fiber.Handler) *Router {
+	return &Router{r: rt.r.Group(prefix, mw...), prefix: rt.prefix + prefix, doc: rt.doc, auth: rt.auth, PerRoute: rt.PerRoute}
+}
+
+// Handle registers and documents one route. op.Path is relative to the
+// router and in OpenAPI syntax ({id}); Auth and Admin add the middleware.
+func (rt *Router) Handle(op openapi.Op, h ...fiber.Handler) {
+	full := rt.prefix + op.Path
+	op.Path = full
+	rt.doc.Add(op)
+	chain := []fiber.Handler{}
+	if rt.PerRoute != nil {
+		if mw := rt.PerRoute(op.Method, full); mw != nil {
+			chain = append(chain, mw)
+		}
+	}
+	if op.Admin {
+		chain = append(chain, rt.auth.RequireAdmin)
+	} else if op.Auth {
+		chain = append(chain, rt.auth.RequireUser)
+	}
+	chain = append(chain, h...)
+	rt.r.Add(op.Method, toFiberPath(strings.TrimPrefix(full, rt.prefix)), chain...)
+}
+
+// Doc returns the registry (for tests and the /openapi.json handler).
+func (rt *Router) Doc() *openapi.Registry { return rt.doc }
+
+// toFiberPath turns /products/{id} into /products/:id.
+func toFiberPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = ":" + strings.Trim(s, "{}")
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// ToOpenAPIPath turns /products/:id into /products/{id}.
+func ToOpenAPIPath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, ":") {
+			segs[i] = "{" + strings.TrimPrefix(s, ":") + "}"
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// JSON writes v with status.
+func JSON(c *fiber.Ctx, status int, v any) error {
+	return c.Status(status).JSON(v)
+}
+
+// Page is the list envelope of API.md.
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Limit reads ?limit= (default 20, max 100) as API.md prescribes.
+func Limit(c *fiber.Ctx) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return 20, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 100 {
+		return 0, errs.Validation(errs.Field("limit", "must be an integer from 1 to 100"))
+	}
+	return n, nil
+}

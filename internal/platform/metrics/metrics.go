@@ -1,0 +1,81 @@
+// Package metrics exposes OpenTelemetry metrics in Prometheus text format at
+// /metrics and records HTTP request count and latency by route and status.
+package metrics
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+)
+
+// Metrics owns the meter provider and the HTTP instruments.
+type Metrics struct {
+	provider *sdkmetric.MeterProvider
+	registry *prometheus.Registry
+	requests metric.Int64Counter
+	duration metric.Float64Histogram
+}
+
+// New builds a meter provider exporting to a private Prometheus registry.
+func New() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	meter := mp.Meter("commerce/http")
+	req, err := meter.Int64Counter("http.server.requests", metric.WithDescription("HTTP requests by route and status"))
+	if err != nil {
+		return nil, err
+	}
+	dur, err := meter.Float64Histogram("http.server.request.duration", metric.WithUnit("s"), metric.WithDescription("HTTP request latency"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+	if err != nil {
+		return nil, err
+	}
+	return &Metrics{provider: mp, registry: reg, requests: req, duration: dur}, nil
+}
+
+// Meter gives contexts a meter for their own instruments.
+func (m *Metrics) Meter(name string) metric.Meter { return m.provider.Meter(name) }
+
+// Middleware records each request under its route template (not the raw
+// path, which would explode cardinality).
+func (m *Metrics) Middleware(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = httpx.StatusOf(err)
+	}
+	route := c.Route().Path
+	if status == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
+		route = "unmatched"
+	}
+	attrs := metric.WithAttributes(attribute.String("http.request.method", c.Method()), attribute.String("http.route", route),
+		attribute.String("http.response.status_code", strconv.Itoa(status)))
+	ctx := context.Background()
+	m.requests.Add(ctx, 1, attrs)
+	m.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+	return err
+}
+
+// Handler serves the Prometheus text format.
+func (m *Metrics) Handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+}
+
+// Shutdown flushes the provider.
+func (m *Metrics) Shutdown(ctx context.Context) error { return m.provider.Shutdown(ctx) }

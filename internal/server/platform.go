@@ -1,0 +1,55 @@
+// Package server composes the platform and the bounded contexts into one
+// process. It is called only from cmd/: which contexts run here and which
+// transports connect them is decided in one place.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/migrate"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/migrations"
+)
+
+// Database opens the configured PostgreSQL, or starts the embedded one when
+// DATABASE_URL is unset. stop releases it (stopping an embedded server only
+// if this process started it, unless always is set).
+func Database(ctx context.Context, cfg *config.Config, log *slog.Logger, always bool) (*pg.DB, func(), error) {
+	dsn := cfg.DatabaseURL
+	var emb *pg.Embedded
+	if dsn == "" {
+		start := time.Now()
+		var err error
+		emb, err = pg.StartEmbedded(ctx, cfg.DataDir, log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		log.Info("embedded PostgreSQL ready", "took_ms", time.Since(start).Milliseconds())
+		dsn = emb.DSN()
+	}
+	db, err := pg.Open(ctx, dsn)
+	if err != nil {
+		if emb != nil && emb.Started {
+			_ = emb.Stop(context.Background())
+		}
+		return nil, nil, err
+	}
+	stop := func() {
+		_ = db.Close()
+		if emb != nil && (emb.Started || always) {
+			if err := emb.Stop(context.Background()); err != nil {
+				log.Error("stop embedded PostgreSQL", "err", err)
+			}
+		}
+	}
+	return db, stop, nil
+}
+
+// Migrator returns the migrator for the contexts hosted by this process.
+func Migrator(db *pg.DB, cfg *config.Config) (*migrate.Migrator, error) {
+	return migrate.New(db.SQL(), migrations.FS, append([]string{"platform"}, cfg.Contexts...))
+}

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/notify"
+	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/idempotency"
+	"github.com/opencommerce/commerce/internal/platform/mail"
+	"github.com/opencommerce/commerce/internal/platform/metrics"
+	"github.com/opencommerce/commerce/internal/platform/openapi"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/ratelimit"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+)
+
+//go:embed assets/docs.html
+var docsHTML []byte
+
+// Version is set by cmd/ from the build.
+var Version = "dev"
+
+// Server is one running process: platform plus hosted contexts.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	DB      *pg.DB
+	Redis   *redisx.Client
+	Keys    *authn.Keys
+	Bus     *events.Bus
+	App     *fiber.App
+	Doc     *openapi.Registry
+	metrics *metrics.Metrics
+	idem    *idempotency.Store
+	notify  *notify.Module
+	Auth    *auth.Module
+}
+
+// New wires everything on an open, migrated database. It does not start
+// listening; Run does.
+func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, DB: db, Doc: &openapi.Registry{}}
+	var err error
+	if s.Redis, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	if s.Keys, err = authn.LoadOrGenerate(cfg.JWTKeyFile, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.metrics, err = metrics.New(); err != nil {
+		return nil, err
+	}
+	if s.Bus, err = events.NewBus(db, log, events.BusConfig{}); err != nil {
+		return nil, err
+	}
+	outbox := events.NewOutbox(log)
+	limiter := ratelimit.New(s.Redis)
+	s.idem = idempotency.New(db, log)
+	sender, err := mail.New(cfg.SMTPURL, cfg.MailFrom, log.With("component", "mail"))
+	if err != nil {
+		return nil, err
+	}
+
+	var topics []string
+	if cfg.Hosts("auth") {
+		s.Auth = auth.New(auth.Deps{DB: db, Outbox: outbox, Keys: s.Keys, Limiter: limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
+			Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}})
+		topics = append(topics, s.Auth.Topics()...)
+	}
+	if cfg.Hosts("notify") {
+		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
+		for _, c := range s.notify.Consumers() {
+			if err := s.Bus.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	topics = append(topics, s.Bus.Topics()...)
+	if err := s.Bus.InitTopics(topics...); err != nil {
+		return nil, err
+	}
+	if cfg.AdminEmail != "" && s.Auth != nil {
+		created, err := s.Auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return nil, fmt.Errorf("BOOTSTRAP_ADMIN_EMAIL: %w", err)
+		}
+		if created {
+			log.Info("bootstrap admin created", "email", cfg.AdminEmail)
+		}
+	}
+	s.App = s.buildHTTP(limiter)
+	return s, nil
+}
+
+func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
+	cfg := s.cfg
+	app := httpx.NewApp(httpx.Config{BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, CORSOrigins: cfg.CORSOrigins, TrustProxy: cfg.TrustProxy}, s.log)
+	app.Use(s.metrics.Middleware)
+	authMW := httpx.NewAuth(s.Keys.Verifier())
+	app.Use(authMW.Identify)
+
+	root := httpx.NewRouter(app, s.Doc, authMW)
+	root.Handle(openapi.Op{Method: "GET", Path: "/healthz", Summary: "Process is alive", Tag: "ops", Response: map[string]string{}}, func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	root.Handle(openapi.Op{Method: "GET", Path: "/readyz", Summary: "Database and Redis reachable", Tag: "ops", Response: map[string]string{}, Errors: []int{503}}, s.ready)
+	root.Handle(openapi.Op{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "ops", Produces: "text/plain", Response: ""}, s.metrics.Handler())
+	root.Handle(openapi.Op{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI 3.1 document", Tag: "ops", Response: map[string]any{}}, func(c *fiber.Ctx) error {
+		return c.JSON(s.Doc.Document("Commerce API", Version))
+	})
+	root.Handle(openapi.Op{Method: "GET", Path: "/docs", Summary: "Browsable API documentation", Tag: "ops", Produces: "text/html", Response: ""}, func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.Send(docsHTML)
+	})
+
+	perMinute := cfg.RateLimitPerMinute
+	api := root.Group("/api/v1",
+		httpx.RateLimit(limiter, "ip", perMinute, time.Minute, httpx.ByIP),
+		httpx.RateLimit(limiter, "user", perMinute, time.Minute, httpx.ByUser),
+		s.idem.Middleware,
+	)
+	if s.Auth != nil {
+		s.Auth.Routes(root, api)
+	}
+	return app
+}
+
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	checks := fiber.Map{"database": "ok", "redis": "ok"}
+	ok := true
+	if err := s.DB.PingContext(ctx); err != nil {
+		checks["database"], ok = "unreachable", false
+	}
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
+		checks["redis"], ok = "unreachable", false
+	}
+	status := fiber.StatusOK
+	if !ok {
+		status = fiber.StatusServiceUnavailable
+	}
+	return c.Status(status).JSON(fiber.Map{"status": map[bool]string{true: "ready", false: "unavailable"}[ok], "checks": checks})
+}
+
+// Run serves until ctx ends, then shuts down gracefully: stop accepting,
+// drain in-flight requests, stop consumers and workers, close pools.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener (tests).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	g, gctx := errgroup.WithContext(workCtx)
+	g.Go(func() error { return s.Bus.Run(gctx) })
+	if s.notify != nil {
+		g.Go(func() error { return s.notify.Run(gctx) })
+	}
+	g.Go(func() error { s.purgeLoop(gctx); return nil })
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- s.App.Listener(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-httpErr:
+	case <-gctx.Done():
+		runErr = errors.New("background worker stopped")
+	}
+	s.log.Info("shutting down")
+	if err := s.App.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
+		s.log.Error("http shutdown", "err", err)
+	}
+	stopWork()
+	_ = s.Bus.Close()
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
+		runErr = err
+	}
+	_ = s.metrics.Shutdown(context.Background())
+	_ = s.Redis.Close()
+	return runErr
+}
+
+func (s *Server) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.idem.Purge(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge idempotency keys", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
