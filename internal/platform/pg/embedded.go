@@ -2,6 +2,8 @@ package pg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,13 +49,19 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (*Embe
 		return nil, err
 	}
 	e := &Embedded{dir: filepath.Join(abs, "postgres"), bin: bin, log: log}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	}
+	if target, err := filepath.EvalSymlinks(e.dir); err == nil {
+		e.dir = target
+	}
 	if os.Geteuid() == 0 {
 		if e.cred, err = unprivilegedUser(); err != nil {
 			return nil, err
 		}
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("DATA_DIR: %w", err)
+		if err := e.relocateIfUnreachable(abs); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := e.initdb(ctx); err != nil {
@@ -229,6 +237,50 @@ func unprivilegedUser() (*syscall.Credential, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 	}
 	return nil, errors.New("running as root, but no unprivileged user (postgres or nobody) exists to run the embedded PostgreSQL")
+}
+
+// relocateIfUnreachable handles DATA_DIR under a directory the server's
+// user cannot enter (e.g. /root, mode 0700): the cluster then lives under
+// /var/lib/commerce/<hash of DATA_DIR>, linked from DATA_DIR/postgres, so
+// `commerce serve` as root works anywhere without loosening /root.
+func (e *Embedded) relocateIfUnreachable(dataDir string) error {
+	if traversable(filepath.Dir(e.dir), e.cred) {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	base := filepath.Join("/var/lib/commerce", hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return fmt.Errorf("DATA_DIR %s is not reachable by the unprivileged database user and %s cannot be created: %w", dataDir, base, err)
+	}
+	_ = os.Chmod(filepath.Dir(base), 0o755)
+	target := filepath.Join(base, "postgres")
+	link := filepath.Join(dataDir, "postgres")
+	if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
+		if err := os.Symlink(target, link); err != nil {
+			return err
+		}
+	}
+	e.log.Warn("DATA_DIR is not reachable by the unprivileged database user; the embedded cluster lives elsewhere", "data_dir", dataDir, "cluster", target)
+	e.dir = target
+	return nil
+}
+
+// traversable reports whether cred may enter dir and all its ancestors.
+func traversable(dir string, cred *syscall.Credential) bool {
+	for p := dir; ; p = filepath.Dir(p) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return false
+		}
+		mode := st.Mode
+		ok := mode&0o001 != 0 || (st.Uid == cred.Uid && mode&0o100 != 0) || (st.Gid == cred.Gid && mode&0o010 != 0)
+		if !ok {
+			return false
+		}
+		if p == "/" || p == "." {
+			return true
+		}
+	}
 }
 
 func freePort() (int, error) {
