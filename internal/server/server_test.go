@@ -167,6 +167,18 @@ func TestIdempotencyKeyStripeSemantics(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("users = %d, want 1", n)
 	}
+	// Credential responses are never stored at rest for replay.
+	_, _ = e.DB.ExecContext(context.Background(), "UPDATE auth.users SET status = 'active'")
+	login := map[string]string{"email": "idem@shop.test", "password": "s3cret-pass"}
+	l1 := e.Do("POST", "/api/v1/auth/login", login, "", "Idempotency-Key", "key-4")
+	l2 := e.Do("POST", "/api/v1/auth/login", login, "", "Idempotency-Key", "key-4")
+	if l1.Status != 200 || l2.Status != 200 || l1.Str("refresh_token") == l2.Str("refresh_token") {
+		t.Fatalf("login with key: %d %d", l1.Status, l2.Status)
+	}
+	_ = e.DB.NewRaw("SELECT count(*) FROM platform.idempotency_keys WHERE key = 'key-4'").Scan(context.Background(), &n)
+	if n != 0 {
+		t.Fatal("tokens stored in the idempotency table")
+	}
 }
 
 func TestGlobalRateLimit(t *testing.T) {

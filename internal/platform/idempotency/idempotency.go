@@ -83,8 +83,10 @@ func (s *Store) Middleware(c *fiber.Ctx) error {
 	}
 	status := c.Response().StatusCode()
 	bg := context.WithoutCancel(ctx)
-	if status >= 500 {
+	noStore := bytes.Contains(c.Response().Header.Peek(fiber.HeaderCacheControl), []byte("no-store"))
+	if status >= 500 || noStore {
 		// Server errors are not final: release the key so a retry runs again.
+		// Credential responses (Cache-Control: no-store) are never kept at rest.
 		_, _ = s.db.ExecContext(bg, "DELETE FROM platform.idempotency_keys WHERE scope = ? AND key = ?", scope, key)
 		return nil
 	}
