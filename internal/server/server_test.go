@@ -94,7 +94,7 @@ func TestBadInputIsProblemJSONAndWritesNothing(t *testing.T) {
 		{"empty", ``, "application/json", 400},
 	}
 	for _, c := range cases {
-		r := e.Do("POST", "/api/v1/auth/register", []byte(c.body), "", "Content-Type", c.ctype)
+		r := e.Do("POST", "/api/v1/auth/register", []byte(c.body), "", "Content-Type", c.ctype, "Expect", "100-continue")
 		if r.Status != c.status {
 			t.Errorf("%s: status %d, want %d (%s)", c.name, r.Status, c.status, r.Body)
 		}
