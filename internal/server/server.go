@@ -114,6 +114,18 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	app.Use(authMW.Identify)
 
 	root := httpx.NewRouter(app, s.Doc, authMW)
+	root.PerRoute = func(method, path string) fiber.Handler {
+		l, ok := cfg.RouteLimits[method+" "+path]
+		if !ok {
+			return nil
+		}
+		return httpx.RateLimit(limiter, "route:"+method+" "+path, l.Limit, l.Window, func(c *fiber.Ctx) string {
+			if p, ok := httpx.Principal(c); ok {
+				return "u:" + p.UserID
+			}
+			return "ip:" + c.IP()
+		})
+	}
 	root.Handle(openapi.Op{Method: "GET", Path: "/healthz", Summary: "Process is alive", Tag: "ops", Response: map[string]string{}}, func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})

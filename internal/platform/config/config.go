@@ -61,6 +61,15 @@ type Config struct {
 	RateLimitPerMinute int
 	// TrustProxy makes X-Forwarded-For the client IP; only behind a trusted proxy.
 	TrustProxy bool
+	// RouteLimits are per-route limits ("POST /api/v1/auth/login" → 10 per 1m),
+	// applied per user when authenticated, else per client IP.
+	RouteLimits map[string]RouteLimit
+}
+
+// RouteLimit is a request budget per window for one route.
+type RouteLimit struct {
+	Limit  int
+	Window time.Duration
 }
 
 // AllContexts is the list of bounded contexts the monolith hosts by default.
@@ -75,6 +84,7 @@ const (
 	kList
 	kDurations
 	kBool
+	kRouteLimits
 )
 
 type spec struct {
@@ -128,6 +138,7 @@ func (c *Config) specs() []spec {
 		{env: "LOGIN_FAILURE_WINDOW", def: "15m", help: "window of LOGIN_MAX_FAILURES", k: kDuration, ptr: &c.LoginWindow},
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
+		{env: "RATE_LIMIT_ROUTES", help: `per-route limits, e.g. "POST /api/v1/auth/login=10/1m,GET /api/v1/me=120/1m"`, k: kRouteLimits, ptr: &c.RouteLimits},
 	}
 }
 
@@ -219,6 +230,20 @@ func (s spec) assign(raw string) error {
 		*(s.ptr.(*time.Duration)) = d
 	case kList:
 		*(s.ptr.(*[]string)) = splitList(raw)
+	case kRouteLimits:
+		out := map[string]RouteLimit{}
+		for _, p := range splitList(raw) {
+			route, budget, ok := strings.Cut(p, "=")
+			method, path, ok2 := strings.Cut(strings.TrimSpace(route), " ")
+			n, win, ok3 := strings.Cut(budget, "/")
+			limit, err1 := strconv.Atoi(strings.TrimSpace(n))
+			window, err2 := time.ParseDuration(strings.TrimSpace(win))
+			if !ok || !ok2 || !ok3 || err1 != nil || err2 != nil || limit <= 0 || window <= 0 || !strings.HasPrefix(strings.TrimSpace(path), "/") {
+				return fmt.Errorf("%q is not METHOD /path=N/window (e.g. POST /api/v1/auth/login=10/1m)", p)
+			}
+			out[strings.ToUpper(method)+" "+strings.TrimSpace(path)] = RouteLimit{Limit: limit, Window: window}
+		}
+		*(s.ptr.(*map[string]RouteLimit)) = out
 	case kDurations:
 		var out []time.Duration
 		for _, p := range splitList(raw) {
@@ -297,6 +322,13 @@ func (s spec) masked() string {
 		v = p.String()
 	case *[]string:
 		v = strings.Join(*p, ",")
+	case *map[string]RouteLimit:
+		var parts []string
+		for k, l := range *p {
+			parts = append(parts, fmt.Sprintf("%s=%d/%s", k, l.Limit, l.Window))
+		}
+		sort.Strings(parts)
+		v = strings.Join(parts, ",")
 	case *[]time.Duration:
 		parts := make([]string, len(*p))
 		for i, d := range *p {

@@ -31,11 +31,12 @@ func TestFlagBeatsEnv(t *testing.T) {
 
 func TestBadValuesNameTheVariable(t *testing.T) {
 	cases := map[string]string{
-		"ACCESS_TOKEN_TTL": "soon",
-		"EVENT_TRANSPORT":  "carrier-pigeon",
-		"DATABASE_URL":     "mysql://x",
-		"HTTP_ADDR":        "nope",
-		"CONTEXTS":         "auth,billing",
+		"ACCESS_TOKEN_TTL":  "soon",
+		"EVENT_TRANSPORT":   "carrier-pigeon",
+		"DATABASE_URL":      "mysql://x",
+		"HTTP_ADDR":         "nope",
+		"CONTEXTS":          "auth,billing",
+		"RATE_LIMIT_ROUTES": "POST /x=ten/1m",
 	}
 	for k, v := range cases {
 		_, err := Load(nil, env(map[string]string{k: v}))
@@ -62,5 +63,18 @@ func TestPrintMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "db:5432") {
 		t.Fatalf("host should stay visible:\n%s", out)
+	}
+}
+
+func TestRouteLimits(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"RATE_LIMIT_ROUTES": "post /api/v1/auth/login=10/1m, GET /api/v1/me=2/30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.RouteLimits["POST /api/v1/auth/login"]; l.Limit != 10 || l.Window != time.Minute {
+		t.Fatalf("%+v", c.RouteLimits)
+	}
+	if l := c.RouteLimits["GET /api/v1/me"]; l.Limit != 2 || l.Window != 30*time.Second {
+		t.Fatalf("%+v", c.RouteLimits)
 	}
 }

@@ -4,13 +4,16 @@
 package servertest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"testing"
@@ -172,4 +175,30 @@ func ExtractToken(body string) string {
 		return m[1]
 	}
 	return ""
+}
+
+// PostDeclaringSize sends only the headers of a POST whose Content-Length
+// declares size bytes, then reads the answer. Servers refuse oversized
+// bodies from the header alone; sending the body too would race the
+// server's early close (the client may see a reset instead of the 413).
+func PostDeclaringSize(t testing.TB, base, path string, size int) Response {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", path, u.Host, size)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
