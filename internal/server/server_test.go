@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pgtest"
 	"github.com/opencommerce/commerce/internal/server/servertest"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // Every served route must be in the OpenAPI document: an undocumented
@@ -66,10 +70,33 @@ func TestOperationalEndpointsAndHeaders(t *testing.T) {
 	if !strings.Contains(body, "http_server_request_duration_seconds_bucket") {
 		t.Fatal("latency histogram missing")
 	}
-	// The database gone: not ready.
-	_ = e.DB.Close()
-	if r := e.Do("GET", "/readyz", nil, ""); r.Status != 503 {
-		t.Fatalf("readyz without DB: %d", r.Status)
+	// The database refuses connections: not ready; back again: ready.
+	var name string
+	if err := e.DB.NewRaw("SELECT current_database()").Scan(context.Background(), &name); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	exec := func(q string) {
+		if _, err := admin.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS false")
+	exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "' AND pid <> pg_backend_pid()")
+	if r := e.Do("GET", "/readyz", nil, ""); r.Status != 503 || r.JSON()["checks"].(map[string]any)["database"] != "unreachable" {
+		t.Fatalf("readyz without DB: %d %s", r.Status, r.Body)
+	}
+	exec("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true")
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Do("GET", "/readyz", nil, "").Status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready again after the database came back")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
