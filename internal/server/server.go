@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/catalog"
 	"github.com/opencommerce/commerce/internal/notify"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -47,6 +48,7 @@ type Server struct {
 	idem    *idempotency.Store
 	notify  *notify.Module
 	Auth    *auth.Module
+	Catalog *catalog.Module
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -79,6 +81,10 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 		s.Auth = auth.New(auth.Deps{DB: db, Outbox: outbox, Keys: s.Keys, Limiter: limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
 			Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}})
 		topics = append(topics, s.Auth.Topics()...)
+	}
+	if cfg.Hosts("catalog") {
+		s.Catalog = catalog.New(catalog.Deps{DB: db, Redis: s.Redis, Outbox: outbox, Log: log})
+		topics = append(topics, s.Catalog.Topics()...)
 	}
 	if cfg.Hosts("notify") {
 		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
@@ -148,6 +154,9 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.Auth != nil {
 		s.Auth.Routes(root, api)
 	}
+	if s.Catalog != nil {
+		s.Catalog.Routes(api)
+	}
 	return app
 }
 
@@ -187,6 +196,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	g.Go(func() error { return s.Bus.Run(gctx) })
 	if s.notify != nil {
 		g.Go(func() error { return s.notify.Run(gctx) })
+	}
+	if s.Catalog != nil {
+		g.Go(func() error { return s.Catalog.Run(gctx) })
 	}
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
 	httpErr := make(chan error, 1)

@@ -1,0 +1,94 @@
+package adapters
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Entry is a cached, ready-to-send product representation.
+type Entry struct {
+	ETag string
+	Body []byte
+}
+
+// Cache is the cache-aside store of product JSON in Redis. Each product has
+// a generation counter bumped on every write; a reader remembers the
+// generation it saw before loading from the database and may only fill
+// the cache if it is still current, so a slow reader can never put back a
+// value older than a write that happened meanwhile.
+type Cache struct {
+	rdb redis.UniversalClient
+	ttl time.Duration
+}
+
+// NewCache builds the cache with the entry lifetime ttl.
+func NewCache(rdb redis.UniversalClient, ttl time.Duration) *Cache { return &Cache{rdb: rdb, ttl: ttl} }
+
+// Hash tags keep both keys of a product in one cluster slot.
+func genKey(id string) string   { return "catalog:{" + id + "}:gen" }
+func entryKey(id string) string { return "catalog:{" + id + "}:p" }
+
+// Get returns the entry if cached for the current generation, and that
+// generation (for a later Fill).
+func (c *Cache) Get(ctx context.Context, id string) (Entry, string, bool, error) {
+	vals, err := c.rdb.MGet(ctx, genKey(id), entryKey(id)).Result()
+	if err != nil {
+		return Entry{}, "", false, err
+	}
+	gen := "0"
+	if s, ok := vals[0].(string); ok {
+		gen = s
+	}
+	raw, ok := vals[1].(string)
+	if !ok {
+		return Entry{}, gen, false, nil
+	}
+	// Layout: gen \n etag \n body
+	b := []byte(raw)
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 || string(b[:i]) != gen {
+		return Entry{}, gen, false, nil
+	}
+	rest := b[i+1:]
+	j := bytes.IndexByte(rest, '\n')
+	if j < 0 {
+		return Entry{}, gen, false, nil
+	}
+	return Entry{ETag: string(rest[:j]), Body: rest[j+1:]}, gen, true, nil
+}
+
+var fill = redis.NewScript(`
+local g = redis.call('GET', KEYS[1]) or '0'
+if g ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
+// Fill stores e if gen is still the product's generation.
+func (c *Cache) Fill(ctx context.Context, id, gen string, e Entry) error {
+	val := make([]byte, 0, len(gen)+len(e.ETag)+len(e.Body)+2)
+	val = append(append(append(append(append(val, gen...), '\n'), e.ETag...), '\n'), e.Body...)
+	return fill.Run(ctx, c.rdb, []string{genKey(id), entryKey(id)}, gen, val, c.ttl.Milliseconds()).Err()
+}
+
+// Invalidate bumps the generation of each product and drops its entry.
+func (c *Cache) Invalidate(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Incr(ctx, genKey(id))
+			p.Expire(ctx, genKey(id), 7*24*time.Hour)
+			p.Del(ctx, entryKey(id))
+		}
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}

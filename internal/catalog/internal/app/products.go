@@ -1,0 +1,378 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
+)
+
+// ProductInput is the body of admin create (and, with Version, of PUT).
+type ProductInput struct {
+	SKU          string         `json:"sku" validate:"required"`
+	Name         string         `json:"name" validate:"required"`
+	Description  string         `json:"description"`
+	Category     string         `json:"category" validate:"required"`
+	Brand        string         `json:"brand"`
+	Attributes   map[string]any `json:"attributes"`
+	Price        *int64         `json:"price" validate:"required"`
+	Currency     string         `json:"currency" validate:"required"`
+	Images       []string       `json:"images"`
+	WeightGrams  int            `json:"weight_grams"`
+	Status       string         `json:"status"`
+	InitialStock int            `json:"initial_stock"`
+	Version      int            `json:"version"`
+}
+
+// Errors of product administration.
+var (
+	ErrSKUTaken        = errs.New(errs.Conflict, "sku_taken", "another product already uses this SKU")
+	ErrVersionConflict = errs.New(errs.Conflict, "version_conflict", "the product was changed by someone else; reload it and apply your change to the new version")
+	ErrVersionRequired = errs.Validation(errs.Field("version", "is required: send the version you read"))
+)
+
+func (in ProductInput) draft() (domain.Draft, error) {
+	d := domain.Draft{SKU: in.SKU, Name: in.Name, Description: in.Description, Category: in.Category, Brand: in.Brand,
+		Attributes: in.Attributes, Currency: in.Currency, Images: in.Images, WeightGrams: in.WeightGrams, Status: in.Status}
+	if in.Price != nil {
+		d.Price = *in.Price
+	}
+	return d, d.Normalize()
+}
+
+func rowFromDraft(id string, d domain.Draft) *adapters.ProductRow {
+	return &adapters.ProductRow{ID: id, SKU: d.SKU, Name: d.Name, Description: d.Description, Category: d.Category, Brand: d.Brand,
+		Attributes: d.Attributes, Price: d.Price, Currency: d.Currency, Images: d.Images, WeightGrams: d.WeightGrams, Status: d.Status}
+}
+
+// CreateProduct adds a product at version 1, with optional initial stock.
+func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (catalogapi.Product, error) {
+	d, err := in.draft()
+	if in.InitialStock < 0 || in.InitialStock > 1_000_000_000 {
+		err = errors.Join(err, errs.Validation(errs.Field("initial_stock", "must be between 0 and 1000000000")))
+	}
+	if in.Version != 0 {
+		err = errors.Join(err, errs.Validation(errs.Field("version", "must not be set on create")))
+	}
+	if err != nil {
+		return catalogapi.Product{}, mergeValidation(err)
+	}
+	row := rowFromDraft(uuid.Must(uuid.NewV7()).String(), d)
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.InsertProduct(ctx, tx, row); err != nil {
+			return err
+		}
+		evs := []events.Envelope{}
+		ev, err := productEvent(catalogapi.EventProductCreated, row)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
+		if in.InitialStock > 0 {
+			moves := []adapters.Movement{{ProductID: row.ID, DeltaOnHand: in.InitialStock}}
+			after, err := s.store.Move(ctx, tx, "adjust", "initial stock", "", moves)
+			if err != nil {
+				return err
+			}
+			row.OnHand = after[row.ID].OnHand
+			sev, err := stockEvents("adjust", "initial stock", "", moves, after)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, sev...)
+		}
+		return s.outbox.Publish(ctx, tx, evs...)
+	})
+	if errors.Is(err, adapters.ErrDuplicate) {
+		return catalogapi.Product{}, ErrSKUTaken
+	}
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	return toProduct(row), nil
+}
+
+// UpdateProduct replaces every field if in.Version is the stored version
+// (optimistic locking); a stale version writes nothing.
+func (s *Service) UpdateProduct(ctx context.Context, id string, in ProductInput) (catalogapi.Product, error) {
+	if !validID(id) {
+		return catalogapi.Product{}, catalogapi.ErrNotFound
+	}
+	d, err := in.draft()
+	if in.Version < 1 {
+		err = errors.Join(err, ErrVersionRequired)
+	}
+	if in.InitialStock != 0 {
+		err = errors.Join(err, errs.Validation(errs.Field("initial_stock", "only on create; adjust stock with POST .../stock")))
+	}
+	if err != nil {
+		return catalogapi.Product{}, mergeValidation(err)
+	}
+	row := rowFromDraft(id, d)
+	var out catalogapi.Product
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		ok, err := s.store.UpdateProduct(ctx, tx, row, in.Version)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := s.store.Product(ctx, tx, id); errors.Is(err, adapters.ErrNotFound) {
+				return catalogapi.ErrNotFound
+			}
+			return ErrVersionConflict
+		}
+		full, err := s.store.Product(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		typ := catalogapi.EventProductUpdated
+		ev, err := productEvent(typ, full)
+		if err != nil {
+			return err
+		}
+		out = toProduct(full)
+		return s.outbox.Publish(ctx, tx, ev)
+	})
+	if errors.Is(err, adapters.ErrDuplicate) {
+		return catalogapi.Product{}, ErrSKUTaken
+	}
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	s.invalidate(ctx, id)
+	return out, nil
+}
+
+// ArchiveProduct hides a product from listings; idempotent.
+func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
+	if !validID(id) {
+		return catalogapi.ErrNotFound
+	}
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		changed, err := s.store.Archive(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		full, err := s.store.Product(ctx, tx, id)
+		if errors.Is(err, adapters.ErrNotFound) {
+			return catalogapi.ErrNotFound
+		}
+		if err != nil || !changed {
+			return err
+		}
+		ev, err := productEvent(catalogapi.EventProductArchived, full)
+		if err != nil {
+			return err
+		}
+		return s.outbox.Publish(ctx, tx, ev)
+	})
+	if err == nil {
+		s.invalidate(ctx, id)
+	}
+	return err
+}
+
+// AdjustInput is the body of POST /admin/products/{id}/stock.
+type AdjustInput struct {
+	Delta     *int   `json:"delta" validate:"required"`
+	Reason    string `json:"reason" validate:"required,max=200"`
+	Reference string `json:"reference" validate:"max=200"`
+}
+
+// AdjustStock changes on-hand stock; it never goes below reserved.
+func (s *Service) AdjustStock(ctx context.Context, id string, in AdjustInput) (catalogapi.Product, error) {
+	if !validID(id) {
+		return catalogapi.Product{}, catalogapi.ErrNotFound
+	}
+	if *in.Delta == 0 || *in.Delta > 1_000_000_000 || *in.Delta < -1_000_000_000 {
+		return catalogapi.Product{}, errs.Validation(errs.Field("delta", "must be a non-zero whole number of units"))
+	}
+	var out catalogapi.Product
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		locked, err := s.store.LockStock(ctx, tx, []string{id})
+		if err != nil {
+			return err
+		}
+		if len(locked) == 0 {
+			return catalogapi.ErrNotFound
+		}
+		if _, err := domain.Adjust(locked[0].OnHand, locked[0].Reserved, *in.Delta); err != nil {
+			return err
+		}
+		moves := []adapters.Movement{{ProductID: id, DeltaOnHand: *in.Delta}}
+		after, err := s.store.Move(ctx, tx, "adjust", in.Reason, in.Reference, moves)
+		if err != nil {
+			return err
+		}
+		evs, err := stockEvents("adjust", in.Reason, in.Reference, moves, after)
+		if err != nil {
+			return err
+		}
+		if err := s.outbox.Publish(ctx, tx, evs...); err != nil {
+			return err
+		}
+		full, err := s.store.Product(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out = toProduct(full)
+		return nil
+	})
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	s.invalidate(ctx, id)
+	return out, nil
+}
+
+// ProductEntry returns the ready-to-send JSON of a product: from Redis when
+// cached; otherwise one database read shared by all concurrent callers
+// (single-flight), then cached.
+func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, error) {
+	if !validID(id) {
+		return adapters.Entry{}, catalogapi.ErrNotFound
+	}
+	e, gen, hit, err := s.cache.Get(ctx, id)
+	if err == nil && hit {
+		return e, nil
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "cache read failed; reading the database", "err", err)
+	}
+	v, err, _ := s.loads.Do(id, func() (any, error) {
+		lctx := context.WithoutCancel(ctx) // one caller's cancel must not fail the others
+		s.DBReads()
+		row, err := s.store.Product(lctx, s.db, id)
+		if errors.Is(err, adapters.ErrNotFound) {
+			return nil, catalogapi.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		e, err := entry(toProduct(row))
+		if err != nil {
+			return nil, err
+		}
+		if gen != "" {
+			if err := s.cache.Fill(lctx, id, gen, e); err != nil {
+				s.log.WarnContext(ctx, "cache fill failed", "err", err)
+			}
+		}
+		return e, nil
+	})
+	if err != nil {
+		return adapters.Entry{}, err
+	}
+	return v.(adapters.Entry), nil
+}
+
+// ListInput selects a page of products.
+type ListInput struct {
+	Status   string
+	Category string
+	Brand    string
+	Cursor   string
+	Limit    int
+}
+
+// ListProducts pages products with keyset pagination.
+func (s *Service) ListProducts(ctx context.Context, in ListInput) ([]catalogapi.Product, *string, error) {
+	after := ""
+	if in.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(in.Cursor)
+		if err != nil || !validID(string(b)) {
+			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
+		}
+		after = string(b)
+	}
+	rows, err := s.store.List(ctx, s.db, adapters.Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	var next *string
+	if len(rows) > in.Limit {
+		rows = rows[:in.Limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(rows[in.Limit-1].ID))
+		next = &c
+	}
+	out := make([]catalogapi.Product, len(rows))
+	for i := range rows {
+		out[i] = toProduct(&rows[i])
+	}
+	return out, next, nil
+}
+
+// Ledger pages a product's stock movements (admin).
+func (s *Service) Ledger(ctx context.Context, id string, before int64, limit int) ([]adapters.LedgerRow, error) {
+	if !validID(id) {
+		return nil, catalogapi.ErrNotFound
+	}
+	return s.store.Ledger(ctx, s.db, id, before, limit)
+}
+
+// Product implements catalogapi.Catalog.
+func (s *Service) Product(ctx context.Context, id string) (catalogapi.Product, error) {
+	if !validID(id) {
+		return catalogapi.Product{}, catalogapi.ErrNotFound
+	}
+	row, err := s.store.Product(ctx, s.db, id)
+	if errors.Is(err, adapters.ErrNotFound) {
+		return catalogapi.Product{}, catalogapi.ErrNotFound
+	}
+	if err != nil {
+		return catalogapi.Product{}, err
+	}
+	return toProduct(row), nil
+}
+
+// Products implements catalogapi.Catalog: one query for the whole batch.
+func (s *Service) Products(ctx context.Context, ids []string) (map[string]catalogapi.Product, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validID(id) {
+			valid = append(valid, id)
+		}
+	}
+	out := make(map[string]catalogapi.Product, len(valid))
+	if len(valid) == 0 {
+		return out, nil
+	}
+	rows, err := s.store.Products(ctx, s.db, valid)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		out[rows[i].ID] = toProduct(&rows[i])
+	}
+	return out, nil
+}
+
+// mergeValidation folds several validation errors into one problem.
+func mergeValidation(err error) error {
+	var fields []errs.FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if ce, ok := errs.As(e); ok && ce.Kind == errs.Invalid {
+			fields = append(fields, ce.Fields...)
+		}
+	}
+	walk(err)
+	if len(fields) == 0 {
+		return err
+	}
+	return errs.Validation(fields...)
+}

@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+)
+
+// Reserve implements catalogapi.Catalog. In one transaction: a per-order
+// advisory lock (idempotency), the stock rows locked in product-id order
+// (no deadlocks between concurrent multi-line orders), every line checked,
+// then all lines reserved — or, if any line is short, nothing at all.
+func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogapi.Line, expiresAt *time.Time) error {
+	if !validID(orderID) {
+		return errs.Validation(errs.Field("order_id", "must be a UUID"))
+	}
+	in := make([]domain.Line, len(lines))
+	for i, l := range lines {
+		in[i] = domain.Line{ProductID: l.ProductID, Quantity: l.Quantity}
+	}
+	norm, err := domain.NormalizeLines(in, validID)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(norm))
+	qty := make([]int, len(norm))
+	for i, l := range norm {
+		ids[i], qty[i] = l.ProductID, l.Quantity
+	}
+	changed := false
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.LockOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		existing, err := s.store.Reservation(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			return sameReservation(existing, norm)
+		}
+		locked, err := s.store.LockStock(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]adapters.StockRow, len(locked))
+		for _, r := range locked {
+			byID[r.ProductID] = r
+		}
+		var short []errs.FieldError
+		moves := make([]adapters.Movement, len(norm))
+		for i, l := range norm {
+			r, ok := byID[l.ProductID]
+			switch {
+			case !ok:
+				short = append(short, errs.Field(l.ProductID, "no such product"))
+			case r.Status != catalogapi.StatusActive:
+				short = append(short, errs.Field(l.ProductID, "product is archived"))
+			case r.OnHand-r.Reserved < l.Quantity:
+				short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", r.OnHand-r.Reserved, l.Quantity)))
+			}
+			moves[i] = adapters.Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
+		}
+		if len(short) > 0 {
+			e := *catalogapi.ErrInsufficientStock
+			e.Fields = short
+			return &e
+		}
+		after, err := s.store.Move(ctx, tx, "reserve", "order reservation", orderID, moves)
+		if err != nil {
+			return err
+		}
+		if err := s.store.InsertReservation(ctx, tx, orderID, ids, qty, expiresAt); err != nil {
+			return err
+		}
+		evs, err := stockEvents("reserve", "order reservation", orderID, moves, after)
+		if err != nil {
+			return err
+		}
+		changed = true
+		return s.outbox.Publish(ctx, tx, evs...)
+	})
+	if err == nil && changed {
+		s.invalidate(ctx, ids...)
+	}
+	return err
+}
+
+// sameReservation makes a repeated Reserve a no-op when it asks for what
+// the order already holds, and an error otherwise.
+func sameReservation(existing []adapters.ReservationRow, want []domain.Line) error {
+	if len(existing) != len(want) {
+		return catalogapi.ErrReservationDiffer
+	}
+	for i := range existing {
+		if existing[i].ProductID != want[i].ProductID || existing[i].Quantity != want[i].Quantity {
+			return catalogapi.ErrReservationDiffer
+		}
+	}
+	if existing[0].Status == "released" {
+		return catalogapi.ErrReservationClosed
+	}
+	return nil
+}
+
+// Release implements catalogapi.Catalog: reserved stock of the order goes
+// back to available. Unknown, released or committed orders are no-ops.
+func (s *Service) Release(ctx context.Context, orderID, reason string) error {
+	if reason == "" {
+		reason = "order released"
+	}
+	return s.settle(ctx, orderID, "release", reason, func(q int) adapters.Movement {
+		return adapters.Movement{DeltaReserved: -q}
+	})
+}
+
+// Commit implements catalogapi.Catalog: the order's reservation becomes a
+// deduction of on-hand stock (the goods are sold). Repeating it is a no-op;
+// committing a released reservation is ErrReservationClosed.
+func (s *Service) Commit(ctx context.Context, orderID string) error {
+	return s.settle(ctx, orderID, "commit", "order paid", func(q int) adapters.Movement {
+		return adapters.Movement{DeltaOnHand: -q, DeltaReserved: -q}
+	})
+}
+
+func (s *Service) settle(ctx context.Context, orderID, kind, reason string, move func(q int) adapters.Movement) error {
+	if !validID(orderID) {
+		return errs.Validation(errs.Field("order_id", "must be a UUID"))
+	}
+	var ids []string
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.LockOrder(ctx, tx, orderID); err != nil {
+			return err
+		}
+		res, err := s.store.Reservation(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if len(res) == 0 {
+			if kind == "commit" {
+				return catalogapi.ErrNoReservation
+			}
+			return nil
+		}
+		switch status := res[0].Status; {
+		case status == "reserved":
+		case kind == "commit" && status == "released":
+			return catalogapi.ErrReservationClosed
+		default:
+			return nil // already in a final state: idempotent
+		}
+		moves := make([]adapters.Movement, len(res))
+		for i, r := range res {
+			ids = append(ids, r.ProductID)
+			moves[i] = move(r.Quantity)
+			moves[i].ProductID = r.ProductID
+		}
+		if _, err := s.store.LockStock(ctx, tx, ids); err != nil {
+			return err
+		}
+		after, err := s.store.Move(ctx, tx, kind, reason, orderID, moves)
+		if err != nil {
+			return err
+		}
+		status := map[string]string{"release": "released", "commit": "committed"}[kind]
+		if err := s.store.SetReservationStatus(ctx, tx, orderID, status); err != nil {
+			return err
+		}
+		evs, err := stockEvents(kind, reason, orderID, moves, after)
+		if err != nil {
+			return err
+		}
+		return s.outbox.Publish(ctx, tx, evs...)
+	})
+	if err == nil && len(ids) > 0 {
+		s.invalidate(ctx, ids...)
+	}
+	return err
+}
+
+// SweepExpired releases reservations whose expiry passed and returns how
+// many orders it released.
+func (s *Service) SweepExpired(ctx context.Context) (int, error) {
+	orders, err := s.store.ExpiredOrders(ctx, s.db, 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range orders {
+		if err := s.Release(ctx, o, "reservation expired"); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

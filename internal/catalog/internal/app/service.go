@@ -1,0 +1,100 @@
+// Package app holds catalog's use cases: product administration, cached
+// reads and stock reservations.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Service implements catalog's use cases and catalogapi.Catalog.
+type Service struct {
+	db     *pg.DB
+	store  adapters.Store
+	cache  *adapters.Cache
+	outbox *events.Outbox
+	log    *slog.Logger
+	loads  singleflight.Group
+	// DBReads counts database loads of single products (tests assert
+	// that single-flight collapses bursts).
+	DBReads func()
+}
+
+// New builds the service.
+func New(db *pg.DB, cache *adapters.Cache, outbox *events.Outbox, log *slog.Logger) *Service {
+	return &Service{db: db, cache: cache, outbox: outbox, log: log, DBReads: func() {}}
+}
+
+var _ catalogapi.Catalog = (*Service)(nil)
+
+func validID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+func toProduct(r *adapters.ProductRow) catalogapi.Product {
+	attrs := r.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	imgs := r.Images
+	if imgs == nil {
+		imgs = []string{}
+	}
+	return catalogapi.Product{
+		ID: r.ID, SKU: r.SKU, Name: r.Name, Description: r.Description, Category: r.Category, Brand: r.Brand,
+		Attributes: attrs, Price: r.Price, Currency: r.Currency, Images: imgs, WeightGrams: r.WeightGrams,
+		Status: r.Status, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		Stock: catalogapi.Stock{OnHand: r.OnHand, Reserved: r.Reserved, Available: r.OnHand - r.Reserved},
+	}
+}
+
+func productEvent(typ string, r *adapters.ProductRow) (events.Envelope, error) {
+	return events.New(typ, r.ID, catalogapi.ProductEvent{ProductID: r.ID, SKU: r.SKU, Name: r.Name, Category: r.Category, Brand: r.Brand,
+		Price: r.Price, Currency: r.Currency, Status: r.Status, Version: r.Version, WeightGrams: r.WeightGrams})
+}
+
+func stockEvents(kind, reason, ref string, moves []adapters.Movement, after map[string]adapters.StockRow) ([]events.Envelope, error) {
+	out := make([]events.Envelope, 0, len(moves))
+	for _, m := range moves {
+		s := after[m.ProductID]
+		ev, err := events.New(catalogapi.EventStockChanged, m.ProductID, catalogapi.StockChanged{
+			ProductID: m.ProductID, Kind: kind, DeltaOnHand: m.DeltaOnHand, DeltaReserved: m.DeltaReserved,
+			OnHand: s.OnHand, Reserved: s.Reserved, Available: s.OnHand - s.Reserved, Reason: reason, Reference: ref})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// entry renders a product once into its cached JSON form and ETag.
+func entry(p catalogapi.Product) (adapters.Entry, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return adapters.Entry{}, err
+	}
+	sum := sha256.Sum256(body)
+	return adapters.Entry{ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Body: body}, nil
+}
+
+// invalidate drops cached products after a committed write. A failure is
+// logged, not returned: the write is durable, and the generation check
+// plus the entry TTL bound any staleness.
+func (s *Service) invalidate(ctx context.Context, ids ...string) {
+	if err := s.cache.Invalidate(context.WithoutCancel(ctx), ids...); err != nil {
+		s.log.WarnContext(ctx, "cache invalidation failed", "err", err, "products", len(ids))
+	}
+}

@@ -1,0 +1,73 @@
+// Package catalog is the products and inventory context: admin-managed
+// products with optimistic locking, cache-aside reads, and stock
+// reservations that never oversell. module.go is its composition root.
+package catalog
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/catalog/internal/app"
+	"github.com/opencommerce/commerce/internal/catalog/internal/ports"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Deps are what the module needs from the platform.
+type Deps struct {
+	DB       *pg.DB
+	Redis    redis.UniversalClient
+	Outbox   *events.Outbox
+	CacheTTL time.Duration // default 10m
+	Log      *slog.Logger
+}
+
+// Module is the assembled catalog context.
+type Module struct {
+	svc  *app.Service
+	http *ports.HTTP
+	log  *slog.Logger
+}
+
+// New assembles the module.
+func New(d Deps) *Module {
+	if d.CacheTTL == 0 {
+		d.CacheTTL = 10 * time.Minute
+	}
+	log := d.Log.With("context", "catalog")
+	svc := app.New(d.DB, adapters.NewCache(d.Redis, d.CacheTTL), d.Outbox, log)
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+}
+
+// API is the in-process implementation of catalogapi.Catalog.
+func (m *Module) API() catalogapi.Catalog { return m.svc }
+
+// Routes mounts the HTTP routes on /api/v1.
+func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Topics are the event topics catalog publishes.
+func (m *Module) Topics() []string { return catalogapi.Topics }
+
+// Run releases expired reservations until ctx ends.
+func (m *Module) Run(ctx context.Context) error {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := m.svc.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("release expired reservations", "err", err)
+		} else if n > 0 {
+			m.log.Info("released expired reservations", "orders", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
