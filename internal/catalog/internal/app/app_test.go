@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/pgtest"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+)
+
+func newService(t *testing.T) (*Service, *pg.DB) {
+	t.Helper()
+	db := pgtest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bus, err := events.NewBus(db, log, events.BusConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.InitTopics(catalogapi.Topics...); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := redisx.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return New(db, adapters.NewCache(rdb, time.Minute), events.NewOutbox(log), log), db
+}
+
+func product(t *testing.T, s *Service, stock int) string {
+	t.Helper()
+	price := int64(1000)
+	p, err := s.CreateProduct(context.Background(), ProductInput{SKU: "SKU-" + uuid.NewString()[:8], Name: "P", Category: "c", Price: &price, Currency: "EUR", InitialStock: stock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+func scalar(t *testing.T, db *pg.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.NewRaw(q, args...).Scan(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestNoOversellUnder200ConcurrentReservations(t *testing.T) {
+	s, db := newService(t)
+	id := product(t, s, 50)
+	var ok, short atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Reserve(context.Background(), uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: id, Quantity: 1}}, nil)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, catalogapi.ErrInsufficientStock):
+				short.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 50 || short.Load() != 150 {
+		t.Fatalf("reserved %d, refused %d; want 50 and 150", ok.Load(), short.Load())
+	}
+	p, _ := s.Product(context.Background(), id)
+	if p.Stock.OnHand != 50 || p.Stock.Reserved != 50 || p.Stock.Available != 0 {
+		t.Fatalf("stock %+v", p.Stock)
+	}
+	if n := scalar(t, db, "SELECT coalesce(sum(delta_reserved), 0) FROM catalog.stock_ledger WHERE product_id = ?", id); n != 50 {
+		t.Fatalf("ledger reserved %d", n)
+	}
+	if n := scalar(t, db, "SELECT coalesce(sum(delta_on_hand), 0) FROM catalog.stock_ledger WHERE product_id = ?", id); n != 50 {
+		t.Fatalf("ledger on_hand %d", n)
+	}
+	if n := scalar(t, db, "SELECT coalesce(sum(quantity), 0) FROM catalog.reservations WHERE product_id = ? AND status = 'reserved'", id); n != 50 {
+		t.Fatalf("reservations %d", n)
+	}
+}
+
+func TestOppositeOrderMultiLineReservationsDoNotDeadlock(t *testing.T) {
+	s, db := newService(t)
+	ids := []string{product(t, s, 1000), product(t, s, 1000), product(t, s, 1000)}
+	var wg sync.WaitGroup
+	errc := make(chan error, 120)
+	for i := 0; i < 120; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			lines := []catalogapi.Line{{ProductID: ids[0], Quantity: 1}, {ProductID: ids[1], Quantity: 2}, {ProductID: ids[2], Quantity: 3}}
+			if i%2 == 1 {
+				lines[0], lines[2] = lines[2], lines[0]
+			}
+			errc <- s.Reserve(context.Background(), uuid.Must(uuid.NewV7()).String(), lines, nil)
+		}(i)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("reservations did not finish: deadlock?")
+	}
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", ids[2]); n != 360 {
+		t.Fatalf("reserved %d", n)
+	}
+}
+
+func TestReservationLifecycleIsIdempotentAndAllOrNothing(t *testing.T) {
+	s, db := newService(t)
+	ctx := context.Background()
+	a, b := product(t, s, 5), product(t, s, 1)
+	order := uuid.Must(uuid.NewV7()).String()
+
+	// b is short: nothing at all is reserved.
+	err := s.Reserve(ctx, order, []catalogapi.Line{{ProductID: a, Quantity: 2}, {ProductID: b, Quantity: 2}}, nil)
+	if !errors.Is(err, catalogapi.ErrInsufficientStock) {
+		t.Fatalf("want insufficient_stock, got %v", err)
+	}
+	if n := scalar(t, db, "SELECT sum(reserved) FROM catalog.stock"); n != 0 {
+		t.Fatalf("partial reservation: %d", n)
+	}
+
+	lines := []catalogapi.Line{{ProductID: a, Quantity: 2}, {ProductID: b, Quantity: 1}}
+	for i := 0; i < 3; i++ {
+		if err := s.Reserve(ctx, order, lines, nil); err != nil {
+			t.Fatalf("reserve #%d: %v", i, err)
+		}
+	}
+	if err := s.Reserve(ctx, order, []catalogapi.Line{{ProductID: a, Quantity: 3}}, nil); !errors.Is(err, catalogapi.ErrReservationDiffer) {
+		t.Fatalf("other lines for the same order: %v", err)
+	}
+	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", a); n != 2 {
+		t.Fatalf("reserved %d after repeats", n)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Commit(ctx, order); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pa, _ := s.Product(ctx, a)
+	if pa.Stock.OnHand != 3 || pa.Stock.Reserved != 0 {
+		t.Fatalf("after commit: %+v", pa.Stock)
+	}
+	if err := s.Release(ctx, order, "late cancel"); err != nil {
+		t.Fatal(err) // committed: release is a no-op
+	}
+	if pa, _ = s.Product(ctx, a); pa.Stock.OnHand != 3 {
+		t.Fatalf("release after commit changed stock: %+v", pa.Stock)
+	}
+
+	other := uuid.Must(uuid.NewV7()).String()
+	if err := s.Reserve(ctx, other, []catalogapi.Line{{ProductID: a, Quantity: 3}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Release(ctx, other, "canceled"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(ctx, other); !errors.Is(err, catalogapi.ErrReservationClosed) {
+		t.Fatalf("commit after release: %v", err)
+	}
+	if pa, _ = s.Product(ctx, a); pa.Stock.Available != 3 {
+		t.Fatalf("after release: %+v", pa.Stock)
+	}
+	kinds := scalar(t, db, "SELECT count(DISTINCT kind) FROM catalog.stock_ledger WHERE product_id = ?", a)
+	if kinds != 4 {
+		t.Fatalf("ledger kinds %d, want adjust/reserve/commit/release", kinds)
+	}
+}
+
+func TestExpiredReservationsAreReleased(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	id := product(t, s, 3)
+	past := time.Now().Add(-time.Minute)
+	if err := s.Reserve(ctx, uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: id, Quantity: 3}}, &past); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SweepExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if p, _ := s.Product(ctx, id); p.Stock.Available != 3 {
+		t.Fatalf("%+v", p.Stock)
+	}
+}
+
+func TestSingleFlightCollapsesABurstIntoOneRead(t *testing.T) {
+	s, _ := newService(t)
+	id := product(t, s, 1)
+	var reads atomic.Int32
+	s.DBReads = func() { reads.Add(1); time.Sleep(50 * time.Millisecond) }
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 1000; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := s.ProductEntry(context.Background(), id); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n := reads.Load(); n != 1 {
+		t.Fatalf("%d database reads for one burst, want 1", n)
+	}
+	// Now cached: no more reads.
+	if _, err := s.ProductEntry(context.Background(), id); err != nil || reads.Load() != 1 {
+		t.Fatalf("cached read hit the database: %d %v", reads.Load(), err)
+	}
+}
+
+func TestCacheNeverServesAValueOlderThanAWrite(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	id := product(t, s, 1)
+	e1, err := s.ProductEntry(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A slow reader read generation g, then a write happened, then the
+	// reader tries to fill: it must be refused.
+	_, gen, _, _ := s.cache.Get(ctx, id)
+	p, _ := s.Product(ctx, id)
+	price := int64(2000)
+	if _, err := s.UpdateProduct(ctx, id, ProductInput{SKU: p.SKU, Name: "New", Category: "c", Price: &price, Currency: "EUR", Version: p.Version}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cache.Fill(ctx, id, gen, e1); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := s.ProductEntry(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.ETag == e1.ETag {
+		t.Fatal("stale entry served after an update")
+	}
+	if _, err := s.UpdateProduct(ctx, id, ProductInput{SKU: p.SKU, Name: "Stale", Category: "c", Price: &price, Currency: "EUR", Version: p.Version}); !errors.Is(err, ErrVersionConflict) {
+		t.Fatalf("stale version: %v", err)
+	}
+	if got, _ := s.Product(ctx, id); got.Name != "New" || got.Version != 2 {
+		t.Fatalf("stale update wrote: %+v", got)
+	}
+}
