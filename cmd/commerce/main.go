@@ -34,6 +34,7 @@ Usage:
   commerce serve [flags]                       run the shop (no configuration needed)
   commerce migrate up|down [N]|status [flags]  manage the database schema
   commerce admin create --email E --password P create a verified administrator
+  commerce seed [--products N] [flags]         add a deterministic demo catalog (default 1000; safe to rerun)
   commerce version                             print the version
 
 Every flag mirrors an environment variable (--http-addr = HTTP_ADDR).
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
 	case "admin":
 		err = adminCmd(ctx, args[1:], stdout, stderr)
+	case "seed":
+		err = seedCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "commerce", version)
 		return 0

@@ -54,6 +54,12 @@ func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 // Topics are the event topics catalog publishes.
 func (m *Module) Topics() []string { return catalogapi.Topics }
 
+// Seed adds the first n products of the deterministic demo catalog,
+// skipping those already present; it returns how many it created.
+func (m *Module) Seed(ctx context.Context, n int, progress func(done int)) (int, error) {
+	return m.svc.Seed(ctx, n, progress)
+}
+
 // Run releases expired reservations until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
 	t := time.NewTicker(15 * time.Second)

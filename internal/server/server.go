@@ -194,6 +194,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWork()
 	g, gctx := errgroup.WithContext(workCtx)
 	g.Go(func() error { return s.Bus.Run(gctx) })
+	// Consumers subscribe before traffic arrives (and before a quick
+	// shutdown, which would otherwise wait for a half-started router).
+	select {
+	case <-s.Bus.Running():
+	case <-gctx.Done():
+	case <-time.After(30 * time.Second):
+		s.log.Warn("event consumers slow to start")
+	}
 	if s.notify != nil {
 		g.Go(func() error { return s.notify.Run(gctx) })
 	}

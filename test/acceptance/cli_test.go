@@ -52,7 +52,20 @@ func TestCLI(t *testing.T) {
 	if out, code := runCLI(t, env, "serve", "--help"); code != 0 || !strings.Contains(out, "--http-addr") {
 		t.Fatalf("help: %d %s", code, out)
 	}
+	if out, code := runCLI(t, env, "seed", "--products", "700"); code != 0 || !strings.Contains(out, "seeded 700 of 700") || !strings.Contains(out, "seeding: 700/700") {
+		t.Fatalf("seed: %d %s", code, out)
+	}
+	if out, code := runCLI(t, env, "seed", "--products", "700"); code != 0 || !strings.Contains(out, "seeded 0 of 700") {
+		t.Fatalf("seed twice: %d %s", code, out)
+	}
+	if out, code := runCLI(t, env, "seed", "--products", "-3"); code == 0 {
+		t.Fatalf("bad --products accepted: %s", out)
+	}
 	// The admin can log in through the running binary.
 	p, _ := start(t, map[string]string{"DATABASE_URL": env[0][len("DATABASE_URL="):], "DATA_DIR": t.TempDir()})
 	expect(t, call(t, p.URL, "POST", "/api/v1/auth/login", map[string]string{"email": "boss@shop.test", "password": "boss-password"}, ""), 200, "admin login")
+	list := expect(t, call(t, p.URL, "GET", "/api/v1/products?limit=100", nil, ""), 200, "seeded products")
+	if n := len(list.json()["items"].([]any)); n != 100 || list.json()["next_cursor"] == nil {
+		t.Fatalf("seeded listing: %d", n)
+	}
 }

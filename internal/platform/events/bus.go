@@ -131,8 +131,16 @@ func (b *Bus) Run(ctx context.Context) error {
 	return b.router.Run(ctx)
 }
 
-// Running is closed once every handler has subscribed.
-func (b *Bus) Running() <-chan struct{} { return b.router.Running() }
+// Running is closed once every handler has subscribed (at once when there
+// are no consumers).
+func (b *Bus) Running() <-chan struct{} {
+	if len(b.cons) == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return b.router.Running()
+}
 
 // Close stops delivery, letting in-flight handlers finish.
 func (b *Bus) Close() error {

@@ -273,3 +273,44 @@ func (Store) Ledger(ctx context.Context, db bun.IDB, productID string, before in
 
 
 func jsonb(v any) any { return pgJSON{v} }
+
+// InsertProducts inserts many products in one statement, skipping SKUs
+// that exist, and creates their (empty) stock rows; it returns the rows it
+// inserted.
+func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) ([]ProductRow, error) {
+	n := len(rows)
+	ids, skus, names, descs, cats, brands, attrs, currs, imgs, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	prices := make([]int64, n)
+	weights := make([]int, n)
+	onHand := map[string]int{}
+	for i, r := range rows {
+		a, _ := pgJSON{r.Attributes}.Value()
+		im, _ := pgJSON{r.Images}.Value()
+		ids[i], skus[i], names[i], descs[i], cats[i], brands[i] = r.ID, r.SKU, r.Name, r.Description, r.Category, r.Brand
+		attrs[i], imgs[i], currs[i], statuses[i], prices[i], weights[i] = a.(string), im.(string), r.Currency, r.Status, r.Price, r.WeightGrams
+		onHand[r.ID] = r.OnHand
+	}
+	var out []ProductRow
+	err := db.NewRaw(`INSERT INTO catalog.products (id, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status)
+		SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::bigint[], ?::text[], ?::jsonb[], ?::int[], ?::text[])
+		ON CONFLICT (sku) DO NOTHING
+		RETURNING id::text, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status, version, created_at, updated_at`,
+		pgdialect.Array(ids), pgdialect.Array(skus), pgdialect.Array(names), pgdialect.Array(descs), pgdialect.Array(cats), pgdialect.Array(brands),
+		pgdialect.Array(attrs), pgdialect.Array(prices), pgdialect.Array(currs), pgdialect.Array(imgs), pgdialect.Array(weights), pgdialect.Array(statuses)).
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	newIDs := make([]string, len(out))
+	for i := range out {
+		newIDs[i] = out[i].ID
+		out[i].OnHand = onHand[out[i].ID]
+	}
+	_, err = db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id) SELECT unnest(?::uuid[])", pgdialect.Array(newIDs))
+	return out, err
+}
+

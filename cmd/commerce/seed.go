@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/catalog"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/logx"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+	"github.com/opencommerce/commerce/internal/server"
+)
+
+func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	n := 1000
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "--products" || a == "-products") && i+1 < len(args):
+			v, err := strconv.Atoi(args[i+1])
+			if err != nil || v < 1 || v > 10_000_000 {
+				return fmt.Errorf("--products: %q is not a number from 1 to 10000000", args[i+1])
+			}
+			n, i = v, i+1
+		case strings.HasPrefix(a, "--products="):
+			v, err := strconv.Atoi(strings.TrimPrefix(a, "--products="))
+			if err != nil || v < 1 || v > 10_000_000 {
+				return errors.New("--products: not a number from 1 to 10000000")
+			}
+			n = v
+		default:
+			rest = append(rest, a)
+		}
+	}
+	cfg, err := loadConfig(rest, stdout)
+	if err != nil {
+		return err
+	}
+	log := logx.New(stderr, cfg.LogLevel)
+	db, closeDB, err := server.Database(ctx, cfg, log, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	m, err := server.Migrator(db, cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Up(ctx); err != nil {
+		return err
+	}
+	bus, err := events.NewBus(db, log, events.BusConfig{})
+	if err != nil {
+		return err
+	}
+	if err := bus.InitTopics(catalogapi.Topics...); err != nil {
+		return err
+	}
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	mod := catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log})
+	bar := newProgress(stdout, n)
+	start := time.Now()
+	created, err := mod.Seed(ctx, n, bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d of %d demo products (%d already present) in %s\n", created, n, n-created, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// progress draws a bar on a terminal and plain lines elsewhere (CI logs).
+type progress struct {
+	w     io.Writer
+	total int
+	tty   bool
+	last  time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return &progress{w: w, total: total, tty: tty}
+}
+
+func (p *progress) update(done int) {
+	if p.tty {
+		const width = 40
+		filled := done * width / p.total
+		fmt.Fprintf(p.w, "\r[%s%s] %3d%% %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done*100/p.total, done, p.total)
+		return
+	}
+	if done == p.total || time.Since(p.last) > 2*time.Second {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "seeding: %d/%d products\n", done, p.total)
+	}
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}

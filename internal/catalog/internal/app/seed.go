@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/platform/events"
+)
+
+type seedCategory struct {
+	name       string
+	nouns      []string
+	minPrice   int64 // minor units
+	maxPrice   int64
+	minWeight  int // grams
+	maxWeight  int
+	popularity int // relative share of products
+}
+
+var seedCategories = []seedCategory{
+	{"audio", []string{"Headphones", "Earbuds", "Speaker", "Soundbar", "Turntable"}, 1999, 49999, 80, 4000, 12},
+	{"computers", []string{"Laptop", "Monitor", "Keyboard", "Mouse", "Webcam"}, 1499, 299999, 90, 9000, 10},
+	{"phones", []string{"Smartphone", "Phone Case", "Charger", "Screen Protector"}, 599, 129999, 20, 400, 10},
+	{"home", []string{"Lamp", "Blanket", "Vase", "Clock", "Mirror"}, 999, 19999, 200, 8000, 9},
+	{"kitchen", []string{"Kettle", "Blender", "Knife Set", "Pan", "Coffee Grinder"}, 1299, 39999, 300, 6000, 9},
+	{"garden", []string{"Hose", "Planter", "Shears", "Lantern"}, 799, 14999, 150, 12000, 6},
+	{"sports", []string{"Yoga Mat", "Dumbbell", "Running Shoes", "Water Bottle", "Tent"}, 999, 39999, 100, 20000, 8},
+	{"toys", []string{"Puzzle", "Building Set", "Plush Bear", "Board Game"}, 499, 9999, 100, 2500, 7},
+	{"books", []string{"Novel", "Cookbook", "Travel Guide", "Notebook"}, 499, 4999, 150, 1500, 8},
+	{"fashion", []string{"T-Shirt", "Jacket", "Sneakers", "Backpack", "Scarf"}, 1499, 24999, 100, 2000, 11},
+	{"beauty", []string{"Shampoo", "Face Cream", "Perfume", "Hair Dryer"}, 599, 14999, 50, 1200, 5},
+	{"office", []string{"Desk Chair", "Pen Set", "Desk Organizer", "Printer Paper"}, 299, 49999, 50, 25000, 5},
+}
+
+var (
+	seedBrands     = []string{"Acme", "Northwind", "Globex", "Initech", "Umbrella", "Soylent", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne", "Aperture", "Gringotts", "Oceanic", "Monarch", "Dunder", "Pied Piper", "Massive Dynamic"}
+	seedAdjectives = []string{"Classic", "Premium", "Compact", "Wireless", "Eco", "Pro", "Ultra", "Essential", "Deluxe", "Smart", "Travel", "Vintage", "Modern", "Rugged", "Lightweight"}
+	seedColors     = []string{"black", "white", "red", "blue", "green", "grey", "silver", "beige"}
+)
+
+// DemoProducts returns the i-th to (i+n-1)-th products of the deterministic
+// demo catalog: the same index always yields the same product.
+func DemoProducts(from, n int) []ProductInput {
+	total := 0
+	for _, c := range seedCategories {
+		total += c.popularity
+	}
+	out := make([]ProductInput, 0, n)
+	for i := from; i < from+n; i++ {
+		r := rand.New(rand.NewPCG(uint64(i)+1, 0x5eed))
+		pick := r.IntN(total)
+		var c seedCategory
+		for _, c = range seedCategories {
+			if pick < c.popularity {
+				break
+			}
+			pick -= c.popularity
+		}
+		brand := seedBrands[r.IntN(len(seedBrands))]
+		noun := c.nouns[r.IntN(len(c.nouns))]
+		adj := seedAdjectives[r.IntN(len(seedAdjectives))]
+		price := c.minPrice + r.Int64N(c.maxPrice-c.minPrice+1)
+		price = price/100*100 + 99 // 12.99-style prices
+		color := seedColors[r.IntN(len(seedColors))]
+		out = append(out, ProductInput{
+			SKU:         fmt.Sprintf("DEMO-%06d", i),
+			Name:        fmt.Sprintf("%s %s %s", brand, adj, noun),
+			Description: fmt.Sprintf("A %s %s by %s in %s.", adj, noun, brand, color),
+			Category:    c.name,
+			Brand:       brand,
+			Attributes:  map[string]any{"color": color},
+			Price:       &price,
+			Currency:    "USD",
+			WeightGrams: c.minWeight + r.IntN(c.maxWeight-c.minWeight+1),
+			InitialStock: func() int {
+				if r.IntN(10) == 0 {
+					return 0 // some products start sold out
+				}
+				return 5 + r.IntN(200)
+			}(),
+		})
+	}
+	return out
+}
+
+// Seed adds the first n demo products in batches; products whose SKU
+// exists are skipped, so running it twice adds nothing. progress is called
+// after each batch with the number of products processed.
+func (s *Service) Seed(ctx context.Context, n int, progress func(done int)) (int, error) {
+	const batch = 500
+	created := 0
+	for from := 0; from < n; from += batch {
+		size := min(batch, n-from)
+		c, err := s.importBatch(ctx, DemoProducts(from, size))
+		if err != nil {
+			return created, err
+		}
+		created += c
+		if progress != nil {
+			progress(from + size)
+		}
+	}
+	return created, nil
+}
+
+// importBatch inserts products (skipping known SKUs), their stock, ledger
+// rows and events in one transaction.
+func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, error) {
+	rows := make([]adapters.ProductRow, 0, len(in))
+	for _, p := range in {
+		d, err := p.draft()
+		if err != nil {
+			return 0, fmt.Errorf("demo product %s: %w", p.SKU, err)
+		}
+		r := rowFromDraft(uuid.Must(uuid.NewV7()).String(), d)
+		r.OnHand = p.InitialStock
+		rows = append(rows, *r)
+	}
+	created := 0
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		inserted, err := s.store.InsertProducts(ctx, tx, rows)
+		if err != nil {
+			return err
+		}
+		created = len(inserted)
+		var evs []events.Envelope
+		var moves []adapters.Movement
+		for i := range inserted {
+			ev, err := productEvent(catalogapi.EventProductCreated, &inserted[i])
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+			if inserted[i].OnHand > 0 {
+				moves = append(moves, adapters.Movement{ProductID: inserted[i].ID, DeltaOnHand: inserted[i].OnHand})
+			}
+		}
+		if len(moves) > 0 {
+			after, err := s.store.Move(ctx, tx, "adjust", "initial stock", "seed", moves)
+			if err != nil {
+				return err
+			}
+			sev, err := stockEvents("adjust", "initial stock", "seed", moves, after)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, sev...)
+		}
+		return s.outbox.Publish(ctx, tx, evs...)
+	})
+	return created, err
+}
