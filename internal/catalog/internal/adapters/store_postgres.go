@@ -271,7 +271,6 @@ func (Store) Ledger(ctx context.Context, db bun.IDB, productID string, before in
 	return out, err
 }
 
-
 func jsonb(v any) any { return pgJSON{v} }
 
 // InsertProducts inserts many products in one statement, skipping SKUs
@@ -313,4 +312,3 @@ func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) 
 	_, err = db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id) SELECT unnest(?::uuid[])", pgdialect.Array(newIDs))
 	return out, err
 }
-
