@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only when PPROF_ADDR is set
 	"os"
 	"os/signal"
 	"strconv"
@@ -103,6 +105,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log := logx.New(stderr, cfg.LogLevel)
 	slog.SetDefault(log)
 	log.Info("starting commerce", "version", version, "config", cfg.Masked())
+	if cfg.PprofAddr != "" {
+		go func() {
+			srv := &http.Server{Addr: cfg.PprofAddr, ReadHeaderTimeout: 5 * time.Second} // DefaultServeMux carries net/http/pprof
+			log.Info("pprof listening", "addr", cfg.PprofAddr, "err", srv.ListenAndServe())
+		}()
+	}
 
 	db, closeDB, err := server.Database(ctx, cfg, log, true)
 	if err != nil {

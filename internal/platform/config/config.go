@@ -64,6 +64,8 @@ type Config struct {
 	// RouteLimits are per-route limits ("POST /api/v1/auth/login" → 10 per 1m),
 	// applied per user when authenticated, else per client IP.
 	RouteLimits map[string]RouteLimit
+	// PprofAddr serves net/http/pprof on a separate (private) address when set.
+	PprofAddr string
 }
 
 // RouteLimit is a request budget per window for one route.
@@ -138,6 +140,7 @@ func (c *Config) specs() []spec {
 		{env: "LOGIN_FAILURE_WINDOW", def: "15m", help: "window of LOGIN_MAX_FAILURES", k: kDuration, ptr: &c.LoginWindow},
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
+		{env: "PPROF_ADDR", help: "serve Go profiling endpoints on this private address (off when empty)", k: kString, ptr: &c.PprofAddr, check: addr},
 		{env: "RATE_LIMIT_ROUTES", help: `per-route limits, e.g. "POST /api/v1/auth/login=10/1m,GET /api/v1/me=120/1m"`, k: kRouteLimits, ptr: &c.RouteLimits},
 	}
 }
