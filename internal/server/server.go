@@ -46,6 +46,7 @@ type Server struct {
 	Doc     *openapi.Registry
 	metrics *metrics.Metrics
 	idem    *idempotency.Store
+	limiter *ratelimit.Limiter
 	notify  *notify.Module
 	Auth    *auth.Module
 	Catalog *catalog.Module
@@ -70,6 +71,7 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	}
 	outbox := events.NewOutbox(log)
 	limiter := ratelimit.New(s.Redis)
+	s.limiter = limiter
 	s.idem = idempotency.New(db, log)
 	sender, err := mail.New(cfg.SMTPURL, cfg.MailFrom, log.With("component", "mail"))
 	if err != nil {
@@ -229,6 +231,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err
 	}
+	s.limiter.Close()
 	_ = s.metrics.Shutdown(context.Background())
 	_ = s.Redis.Close()
 	return runErr

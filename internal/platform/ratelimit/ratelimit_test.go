@@ -47,3 +47,41 @@ func TestFixedWindowOnEmbeddedAndRealRedis(t *testing.T) {
 		})
 	}
 }
+
+func TestLargeLimitsCountLocallyAndShareThroughRedis(t *testing.T) {
+	ctx := context.Background()
+	rdb, err := redisx.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	a, b := ratelimit.New(rdb), ratelimit.New(rdb) // two replicas
+	key := "big:" + time.Now().Format(time.RFC3339Nano)
+	allowed := 0
+	for i := 0; i < 150; i++ {
+		if r, _ := a.Hit(ctx, key, 200, time.Minute); r.Allowed {
+			allowed++
+		}
+	}
+	time.Sleep(3 * ratelimit.SyncInterval) // background sync
+	for i := 0; i < 150; i++ {
+		if r, _ := b.Hit(ctx, key, 200, time.Minute); r.Allowed {
+			allowed++
+		}
+		if i%20 == 0 {
+			time.Sleep(ratelimit.SyncInterval)
+		}
+	}
+	if allowed < 200 || allowed > 230 {
+		t.Fatalf("two replicas admitted %d of 300 hits for a limit of 200", allowed)
+	}
+	// Replica a learns the global count at its next sync.
+	_, _ = a.Hit(ctx, key, 200, time.Minute)
+	time.Sleep(3 * ratelimit.SyncInterval)
+	r, _ := a.Hit(ctx, key, 200, time.Minute)
+	if r.Allowed || r.RetryAfter <= 0 {
+		t.Fatalf("over the limit: %+v", r)
+	}
+	a.Close()
+	b.Close()
+}

@@ -20,13 +20,21 @@ type Entry struct {
 // generation it saw before loading from the database and may only fill
 // the cache if it is still current, so a slow reader can never put back a
 // value older than a write that happened meanwhile.
+//
+// In front of Redis sits a small in-process near cache with a short
+// lifetime: hot products are served without a network round trip. Writes
+// in this process drop the near entry at once; other processes learn of
+// them within nearTTL.
 type Cache struct {
-	rdb redis.UniversalClient
-	ttl time.Duration
+	rdb  redis.UniversalClient
+	ttl  time.Duration
+	near *nearCache
 }
 
 // NewCache builds the cache with the entry lifetime ttl.
-func NewCache(rdb redis.UniversalClient, ttl time.Duration) *Cache { return &Cache{rdb: rdb, ttl: ttl} }
+func NewCache(rdb redis.UniversalClient, ttl time.Duration) *Cache {
+	return &Cache{rdb: rdb, ttl: ttl, near: newNearCache(time.Second, 10_000)}
+}
 
 // Hash tags keep both keys of a product in one cluster slot.
 func genKey(id string) string   { return "catalog:{" + id + "}:gen" }
@@ -35,6 +43,9 @@ func entryKey(id string) string { return "catalog:{" + id + "}:p" }
 // Get returns the entry if cached for the current generation, and that
 // generation (for a later Fill).
 func (c *Cache) Get(ctx context.Context, id string) (Entry, string, bool, error) {
+	if e, ok := c.near.get(id); ok {
+		return e, "", true, nil
+	}
 	vals, err := c.rdb.MGet(ctx, genKey(id), entryKey(id)).Result()
 	if err != nil {
 		return Entry{}, "", false, err
@@ -58,7 +69,9 @@ func (c *Cache) Get(ctx context.Context, id string) (Entry, string, bool, error)
 	if j < 0 {
 		return Entry{}, gen, false, nil
 	}
-	return Entry{ETag: string(rest[:j]), Body: rest[j+1:]}, gen, true, nil
+	e := Entry{ETag: string(rest[:j]), Body: rest[j+1:]}
+	c.near.put(id, e)
+	return e, gen, true, nil
 }
 
 var fill = redis.NewScript(`
@@ -71,13 +84,20 @@ return 1`)
 func (c *Cache) Fill(ctx context.Context, id, gen string, e Entry) error {
 	val := make([]byte, 0, len(gen)+len(e.ETag)+len(e.Body)+2)
 	val = append(append(append(append(append(val, gen...), '\n'), e.ETag...), '\n'), e.Body...)
-	return fill.Run(ctx, c.rdb, []string{genKey(id), entryKey(id)}, gen, val, c.ttl.Milliseconds()).Err()
+	ok, err := fill.Run(ctx, c.rdb, []string{genKey(id), entryKey(id)}, gen, val, c.ttl.Milliseconds()).Int()
+	if err == nil && ok == 1 {
+		c.near.put(id, e)
+	}
+	return err
 }
 
 // Invalidate bumps the generation of each product and drops its entry.
 func (c *Cache) Invalidate(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
+	}
+	for _, id := range ids {
+		c.near.drop(id)
 	}
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, id := range ids {
