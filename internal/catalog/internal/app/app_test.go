@@ -20,7 +20,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/redisx"
 )
 
-func newService(t *testing.T) (*Service, *pg.DB) {
+func newService(t testing.TB) (*Service, *pg.DB) {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,7 +39,7 @@ func newService(t *testing.T) (*Service, *pg.DB) {
 	return New(db, adapters.NewCache(rdb, time.Minute), events.NewOutbox(log), log), db
 }
 
-func product(t *testing.T, s *Service, stock int) string {
+func product(t testing.TB, s *Service, stock int) string {
 	t.Helper()
 	price := int64(1000)
 	p, err := s.CreateProduct(context.Background(), ProductInput{SKU: "SKU-" + uuid.NewString()[:8], Name: "P", Category: "c", Price: &price, Currency: "EUR", InitialStock: stock})
