@@ -193,6 +193,30 @@ func TestReservationLifecycleIsIdempotentAndAllOrNothing(t *testing.T) {
 	if kinds != 4 {
 		t.Fatalf("ledger kinds %d, want adjust/reserve/commit/release", kinds)
 	}
+	// Every movement went through the outbox, in the same transactions.
+	moves := scalar(t, db, "SELECT count(*) FROM catalog.stock_ledger")
+	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.stock_changed"`); n != moves {
+		t.Fatalf("stock_changed events %d, ledger rows %d", n, moves)
+	}
+	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.product_created"`); n != 2 {
+		t.Fatalf("product_created events %d", n)
+	}
+	if err := s.ArchiveProduct(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ArchiveProduct(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.product_archived"`); n != 1 {
+		t.Fatalf("product_archived events %d (archive is idempotent)", n)
+	}
+	if err := s.Reserve(ctx, uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: b, Quantity: 1}}, nil); !errors.Is(err, catalogapi.ErrInsufficientStock) {
+		t.Fatalf("reserving an archived product: %v", err)
+	}
+	got, err := s.Products(ctx, []string{a, b, "not-an-id", uuid.NewString()})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("batch lookup: %d %v", len(got), err)
+	}
 }
 
 func TestExpiredReservationsAreReleased(t *testing.T) {
