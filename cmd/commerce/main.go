@@ -22,6 +22,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/logx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
 	"github.com/opencommerce/commerce/internal/server"
@@ -112,19 +113,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 
-	db, closeDB, err := server.Database(ctx, cfg, log, true)
+	db, closeDB, n, err := server.OpenMigrated(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	m, err := server.Migrator(db, cfg)
-	if err != nil {
-		return err
-	}
-	n, err := m.Up(ctx)
-	if err != nil {
-		return err
-	}
 	log.Info("migrations applied", "count", n)
 	srv, err := server.New(ctx, cfg, db, log)
 	if err != nil {
@@ -211,23 +204,11 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if email == "" || password == "" {
 		return errors.New("admin create needs --email and --password")
 	}
-	cfg, err := loadConfig(rest, stdout)
-	if err != nil {
-		return err
-	}
-	log := logx.New(stderr, cfg.LogLevel)
-	db, closeDB, err := server.Database(ctx, cfg, log, false)
+	cfg, log, db, closeDB, err := openShop(ctx, rest, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	m, err := server.Migrator(db, cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := m.Up(ctx); err != nil {
-		return err
-	}
 	rdb, err := redisx.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return err
@@ -244,4 +225,21 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "admin %s created\n", email)
 	return nil
+}
+
+// openShop is the common start of the data subcommands (admin, seed):
+// configuration, logger, database (embedded when needed) with migrations
+// applied. An embedded server is stopped again only if this process
+// started it (a running `serve` keeps its database).
+func openShop(ctx context.Context, args []string, stdout, stderr io.Writer) (*config.Config, *slog.Logger, *pg.DB, func(), error) {
+	cfg, err := loadConfig(args, stdout)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	log := logx.New(stderr, cfg.LogLevel)
+	db, closeDB, _, err := server.OpenMigrated(ctx, cfg, log, false)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return cfg, log, db, closeDB, nil
 }

@@ -13,9 +13,7 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
-	"github.com/opencommerce/commerce/internal/platform/logx"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
-	"github.com/opencommerce/commerce/internal/server"
 )
 
 func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,23 +38,11 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			rest = append(rest, a)
 		}
 	}
-	cfg, err := loadConfig(rest, stdout)
-	if err != nil {
-		return err
-	}
-	log := logx.New(stderr, cfg.LogLevel)
-	db, closeDB, err := server.Database(ctx, cfg, log, false)
+	cfg, log, db, closeDB, err := openShop(ctx, rest, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	m, err := server.Migrator(db, cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := m.Up(ctx); err != nil {
-		return err
-	}
 	bus, err := events.NewBus(db, log, events.BusConfig{})
 	if err != nil {
 		return err

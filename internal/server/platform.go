@@ -53,3 +53,24 @@ func Database(ctx context.Context, cfg *config.Config, log *slog.Logger, always 
 func Migrator(db *pg.DB, cfg *config.Config) (*migrate.Migrator, error) {
 	return migrate.New(db.SQL(), migrations.FS, append([]string{"platform"}, cfg.Contexts...))
 }
+
+// OpenMigrated is Database followed by applying pending migrations, the
+// start of every subcommand that works on shop data. It returns how many
+// migrations it applied.
+func OpenMigrated(ctx context.Context, cfg *config.Config, log *slog.Logger, always bool) (*pg.DB, func(), int, error) {
+	db, stop, err := Database(ctx, cfg, log, always)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	m, err := Migrator(db, cfg)
+	if err != nil {
+		stop()
+		return nil, nil, 0, err
+	}
+	n, err := m.Up(ctx)
+	if err != nil {
+		stop()
+		return nil, nil, 0, err
+	}
+	return db, stop, n, nil
+}

@@ -61,14 +61,14 @@ func TestAuthJourneyOverHTTP(t *testing.T) {
 
 	// Register; the verification email arrives over SMTP.
 	reg := expect(t, call(t, u, "POST", "/api/v1/auth/register", map[string]string{"email": email, "password": "correct horse", "name": "Ann"}, ""), 201, "register")
-	if reg.str("status") != "unverified" || reg.str("id") == "" {
+	if reg.Str("status") != "unverified" || reg.Str("id") == "" {
 		t.Fatalf("register body: %s", reg.Body)
 	}
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/register", map[string]string{"email": email, "password": "correct horse", "name": "Ann"}, ""), 409, "", "duplicate")
 	msg := smtp.WaitFor(t, email, "Confirm your email", 20*time.Second)
 	token := mailToken(t, msg.Data)
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "correct horse"}, ""), 403, "email_not_verified", "login before verify")
-	if r := expect(t, call(t, u, "POST", "/api/v1/auth/verify", map[string]string{"token": token}, ""), 200, "verify"); r.str("status") != "active" {
+	if r := expect(t, call(t, u, "POST", "/api/v1/auth/verify", map[string]string{"token": token}, ""), 200, "verify"); r.Str("status") != "active" {
 		t.Fatal(string(r.Body))
 	}
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/verify", map[string]string{"token": token}, ""), 400, "", "verify twice")
@@ -76,46 +76,46 @@ func TestAuthJourneyOverHTTP(t *testing.T) {
 	// Login, profile.
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "wrong horse"}, ""), 401, "invalid_credentials", "bad password")
 	login := expect(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "correct horse"}, ""), 200, "login")
-	if login.str("token_type") != "Bearer" || login.json()["expires_in"].(float64) != 900 {
+	if login.Str("token_type") != "Bearer" || login.JSON()["expires_in"].(float64) != 900 {
 		t.Fatalf("login body: %s", login.Body)
 	}
-	access, refresh := login.str("access_token"), login.str("refresh_token")
+	access, refresh := login.Str("access_token"), login.Str("refresh_token")
 	me := expect(t, call(t, u, "GET", "/api/v1/me", nil, access), 200, "me")
-	if me.str("email") != email || me.str("status") != "active" {
+	if me.Str("email") != email || me.Str("status") != "active" {
 		t.Fatalf("me: %s", me.Body)
 	}
 	expectProblem(t, call(t, u, "GET", "/api/v1/me", nil, ""), 401, "", "me anonymous")
 
 	// Refresh rotation, then reuse of the old token revokes the family.
 	ref := expect(t, call(t, u, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": refresh}, ""), 200, "refresh")
-	newRefresh := ref.str("refresh_token")
+	newRefresh := ref.Str("refresh_token")
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": refresh}, ""), 401, "token_reused", "reuse")
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": newRefresh}, ""), 401, "", "family revoked")
-	access = ref.str("access_token")
+	access = ref.Str("access_token")
 
 	// Addresses.
 	a1 := expect(t, call(t, u, "POST", "/api/v1/me/addresses", map[string]any{"label": "home", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "de"}, access), 201, "address 1")
-	if a1.json()["is_default"] != true || a1.str("country") != "DE" {
+	if a1.JSON()["is_default"] != true || a1.Str("country") != "DE" {
 		t.Fatalf("first address: %s", a1.Body)
 	}
 	a2 := expect(t, call(t, u, "POST", "/api/v1/me/addresses", map[string]any{"line1": "2 Side St", "city": "Munich", "postal_code": "80331", "country": "DE", "is_default": true}, access), 201, "address 2")
 	list := expect(t, call(t, u, "GET", "/api/v1/me/addresses", nil, access), 200, "addresses")
-	items := list.json()["items"].([]any)
-	if len(items) != 2 || items[0].(map[string]any)["id"] != a2.str("id") {
+	items := list.JSON()["items"].([]any)
+	if len(items) != 2 || items[0].(map[string]any)["id"] != a2.Str("id") {
 		t.Fatalf("addresses: %s", list.Body)
 	}
-	expect(t, call(t, u, "PATCH", "/api/v1/me/addresses/"+a1.str("id"), map[string]any{"city": "Potsdam"}, access), 200, "patch address")
-	expect(t, call(t, u, "DELETE", "/api/v1/me/addresses/"+a2.str("id"), nil, access), 204, "delete address")
+	expect(t, call(t, u, "PATCH", "/api/v1/me/addresses/"+a1.Str("id"), map[string]any{"city": "Potsdam"}, access), 200, "patch address")
+	expect(t, call(t, u, "DELETE", "/api/v1/me/addresses/"+a2.Str("id"), nil, access), 204, "delete address")
 	list = expect(t, call(t, u, "GET", "/api/v1/me/addresses", nil, access), 200, "addresses")
-	if it := list.json()["items"].([]any); len(it) != 1 || it[0].(map[string]any)["is_default"] != true {
+	if it := list.JSON()["items"].([]any); len(it) != 1 || it[0].(map[string]any)["is_default"] != true {
 		t.Fatalf("after delete: %s", list.Body)
 	}
 
 	// Admin list: 403 for customers, 200 for the bootstrap admin.
 	expectProblem(t, call(t, u, "GET", "/api/v1/admin/users", nil, access), 403, "forbidden", "customer admin list")
 	adm := expect(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": "admin-password-" + run}, ""), 200, "admin login")
-	users := expect(t, call(t, u, "GET", "/api/v1/admin/users", nil, adm.str("access_token")), 200, "admin list")
-	before := len(users.json()["items"].([]any))
+	users := expect(t, call(t, u, "GET", "/api/v1/admin/users", nil, adm.Str("access_token")), 200, "admin list")
+	before := len(users.JSON()["items"].([]any))
 	if before != 2 {
 		t.Fatalf("admin list: %s", users.Body)
 	}
@@ -124,19 +124,19 @@ func TestAuthJourneyOverHTTP(t *testing.T) {
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/register", []byte(`{"email":"x@shop.test",`), ""), 400, "malformed_json", "bad JSON")
 	expectProblem(t, call(t, u, "POST", "/api/v1/auth/register", []byte(`{"email":"y@shop.test","password":"correct horse","name":"Y","role":"admin"}`), ""), 422, "validation_failed", "unknown field")
 	big := servertest.PostDeclaringSize(t, u, "/api/v1/auth/register", 2<<20)
-	expectProblem(t, resp{Status: big.Status, Header: big.Header, Body: big.Body}, 413, "payload_too_large", "oversized body")
+	expectProblem(t, big, 413, "payload_too_large", "oversized body")
 	expectProblem(t, call(t, u, "POST", "/api/v1/me/addresses", map[string]any{"line1": "x", "city": "x", "postal_code": "1", "country": "Germany"}, access), 422, "validation_failed", "bad country")
-	users = expect(t, call(t, u, "GET", "/api/v1/admin/users", nil, adm.str("access_token")), 200, "admin list")
-	if n := len(users.json()["items"].([]any)); n != before {
+	users = expect(t, call(t, u, "GET", "/api/v1/admin/users", nil, adm.Str("access_token")), 200, "admin list")
+	if n := len(users.JSON()["items"].([]any)); n != before {
 		t.Fatalf("bad input wrote users: %d -> %d", before, n)
 	}
 	list = expect(t, call(t, u, "GET", "/api/v1/me/addresses", nil, access), 200, "addresses")
-	if n := len(list.json()["items"].([]any)); n != 1 {
+	if n := len(list.JSON()["items"].([]any)); n != 1 {
 		t.Fatalf("bad input wrote addresses: %d", n)
 	}
 
 	// Forged tokens.
-	none := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.TrimRight(encodeB64(fmt.Sprintf(`{"sub":%q,"role":"admin","iss":"commerce","aud":"commerce-api","exp":9999999999}`, reg.str("id"))), "=") + "."
+	none := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.TrimRight(encodeB64(fmt.Sprintf(`{"sub":%q,"role":"admin","iss":"commerce","aud":"commerce-api","exp":9999999999}`, reg.Str("id"))), "=") + "."
 	expectProblem(t, call(t, u, "GET", "/api/v1/admin/users", nil, none), 401, "", "alg none")
 
 	// No secrets in the logs.

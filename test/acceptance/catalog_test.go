@@ -16,7 +16,7 @@ func customerToken(t *testing.T, base string, smtp *mailtest.Server, email strin
 	expect(t, call(t, base, "POST", "/api/v1/auth/register", map[string]string{"email": email, "password": "correct horse", "name": "C"}, ""), 201, "register")
 	tok := mailToken(t, smtp.WaitFor(t, email, "Confirm your email", 20*time.Second).Data)
 	expect(t, call(t, base, "POST", "/api/v1/auth/verify", map[string]string{"token": tok}, ""), 200, "verify")
-	return expect(t, call(t, base, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "correct horse"}, ""), 200, "login").str("access_token")
+	return expect(t, call(t, base, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "correct horse"}, ""), 200, "login").Str("access_token")
 }
 
 func TestCatalogOverHTTP(t *testing.T) {
@@ -26,7 +26,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 		"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": "cat-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
 	})
 	u := p.URL
-	admin := expect(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": "cat-admin@shop.test", "password": "admin-password"}, ""), 200, "admin login").str("access_token")
+	admin := expect(t, call(t, u, "POST", "/api/v1/auth/login", map[string]string{"email": "cat-admin@shop.test", "password": "admin-password"}, ""), 200, "admin login").Str("access_token")
 	customer := customerToken(t, u, smtp, "cat-customer@shop.test")
 
 	body := map[string]any{"sku": "HP-1", "name": "Wireless Headphones", "description": "Over-ear", "category": "audio", "brand": "Acme",
@@ -35,8 +35,8 @@ func TestCatalogOverHTTP(t *testing.T) {
 	expectProblem(t, call(t, u, "POST", "/api/v1/admin/products", body, customer), 403, "forbidden", "customer create")
 	expectProblem(t, call(t, u, "POST", "/api/v1/admin/products", body, ""), 401, "", "anonymous create")
 	created := expect(t, call(t, u, "POST", "/api/v1/admin/products", body, admin), 201, "create")
-	id := created.str("id")
-	if created.json()["version"].(float64) != 1 || created.str("status") != "active" {
+	id := created.Str("id")
+	if created.JSON()["version"].(float64) != 1 || created.Str("status") != "active" {
 		t.Fatalf("created: %s", created.Body)
 	}
 	expectProblem(t, call(t, u, "POST", "/api/v1/admin/products", body, admin), 409, "sku_taken", "duplicate sku")
@@ -44,7 +44,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 	// Reads, ETag and 304.
 	got := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, ""), 200, "get")
 	etag := got.Header.Get("ETag")
-	if etag == "" || got.str("name") != "Wireless Headphones" {
+	if etag == "" || got.Str("name") != "Wireless Headphones" {
 		t.Fatalf("get: %v %s", got.Header, got.Body)
 	}
 	expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, "", "If-None-Match", etag), 304, "conditional get")
@@ -55,13 +55,17 @@ func TestCatalogOverHTTP(t *testing.T) {
 	body["version"] = 1
 	body["price"] = 9999
 	upd := expect(t, call(t, u, "PUT", "/api/v1/admin/products/"+id, body, admin), 200, "update")
-	if upd.json()["version"].(float64) != 2 || upd.json()["price"].(float64) != 9999 {
+	if upd.JSON()["version"].(float64) != 2 || upd.JSON()["price"].(float64) != 9999 {
 		t.Fatalf("update: %s", upd.Body)
 	}
 	body["price"] = 1
 	expectProblem(t, call(t, u, "PUT", "/api/v1/admin/products/"+id, body, admin), 409, "version_conflict", "stale update")
-	after := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, "", "If-None-Match", etag), 200, "get after update")
-	if after.json()["price"].(float64) != 9999 || after.Header.Get("ETag") == etag {
+	after := call(t, u, "GET", "/api/v1/products/"+id, nil, "", "If-None-Match", etag)
+	if after.Status != 200 {
+		t.Log(p.Logs())
+	}
+	after = expect(t, after, 200, "get after update")
+	if after.JSON()["price"].(float64) != 9999 || after.Header.Get("ETag") == etag {
 		t.Fatalf("cache not invalidated or stale write applied: %s", after.Body)
 	}
 	delete(body, "version")
@@ -69,16 +73,16 @@ func TestCatalogOverHTTP(t *testing.T) {
 
 	// Stock.
 	st := expect(t, call(t, u, "POST", "/api/v1/admin/products/"+id+"/stock", map[string]any{"delta": 10, "reason": "delivery"}, admin), 200, "adjust")
-	if s := st.json()["stock"].(map[string]any); s["on_hand"].(float64) != 10 || s["available"].(float64) != 10 {
+	if s := st.JSON()["stock"].(map[string]any); s["on_hand"].(float64) != 10 || s["available"].(float64) != 10 {
 		t.Fatalf("stock: %s", st.Body)
 	}
 	expectProblem(t, call(t, u, "POST", "/api/v1/admin/products/"+id+"/stock", map[string]any{"delta": -11, "reason": "shrinkage"}, admin), 409, "stock_below_reserved", "below zero")
 	expectProblem(t, call(t, u, "POST", "/api/v1/admin/products/"+id+"/stock", map[string]any{"delta": 5, "reason": "x"}, customer), 403, "", "customer adjust")
-	if g := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, ""), 200, "get"); g.json()["stock"].(map[string]any)["on_hand"].(float64) != 10 {
+	if g := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, ""), 200, "get"); g.JSON()["stock"].(map[string]any)["on_hand"].(float64) != 10 {
 		t.Fatalf("stock read: %s", g.Body)
 	}
 	led := expect(t, call(t, u, "GET", "/api/v1/admin/products/"+id+"/stock/ledger", nil, admin), 200, "ledger")
-	if items := led.json()["items"].([]any); len(items) != 1 || items[0].(map[string]any)["reason"] != "delivery" {
+	if items := led.JSON()["items"].([]any); len(items) != 1 || items[0].(map[string]any)["reason"] != "delivery" {
 		t.Fatalf("ledger: %s", led.Body)
 	}
 
@@ -99,7 +103,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 		}
 	}
 	list := expect(t, call(t, u, "GET", "/api/v1/products?limit=100", nil, ""), 200, "list")
-	if n := len(list.json()["items"].([]any)); n != 1 {
+	if n := len(list.JSON()["items"].([]any)); n != 1 {
 		t.Fatalf("bad input wrote products: %d", n)
 	}
 
@@ -112,8 +116,8 @@ func TestCatalogOverHTTP(t *testing.T) {
 	cursor := ""
 	for page := 0; page < 10; page++ {
 		r := expect(t, call(t, u, "GET", "/api/v1/products?category=cables&limit=2&cursor="+cursor, nil, ""), 200, "page")
-		seen += len(r.json()["items"].([]any))
-		next, _ := r.json()["next_cursor"].(string)
+		seen += len(r.JSON()["items"].([]any))
+		next, _ := r.JSON()["next_cursor"].(string)
 		if next == "" {
 			break
 		}
@@ -124,14 +128,14 @@ func TestCatalogOverHTTP(t *testing.T) {
 	}
 	expect(t, call(t, u, "DELETE", "/api/v1/admin/products/"+id, nil, admin), 204, "archive")
 	expect(t, call(t, u, "DELETE", "/api/v1/admin/products/"+id, nil, admin), 204, "archive again")
-	if g := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, ""), 200, "get archived"); g.str("status") != "archived" {
+	if g := expect(t, call(t, u, "GET", "/api/v1/products/"+id, nil, ""), 200, "get archived"); g.Str("status") != "archived" {
 		t.Fatalf("archived: %s", g.Body)
 	}
-	if r := expect(t, call(t, u, "GET", "/api/v1/products?category=audio", nil, ""), 200, "list active"); len(r.json()["items"].([]any)) != 0 {
+	if r := expect(t, call(t, u, "GET", "/api/v1/products?category=audio", nil, ""), 200, "list active"); len(r.JSON()["items"].([]any)) != 0 {
 		t.Fatalf("archived product listed: %s", r.Body)
 	}
 	expectProblem(t, call(t, u, "GET", "/api/v1/products?status=archived", nil, customer), 403, "", "customer lists archived")
-	if r := expect(t, call(t, u, "GET", "/api/v1/products?status=archived", nil, admin), 200, "admin lists archived"); len(r.json()["items"].([]any)) != 1 {
+	if r := expect(t, call(t, u, "GET", "/api/v1/products?status=archived", nil, admin), 200, "admin lists archived"); len(r.JSON()["items"].([]any)) != 1 {
 		t.Fatalf("archived list: %s", r.Body)
 	}
 }

@@ -65,7 +65,7 @@ func TestCLI(t *testing.T) {
 	p, _ := start(t, map[string]string{"DATABASE_URL": env[0][len("DATABASE_URL="):], "DATA_DIR": t.TempDir()})
 	expect(t, call(t, p.URL, "POST", "/api/v1/auth/login", map[string]string{"email": "boss@shop.test", "password": "boss-password"}, ""), 200, "admin login")
 	list := expect(t, call(t, p.URL, "GET", "/api/v1/products?limit=100", nil, ""), 200, "seeded products")
-	if n := len(list.json()["items"].([]any)); n != 100 || list.json()["next_cursor"] == nil {
+	if n := len(list.JSON()["items"].([]any)); n != 100 || list.JSON()["next_cursor"] == nil {
 		t.Fatalf("seeded listing: %d", n)
 	}
 }

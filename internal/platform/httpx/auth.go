@@ -50,7 +50,7 @@ func bearer(c *fiber.Ctx) string {
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
-	return c.Query("access_token")
+	return c.Query("access_token") // verified at once, never kept
 }
 
 // Principal returns the authenticated caller, if any.
@@ -100,8 +100,9 @@ func RateLimit(l *ratelimit.Limiter, name string, limit int, window time.Duratio
 	}
 }
 
-// ByIP keys a rate limit by client IP.
-func ByIP(c *fiber.Ctx) string { return c.IP() }
+// ByIP keys a rate limit by client IP (copied: behind a proxy c.IP() points
+// into the request buffer, and the limiter keeps keys).
+func ByIP(c *fiber.Ctx) string { return strings.Clone(c.IP()) }
 
 // ByUser keys a rate limit by authenticated user (empty: not limited here).
 func ByUser(c *fiber.Ctx) string {

@@ -101,3 +101,13 @@ func Limit(c *fiber.Ctx) (int, error) {
 	}
 	return n, nil
 }
+
+// Param returns a copy of a path parameter. Fiber's own strings point into
+// fasthttp's reused request buffer and change under a value kept past the
+// handler (a cache or map key, a goroutine): handlers use this instead.
+func Param(c *fiber.Ctx, name string) string { return strings.Clone(c.Params(name)) }
+
+// Query returns a copy of a query parameter, for the same reason as Param.
+func Query(c *fiber.Ctx, name string, def ...string) string {
+	return strings.Clone(c.Query(name, def...))
+}

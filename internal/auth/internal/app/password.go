@@ -15,27 +15,8 @@ import (
 // ForgotPassword mails a 1h single-use reset link when the account exists;
 // the answer never reveals whether it does.
 func (s *Service) ForgotPassword(ctx context.Context, email string) error {
-	email = domain.NormalizeEmail(email)
-	if !domain.ValidEmail(email) {
-		return errs.Validation(errs.Field("email", "must be a valid email address"))
-	}
-	if err := s.limitEmail(ctx, "forgot", email); err != nil {
-		return err
-	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		u, err := s.store.UserByEmail(ctx, tx, email)
-		if errors.Is(err, adapters.ErrNotFound) {
-			return nil
-		}
-		if err != nil || u.Status == domain.StatusDisabled {
-			return err
-		}
-		ev, err := s.issueToken(ctx, tx, u, "password_reset", authapi.EventPasswordResetRequested, s.cfg.ResetTTL)
-		if err != nil {
-			return err
-		}
-		return s.outbox.Publish(ctx, tx, ev)
-	})
+	return s.mailToken(ctx, email, tokenMail{limit: "forgot", purpose: "password_reset", event: authapi.EventPasswordResetRequested, ttl: s.cfg.ResetTTL,
+		eligible: func(u *adapters.UserRow) bool { return u.Status != domain.StatusDisabled }})
 }
 
 // ResetInput is the body of POST /auth/password/reset.

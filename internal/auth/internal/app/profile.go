@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 
 	"github.com/google/uuid"
@@ -11,6 +10,7 @@ import (
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/auth/internal/adapters"
 	"github.com/opencommerce/commerce/internal/auth/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -185,28 +185,16 @@ func (s *Service) DeleteAddress(ctx context.Context, userID, id string) error {
 }
 
 // ListUsers pages all users for admins.
-func (s *Service) ListUsers(ctx context.Context, cursor string, limit int) ([]User, *string, error) {
-	after := ""
-	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
-		}
-		if _, err := uuid.Parse(string(b)); err != nil {
-			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
-		}
-		after = string(b)
+func (s *Service) ListUsers(ctx context.Context, cur string, limit int) ([]User, *string, error) {
+	after, err := cursor.Decode(cur)
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err := s.store.ListUsers(ctx, s.db, after, limit+1)
 	if err != nil {
 		return nil, nil, err
 	}
-	var next *string
-	if len(rows) > limit {
-		rows = rows[:limit]
-		c := base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].ID))
-		next = &c
-	}
+	rows, next := cursor.Page(rows, limit, func(r adapters.UserRow) string { return r.ID })
 	out := make([]User, len(rows))
 	for i := range rows {
 		out[i] = toUser(&rows[i])

@@ -134,11 +134,26 @@ func (s *Service) activate(ctx context.Context, tx bun.Tx, userID string) error 
 // the same for unknown and verified emails (no account enumeration) and
 // limits requests per email.
 func (s *Service) ResendVerification(ctx context.Context, email string) error {
+	return s.mailToken(ctx, email, tokenMail{limit: "resend", purpose: "verify_email", event: authapi.EventVerificationRequested, ttl: s.cfg.VerifyTTL,
+		eligible: func(u *adapters.UserRow) bool { return u.Status == domain.StatusUnverified }})
+}
+
+// tokenMail describes one "email me a link" flow.
+type tokenMail struct {
+	limit, purpose, event string
+	ttl                   time.Duration
+	eligible              func(*adapters.UserRow) bool
+}
+
+// mailToken validates the email, applies the per-email limit and, when the
+// account exists and is eligible, issues the token and its event in one
+// transaction. Unknown emails get the same answer.
+func (s *Service) mailToken(ctx context.Context, email string, m tokenMail) error {
 	email = domain.NormalizeEmail(email)
 	if !domain.ValidEmail(email) {
 		return errs.Validation(errs.Field("email", "must be a valid email address"))
 	}
-	if err := s.limitEmail(ctx, "resend", email); err != nil {
+	if err := s.limitEmail(ctx, m.limit, email); err != nil {
 		return err
 	}
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -146,10 +161,10 @@ func (s *Service) ResendVerification(ctx context.Context, email string) error {
 		if errors.Is(err, adapters.ErrNotFound) {
 			return nil
 		}
-		if err != nil || u.Status != domain.StatusUnverified {
+		if err != nil || !m.eligible(u) {
 			return err
 		}
-		ev, err := s.issueToken(ctx, tx, u, "verify_email", authapi.EventVerificationRequested, s.cfg.VerifyTTL)
+		ev, err := s.issueToken(ctx, tx, u, m.purpose, m.event, m.ttl)
 		if err != nil {
 			return err
 		}

@@ -211,7 +211,7 @@ func (h *HTTP) updateAddress(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	a, err := h.svc.UpdateAddress(c.UserContext(), caller(c).UserID, c.Params("id"), in)
+	a, err := h.svc.UpdateAddress(c.UserContext(), caller(c).UserID, httpx.Param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (h *HTTP) updateAddress(c *fiber.Ctx) error {
 }
 
 func (h *HTTP) deleteAddress(c *fiber.Ctx) error {
-	if err := h.svc.DeleteAddress(c.UserContext(), caller(c).UserID, c.Params("id")); err != nil {
+	if err := h.svc.DeleteAddress(c.UserContext(), caller(c).UserID, httpx.Param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -230,7 +230,7 @@ func (h *HTTP) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	users, next, err := h.svc.ListUsers(c.UserContext(), c.Query("cursor"), limit)
+	users, next, err := h.svc.ListUsers(c.UserContext(), httpx.Query(c, "cursor"), limit)
 	if err != nil {
 		return err
 	}

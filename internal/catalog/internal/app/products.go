@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 
 	"github.com/google/uuid"
@@ -11,6 +10,7 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
 )
@@ -285,24 +285,15 @@ type ListInput struct {
 
 // ListProducts pages products with keyset pagination.
 func (s *Service) ListProducts(ctx context.Context, in ListInput) ([]catalogapi.Product, *string, error) {
-	after := ""
-	if in.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(in.Cursor)
-		if err != nil || !validID(string(b)) {
-			return nil, nil, errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
-		}
-		after = string(b)
+	after, err := cursor.Decode(in.Cursor)
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err := s.store.List(ctx, s.db, adapters.Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
 	if err != nil {
 		return nil, nil, err
 	}
-	var next *string
-	if len(rows) > in.Limit {
-		rows = rows[:in.Limit]
-		c := base64.RawURLEncoding.EncodeToString([]byte(rows[in.Limit-1].ID))
-		next = &c
-	}
+	rows, next := cursor.Page(rows, in.Limit, func(r adapters.ProductRow) string { return r.ID })
 	out := make([]catalogapi.Product, len(rows))
 	for i := range rows {
 		out[i] = toProduct(&rows[i])

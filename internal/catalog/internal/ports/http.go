@@ -44,7 +44,7 @@ func (h *HTTP) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	status := c.Query("status", catalogapi.StatusActive)
+	status := httpx.Query(c, "status", catalogapi.StatusActive)
 	switch status {
 	case catalogapi.StatusActive:
 	case catalogapi.StatusArchived, "all":
@@ -57,7 +57,7 @@ func (h *HTTP) list(c *fiber.Ctx) error {
 	default:
 		return errs.Validation(errs.Field("status", "must be one of: active, archived, all"))
 	}
-	items, next, err := h.svc.ListProducts(c.UserContext(), app.ListInput{Status: status, Category: c.Query("category"), Brand: c.Query("brand"), Cursor: c.Query("cursor"), Limit: limit})
+	items, next, err := h.svc.ListProducts(c.UserContext(), app.ListInput{Status: status, Category: httpx.Query(c, "category"), Brand: httpx.Query(c, "brand"), Cursor: httpx.Query(c, "cursor"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (h *HTTP) list(c *fiber.Ctx) error {
 }
 
 func (h *HTTP) get(c *fiber.Ctx) error {
-	e, err := h.svc.ProductEntry(c.UserContext(), c.Params("id"))
+	e, err := h.svc.ProductEntry(c.UserContext(), httpx.Param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (h *HTTP) update(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdateProduct(c.UserContext(), c.Params("id"), in)
+	p, err := h.svc.UpdateProduct(c.UserContext(), httpx.Param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (h *HTTP) update(c *fiber.Ctx) error {
 }
 
 func (h *HTTP) archive(c *fiber.Ctx) error {
-	if err := h.svc.ArchiveProduct(c.UserContext(), c.Params("id")); err != nil {
+	if err := h.svc.ArchiveProduct(c.UserContext(), httpx.Param(c, "id")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -114,7 +114,7 @@ func (h *HTTP) adjust(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.AdjustStock(c.UserContext(), c.Params("id"), in)
+	p, err := h.svc.AdjustStock(c.UserContext(), httpx.Param(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -127,12 +127,12 @@ func (h *HTTP) ledger(c *fiber.Ctx) error {
 		return err
 	}
 	var before int64
-	if cur := c.Query("cursor"); cur != "" {
+	if cur := httpx.Query(c, "cursor"); cur != "" {
 		if before, err = strconv.ParseInt(cur, 10, 64); err != nil || before <= 0 {
 			return errs.New(errs.BadRequest, "invalid_cursor", "the cursor is not valid")
 		}
 	}
-	rows, err := h.svc.Ledger(c.UserContext(), c.Params("id"), before, limit+1)
+	rows, err := h.svc.Ledger(c.UserContext(), httpx.Param(c, "id"), before, limit+1)
 	if err != nil {
 		return err
 	}
