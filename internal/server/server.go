@@ -13,7 +13,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/cart"
 	"github.com/opencommerce/commerce/internal/catalog"
+	"github.com/opencommerce/commerce/internal/fulfillment"
 	"github.com/opencommerce/commerce/internal/notify"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -50,6 +52,9 @@ type Server struct {
 	notify  *notify.Module
 	Auth    *auth.Module
 	Catalog *catalog.Module
+	Fulfill *fulfillment.Module
+	Cart    *cart.Module
+	workers []func(context.Context) error
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -87,6 +92,25 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if cfg.Hosts("catalog") {
 		s.Catalog = catalog.New(catalog.Deps{DB: db, Redis: s.Redis, Outbox: outbox, Log: log})
 		topics = append(topics, s.Catalog.Topics()...)
+		s.workers = append(s.workers, s.Catalog.Run)
+	}
+	if cfg.Hosts("fulfillment") {
+		if s.Catalog == nil {
+			return nil, errors.New("CONTEXTS: fulfillment needs catalog in the same process until split-mode transports exist")
+		}
+		s.Fulfill = fulfillment.New(fulfillment.Deps{DB: db, Catalog: s.Catalog.API()})
+	}
+	if cfg.Hosts("cart") {
+		if s.Catalog == nil || s.Auth == nil || s.Fulfill == nil {
+			return nil, errors.New("CONTEXTS: cart needs auth, catalog and fulfillment in the same process until split-mode transports exist")
+		}
+		s.Cart = cart.New(cart.Deps{DB: db, Catalog: s.Catalog.API(), Auth: s.Auth.API(), Fulfillment: s.Fulfill.API(), SessionTTL: cfg.CheckoutTTL, Log: log})
+		for _, c := range s.Cart.Consumers() {
+			if err := s.Bus.Register(c); err != nil {
+				return nil, err
+			}
+		}
+		s.workers = append(s.workers, s.Cart.Run)
 	}
 	if cfg.Hosts("notify") {
 		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
@@ -159,6 +183,12 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.Catalog != nil {
 		s.Catalog.Routes(api)
 	}
+	if s.Fulfill != nil {
+		s.Fulfill.Routes(api)
+	}
+	if s.Cart != nil {
+		s.Cart.Routes(api)
+	}
 	return app
 }
 
@@ -207,8 +237,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.notify != nil {
 		g.Go(func() error { return s.notify.Run(gctx) })
 	}
-	if s.Catalog != nil {
-		g.Go(func() error { return s.Catalog.Run(gctx) })
+	for _, w := range s.workers {
+		g.Go(func() error { return w(gctx) })
 	}
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
 	httpErr := make(chan error, 1)

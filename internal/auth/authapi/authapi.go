@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/opencommerce/commerce/internal/auth/internal/domain"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -77,4 +78,15 @@ type Auth interface {
 	User(ctx context.Context, id string) (User, error)
 	// Address returns one of the user's addresses.
 	Address(ctx context.Context, userID, addressID string) (Address, error)
+}
+
+// NormalizeAddress applies auth's address rules to an address given inline
+// (at checkout), so every context validates addresses the same way.
+func NormalizeAddress(a *Address) error {
+	d := domain.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
+	if err := d.Normalize(); err != nil {
+		return err
+	}
+	a.Label, a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country, a.Phone = d.Label, d.Line1, d.Line2, d.City, d.Region, d.PostalCode, d.Country, d.Phone
+	return nil
 }

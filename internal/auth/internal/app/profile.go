@@ -79,11 +79,11 @@ func (in AddressInput) apply(r *adapters.AddressRow) error {
 	set(&r.PostalCode, in.PostalCode)
 	set(&r.Country, in.Country)
 	set(&r.Phone, in.Phone)
-	d := domain.Address{Label: r.Label, Line1: r.Line1, Line2: r.Line2, City: r.City, Region: r.Region, PostalCode: r.PostalCode, Country: r.Country, Phone: r.Phone}
-	if err := d.Normalize(); err != nil {
+	a := toAddress(r)
+	if err := authapi.NormalizeAddress(&a); err != nil {
 		return err
 	}
-	r.Label, r.Line1, r.Line2, r.City, r.Region, r.PostalCode, r.Country, r.Phone = d.Label, d.Line1, d.Line2, d.City, d.Region, d.PostalCode, d.Country, d.Phone
+	r.Label, r.Line1, r.Line2, r.City, r.Region, r.PostalCode, r.Country, r.Phone = a.Label, a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country, a.Phone
 	return nil
 }
 

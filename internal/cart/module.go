@@ -1,0 +1,78 @@
+// Package cart is the shopping context: one cart per customer with live
+// prices, promo codes, and checkout sessions whose money is frozen.
+package cart
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/cart/cartapi"
+	"github.com/opencommerce/commerce/internal/cart/internal/app"
+	"github.com/opencommerce/commerce/internal/cart/internal/ports"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Deps are what the module needs: the platform and its neighbours' APIs.
+type Deps struct {
+	DB          *pg.DB
+	Catalog     catalogapi.Catalog
+	Auth        authapi.Auth
+	Fulfillment fulfillmentapi.Fulfillment
+	SessionTTL  time.Duration
+	Log         *slog.Logger
+}
+
+// Module is the assembled cart context.
+type Module struct {
+	svc  *app.Service
+	http *ports.HTTP
+	log  *slog.Logger
+}
+
+// New assembles the module.
+func New(d Deps) *Module {
+	log := d.Log.With("context", "cart")
+	svc := app.New(d.DB, d.Catalog, d.Auth, d.Fulfillment, d.SessionTTL, log)
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+}
+
+// API is the in-process implementation of cartapi.Cart.
+func (m *Module) API() cartapi.Cart { return m.svc }
+
+// Routes mounts the HTTP routes on /api/v1.
+func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Consumers are cart's event subscriptions.
+func (m *Module) Consumers() []events.Consumer {
+	return []events.Consumer{{
+		Name:   "cart.orders",
+		Inbox:  "cart.inbox",
+		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled},
+		Handle: m.svc.HandleOrderEvent,
+	}}
+}
+
+// Run marks overdue checkout sessions expired until ctx ends.
+func (m *Module) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := m.svc.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("expire checkout sessions", "err", err)
+		} else if n > 0 {
+			m.log.Info("checkout sessions expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

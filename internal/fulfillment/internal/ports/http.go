@@ -1,0 +1,116 @@
+// Package ports exposes fulfillment over HTTP.
+package ports
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/openapi"
+)
+
+// HTTP holds the handlers.
+type HTTP struct {
+	svc     *app.Service
+	catalog catalogapi.Catalog
+}
+
+// NewHTTP builds the handlers.
+func NewHTTP(svc *app.Service, catalog catalogapi.Catalog) *HTTP { return &HTTP{svc: svc, catalog: catalog} }
+
+// QuoteAddress is the destination of a quote (only the country prices it).
+type QuoteAddress struct {
+	Country    string `json:"country" validate:"required,len=2"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	Region     string `json:"region"`
+}
+
+// QuoteItem is a product and quantity to ship.
+type QuoteItem struct {
+	ProductID string `json:"product_id" validate:"required,uuid"`
+	Quantity  int    `json:"quantity" validate:"gte=1,lte=99"`
+}
+
+// QuoteInput is the body of POST /shipping/quote.
+type QuoteInput struct {
+	Address QuoteAddress `json:"address" validate:"required"`
+	Items   []QuoteItem  `json:"items" validate:"required,min=1,max=100,dive"`
+	Courier string       `json:"courier" validate:"required,oneof=standard express"`
+}
+
+// Routes mounts fulfillment's routes on /api/v1.
+func (h *HTTP) Routes(api *httpx.Router) {
+	api.Handle(openapi.Op{Method: "POST", Path: "/shipping/quote", Summary: "Price a shipment of products to an address", Tag: "fulfillment",
+		Request: QuoteInput{}, Response: fulfillmentapi.Quote{}}, h.quote)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/shipping/rates", Summary: "The shipping rate table", Tag: "admin", Admin: true,
+		Response: app.RateTable{}}, h.table)
+	api.Handle(openapi.Op{Method: "PUT", Path: "/admin/shipping/rates", Summary: "Replace the shipping rate table", Tag: "admin", Admin: true,
+		Request: app.RateTable{}, Response: app.RateTable{}}, h.replace)
+}
+
+func (h *HTTP) quote(c *fiber.Ctx) error {
+	var in QuoteInput
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	q, err := QuoteItems(c.UserContext(), h.svc, h.catalog, in.Address.Country, in.Courier, in.Items)
+	if err != nil {
+		return err
+	}
+	return c.JSON(q)
+}
+
+// QuoteItems weighs the items through the catalog and prices the shipment.
+// All items must share one currency.
+func QuoteItems(ctx context.Context, f fulfillmentapi.Fulfillment, catalog catalogapi.Catalog, country, courier string, items []QuoteItem) (fulfillmentapi.Quote, error) {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
+	products, err := catalog.Products(ctx, ids)
+	if err != nil {
+		return fulfillmentapi.Quote{}, err
+	}
+	weight, currency := 0, ""
+	for i, it := range items {
+		p, ok := products[it.ProductID]
+		if !ok {
+			return fulfillmentapi.Quote{}, errs.Validation(errs.Field(fmt.Sprintf("items[%d].product_id", i), "no such product"))
+		}
+		if currency != "" && p.Currency != currency {
+			return fulfillmentapi.Quote{}, errs.New(errs.Invalid, "currency_mismatch", "all items of one shipment must have the same currency")
+		}
+		currency = p.Currency
+		weight += p.WeightGrams * it.Quantity
+	}
+	return f.Quote(ctx, fulfillmentapi.QuoteRequest{Country: country, WeightGrams: weight, Courier: courier, Currency: currency})
+}
+
+func (h *HTTP) table(c *fiber.Ctx) error {
+	t, err := h.svc.Table(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
+
+func (h *HTTP) replace(c *fiber.Ctx) error {
+	var in app.RateTable
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	t, err := h.svc.ReplaceTable(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
