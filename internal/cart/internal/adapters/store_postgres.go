@@ -135,7 +135,7 @@ func (Store) PromotionByCode(ctx context.Context, db bun.IDB, code string) (*Pro
 // Promotions lists promotions, newest first.
 func (Store) Promotions(ctx context.Context, db bun.IDB) ([]PromotionRow, error) {
 	var out []PromotionRow
-	err := db.NewRaw("SELECT " + promoCols + " FROM cart.promotions ORDER BY created_at DESC LIMIT 500").Scan(ctx, &out)
+	err := db.NewRaw("SELECT "+promoCols+" FROM cart.promotions ORDER BY created_at DESC LIMIT 500").Scan(ctx, &out)
 	return out, err
 }
 

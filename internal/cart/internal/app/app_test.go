@@ -39,8 +39,8 @@ func (f fakeCatalog) Products(_ context.Context, ids []string) (map[string]catal
 	return out, nil
 }
 func (fakeCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error { return nil }
-func (fakeCatalog) Release(context.Context, string, string) error                       { return nil }
-func (fakeCatalog) Commit(context.Context, string) error                                { return nil }
+func (fakeCatalog) Release(context.Context, string, string) error                        { return nil }
+func (fakeCatalog) Commit(context.Context, string) error                                 { return nil }
 
 type fakeAuth struct{}
 

@@ -15,8 +15,8 @@ func TestDiscountRounding(t *testing.T) {
 		want     int64
 	}{
 		{"percent exact", Promotion{Kind: KindPercent, Value: 10}, 10000, 1000},
-		{"percent rounds down", Promotion{Kind: KindPercent, Value: 15}, 999, 149},  // 149.85
-		{"percent rounds down .5", Promotion{Kind: KindPercent, Value: 50}, 1, 0}, // 0.5
+		{"percent rounds down", Promotion{Kind: KindPercent, Value: 15}, 999, 149}, // 149.85
+		{"percent rounds down .5", Promotion{Kind: KindPercent, Value: 50}, 1, 0},  // 0.5
 		{"percent of 1999", Promotion{Kind: KindPercent, Value: 33}, 1999, 659},    // 659.67
 		{"100 percent", Promotion{Kind: KindPercent, Value: 100}, 4321, 4321},
 		{"fixed", Promotion{Kind: KindFixed, Value: 500}, 2000, 500},

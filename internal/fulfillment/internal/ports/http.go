@@ -22,7 +22,9 @@ type HTTP struct {
 }
 
 // NewHTTP builds the handlers.
-func NewHTTP(svc *app.Service, catalog catalogapi.Catalog) *HTTP { return &HTTP{svc: svc, catalog: catalog} }
+func NewHTTP(svc *app.Service, catalog catalogapi.Catalog) *HTTP {
+	return &HTTP{svc: svc, catalog: catalog}
+}
 
 // QuoteAddress is the destination of a quote (only the country prices it).
 type QuoteAddress struct {
