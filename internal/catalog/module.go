@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 	"github.com/opencommerce/commerce/internal/catalog/internal/ports"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -50,6 +51,13 @@ func (m *Module) API() catalogapi.Catalog { return m.svc }
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Consumers are catalog's event subscriptions: orders settle reservations.
+func (m *Module) Consumers() []events.Consumer {
+	return []events.Consumer{{Name: "catalog.orders", Inbox: "catalog.inbox",
+		Topics: []string{orderingapi.EventOrderPaid, orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled},
+		Handle: m.svc.HandleOrderEvent, After: m.svc.AfterOrderEvent}}
+}
 
 // Topics are the event topics catalog publishes.
 func (m *Module) Topics() []string { return catalogapi.Topics }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -39,6 +40,12 @@ func (m *Module) Consumers() []events.Consumer {
 		Inbox:  "notify.inbox",
 		Topics: []string{authapi.EventVerificationRequested, authapi.EventPasswordResetRequested},
 		Handle: m.svc.HandleAuthEvent,
+	}, {
+		Name:  "notify.order_emails",
+		Inbox: "notify.inbox",
+		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventPaymentReminder, orderingapi.EventOrderPaid,
+			orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled, orderingapi.EventOrderRefunded},
+		Handle: m.svc.HandleOrderEvent,
 	}}
 }
 

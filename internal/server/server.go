@@ -17,6 +17,8 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog"
 	"github.com/opencommerce/commerce/internal/fulfillment"
 	"github.com/opencommerce/commerce/internal/notify"
+	"github.com/opencommerce/commerce/internal/ordering"
+	"github.com/opencommerce/commerce/internal/payments"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -54,6 +56,8 @@ type Server struct {
 	Catalog *catalog.Module
 	Fulfill *fulfillment.Module
 	Cart    *cart.Module
+	Pay     *payments.Module
+	Orders  *ordering.Module
 	workers []func(context.Context) error
 }
 
@@ -93,6 +97,11 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 		s.Catalog = catalog.New(catalog.Deps{DB: db, Redis: s.Redis, Outbox: outbox, Log: log})
 		topics = append(topics, s.Catalog.Topics()...)
 		s.workers = append(s.workers, s.Catalog.Run)
+		for _, c := range s.Catalog.Consumers() {
+			if err := s.Bus.Register(c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.Hosts("fulfillment") {
 		if s.Catalog == nil {
@@ -111,6 +120,35 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 			}
 		}
 		s.workers = append(s.workers, s.Cart.Run)
+	}
+	if cfg.Hosts("payments") {
+		secret, err := webhookSecret(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.Pay = payments.New(payments.Deps{DB: db, Outbox: outbox, Log: log, TestWebhookSecret: secret,
+			StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase})
+		topics = append(topics, s.Pay.Topics()...)
+		for _, c := range s.Pay.Consumers() {
+			if err := s.Bus.Register(c); err != nil {
+				return nil, err
+			}
+		}
+		s.workers = append(s.workers, s.Pay.Run)
+	}
+	if cfg.Hosts("ordering") {
+		if s.Catalog == nil || s.Cart == nil || s.Pay == nil {
+			return nil, errors.New("CONTEXTS: ordering needs catalog, cart and payments in the same process until split-mode transports exist")
+		}
+		s.Orders = ordering.New(ordering.Deps{DB: db, Outbox: outbox, Catalog: s.Catalog.API(), Cart: s.Cart.API(), Payments: s.Pay.API(),
+			PaymentTimeout: cfg.PaymentTimeout, Reminders: cfg.Reminders, Log: log})
+		topics = append(topics, s.Orders.Topics()...)
+		for _, c := range s.Orders.Consumers() {
+			if err := s.Bus.Register(c); err != nil {
+				return nil, err
+			}
+		}
+		s.workers = append(s.workers, s.Orders.Run)
 	}
 	if cfg.Hosts("notify") {
 		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
@@ -188,6 +226,12 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	}
 	if s.Cart != nil {
 		s.Cart.Routes(api)
+	}
+	if s.Pay != nil {
+		s.Pay.Routes(api)
+	}
+	if s.Orders != nil {
+		s.Orders.Routes(api)
 	}
 	return app
 }

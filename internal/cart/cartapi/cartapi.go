@@ -71,4 +71,8 @@ type Cart interface {
 	// ReleaseOrder gives back the promo code use of an order that expired
 	// or was canceled. Idempotent.
 	ReleaseOrder(ctx context.Context, orderID string) error
+	// AbortOrder undoes PlaceOrder for an order that could not be placed:
+	// the promo use is given back and the session is pending again (if
+	// still unexpired), so the shopper can retry. Idempotent.
+	AbortOrder(ctx context.Context, orderID string) error
 }

@@ -5,6 +5,12 @@ package notifyapi
 
 // Email kinds (API.md).
 const (
-	KindVerifyEmail   = "verify_email"
-	KindPasswordReset = "password_reset"
+	KindVerifyEmail     = "verify_email"
+	KindPasswordReset   = "password_reset"
+	KindOrderPlaced     = "order_placed"
+	KindPaymentReminder = "payment_reminder"
+	KindOrderPaid       = "order_paid"
+	KindOrderExpired    = "order_expired"
+	KindOrderCanceled   = "order_canceled"
+	KindOrderRefunded   = "order_refunded"
 )

@@ -1,6 +1,5 @@
 // Package orderingapi is the only package other contexts import from
-// ordering: the events ordering publishes. (The ordering context itself
-// arrives with its own issue; cart already reacts to these events.)
+// ordering: the events ordering publishes.
 package orderingapi
 
 // Event types (topics) published by ordering through its outbox.
@@ -10,10 +9,12 @@ const (
 	EventOrderExpired  = "ordering.order_expired"
 	EventOrderCanceled = "ordering.order_canceled"
 	EventOrderRefunded = "ordering.order_refunded"
+	// EventPaymentReminder asks notify to remind the customer to pay.
+	EventPaymentReminder = "ordering.payment_reminder"
 )
 
 // Topics lists every topic ordering publishes.
-var Topics = []string{EventOrderPlaced, EventOrderPaid, EventOrderExpired, EventOrderCanceled, EventOrderRefunded}
+var Topics = []string{EventOrderPlaced, EventOrderPaid, EventOrderExpired, EventOrderCanceled, EventOrderRefunded, EventPaymentReminder}
 
 // OrderEvent is the payload common to ordering's events.
 type OrderEvent struct {
@@ -23,4 +24,8 @@ type OrderEvent struct {
 	Status            string `json:"status"`
 	Total             int64  `json:"total"`
 	Currency          string `json:"currency"`
+	Email             string `json:"email,omitempty"`
+	ExpiresAt         string `json:"expires_at,omitempty"` // pay-by time, RFC 3339
+	RefundedAmount    int64  `json:"refunded_amount,omitempty"`
+	Reason            string `json:"reason,omitempty"`
 }

@@ -27,6 +27,9 @@ type Consumer struct {
 	Inbox  string
 	Topics []string
 	Handle Handler
+	// After, when set, runs after the transaction of a newly applied event
+	// committed (cache invalidation and other best-effort side effects).
+	After func(ctx context.Context, e Envelope)
 }
 
 // BusConfig tunes delivery. Zero values take the defaults.
@@ -165,7 +168,11 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 		var err error
 		delay := b.cfg.BaseBackoff
 		for attempt := 1; attempt <= b.cfg.MaxAttempts; attempt++ {
-			if err = b.applyOnce(ctx, c, env); err == nil {
+			var applied bool
+			if applied, err = b.applyOnce(ctx, c, env); err == nil {
+				if applied && c.After != nil {
+					c.After(ctx, env)
+				}
 				return nil
 			}
 			b.log.WarnContext(ctx, "event handler failed", "consumer", c.Name, "topic", topic, "event_id", env.ID, "attempt", attempt, "err", err)
@@ -185,13 +192,14 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 	}
 }
 
-func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope) (err error) {
+func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope) (applied bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panic: %v", r)
+			applied, err = false, fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	return b.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = b.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		applied = false
 		res, err := tx.ExecContext(ctx, "INSERT INTO "+c.Inbox+" (consumer, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Name, env.ID)
 		if err != nil {
 			return err
@@ -199,8 +207,10 @@ func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope) (err erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // already applied
 		}
+		applied = true
 		return c.Handle(ctx, tx, env)
 	})
+	return applied && err == nil, err
 }
 
 func (b *Bus) deadLetter(ctx context.Context, c Consumer, topic, id string, payload []byte, cause error, attempts int) error {

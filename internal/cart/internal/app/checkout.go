@@ -259,6 +259,21 @@ func (s *Service) ReleaseOrder(ctx context.Context, orderID string) error {
 	})
 }
 
+// AbortOrder implements cartapi.Cart.
+func (s *Service) AbortOrder(ctx context.Context, orderID string) error {
+	if _, err := uuid.Parse(orderID); err != nil {
+		return nil
+	}
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.ReleaseUses(ctx, tx, orderID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE cart.checkout_sessions SET status = 'pending', order_id = NULL, updated_at = now()
+			WHERE order_id = ? AND status = 'order_placed'`, orderID)
+		return err
+	})
+}
+
 // HandleOrderEvent reacts to ordering's events inside the consumer's
 // transaction: a placed order empties its products from the cart (only
 // now, not at checkout); an expired or canceled order gives back its promo

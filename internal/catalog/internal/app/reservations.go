@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -10,7 +12,9 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
 // Reserve implements catalogapi.Catalog. In one transaction: a per-order
@@ -136,53 +140,109 @@ func (s *Service) settle(ctx context.Context, orderID, kind, reason string, move
 	}
 	var ids []string
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.store.LockOrder(ctx, tx, orderID); err != nil {
-			return err
-		}
-		res, err := s.store.Reservation(ctx, tx, orderID)
-		if err != nil {
-			return err
-		}
-		if len(res) == 0 {
-			if kind == "commit" {
-				return catalogapi.ErrNoReservation
-			}
-			return nil
-		}
-		switch status := res[0].Status; {
-		case status == "reserved":
-		case kind == "commit" && status == "released":
-			return catalogapi.ErrReservationClosed
-		default:
-			return nil // already in a final state: idempotent
-		}
-		moves := make([]adapters.Movement, len(res))
-		for i, r := range res {
-			ids = append(ids, r.ProductID)
-			moves[i] = move(r.Quantity)
-			moves[i].ProductID = r.ProductID
-		}
-		if _, err := s.store.LockStock(ctx, tx, ids); err != nil {
-			return err
-		}
-		after, err := s.store.Move(ctx, tx, kind, reason, orderID, moves)
-		if err != nil {
-			return err
-		}
-		status := map[string]string{"release": "released", "commit": "committed"}[kind]
-		if err := s.store.SetReservationStatus(ctx, tx, orderID, status); err != nil {
-			return err
-		}
-		evs, err := stockEvents(kind, reason, orderID, moves, after)
-		if err != nil {
-			return err
-		}
-		return s.outbox.Publish(ctx, tx, evs...)
+		var err error
+		ids, err = s.settleIn(ctx, tx, orderID, kind, reason, move)
+		return err
 	})
 	if err == nil && len(ids) > 0 {
 		s.invalidate(ctx, ids...)
 	}
 	return err
+}
+
+// settleIn releases or commits the order's reservation inside tx and
+// returns the products it touched (for cache invalidation after commit).
+func (s *Service) settleIn(ctx context.Context, tx bun.Tx, orderID, kind, reason string, move func(q int) adapters.Movement) ([]string, error) {
+	if err := s.store.LockOrder(ctx, tx, orderID); err != nil {
+		return nil, err
+	}
+	res, err := s.store.Reservation(ctx, tx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if len(res) == 0 {
+		if kind == "commit" {
+			return nil, catalogapi.ErrNoReservation
+		}
+		return nil, nil
+	}
+	switch status := res[0].Status; {
+	case status == "reserved":
+	case kind == "commit" && status == "released":
+		return nil, catalogapi.ErrReservationClosed
+	default:
+		return nil, nil // already in a final state: idempotent
+	}
+	ids := make([]string, 0, len(res))
+	moves := make([]adapters.Movement, len(res))
+	for i, r := range res {
+		ids = append(ids, r.ProductID)
+		moves[i] = move(r.Quantity)
+		moves[i].ProductID = r.ProductID
+	}
+	if _, err := s.store.LockStock(ctx, tx, ids); err != nil {
+		return nil, err
+	}
+	after, err := s.store.Move(ctx, tx, kind, reason, orderID, moves)
+	if err != nil {
+		return nil, err
+	}
+	status := map[string]string{"release": "released", "commit": "committed"}[kind]
+	if err := s.store.SetReservationStatus(ctx, tx, orderID, status); err != nil {
+		return nil, err
+	}
+	evs, err := stockEvents(kind, reason, orderID, moves, after)
+	if err != nil {
+		return nil, err
+	}
+	return ids, s.outbox.Publish(ctx, tx, evs...)
+}
+
+// HandleOrderEvent settles reservations from ordering's events, inside the
+// consumer's transaction: paid → commit (stock deducted once), expired or
+// canceled → release.
+func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	var p orderingapi.OrderEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	if !validID(p.OrderID) {
+		return nil
+	}
+	var err error
+	switch e.Type {
+	case orderingapi.EventOrderPaid:
+		_, err = s.settleIn(ctx, tx, p.OrderID, "commit", "order paid", func(q int) adapters.Movement {
+			return adapters.Movement{DeltaOnHand: -q, DeltaReserved: -q}
+		})
+		if errors.Is(err, catalogapi.ErrReservationClosed) || errors.Is(err, catalogapi.ErrNoReservation) {
+			s.log.ErrorContext(ctx, "paid order has no open reservation", "order_id", p.OrderID, "err", err)
+			return nil
+		}
+	case orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled:
+		_, err = s.settleIn(ctx, tx, p.OrderID, "release", strings.TrimPrefix(e.Type, "ordering."), func(q int) adapters.Movement {
+			return adapters.Movement{DeltaReserved: -q}
+		})
+	}
+	return err
+}
+
+// AfterOrderEvent drops cached products of the order once its settlement
+// committed.
+func (s *Service) AfterOrderEvent(ctx context.Context, e events.Envelope) {
+	var p orderingapi.OrderEvent
+	if e.Decode(&p) != nil || !validID(p.OrderID) {
+		return
+	}
+	res, err := s.store.Reservation(ctx, s.db, p.OrderID)
+	if err != nil {
+		return
+	}
+	ids := make([]string, len(res))
+	for i, r := range res {
+		ids[i] = r.ProductID
+	}
+	s.invalidate(ctx, ids...)
 }
 
 // SweepExpired releases reservations whose expiry passed and returns how

@@ -13,9 +13,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"golang.org/x/text/currency"
+
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/templates"
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -67,6 +70,70 @@ func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envel
 		s.Wake()
 	}
 	return err
+}
+
+var orderKinds = map[string]struct{ kind, headline string }{
+	orderingapi.EventOrderPlaced:     {notifyapi.KindOrderPlaced, "Thanks for your order. It is reserved for you until the pay-by time below."},
+	orderingapi.EventPaymentReminder: {notifyapi.KindPaymentReminder, "Your order is still waiting for payment."},
+	orderingapi.EventOrderPaid:       {notifyapi.KindOrderPaid, "We received your payment. We will let you know when it ships."},
+	orderingapi.EventOrderExpired:    {notifyapi.KindOrderExpired, "Your order expired because it was not paid in time; the items were released."},
+	orderingapi.EventOrderCanceled:   {notifyapi.KindOrderCanceled, "Your order was canceled."},
+	orderingapi.EventOrderRefunded:   {notifyapi.KindOrderRefunded, "We issued a refund for your order."},
+}
+
+// HandleOrderEvent queues the customer email of an ordering event.
+func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	k, ok := orderKinds[e.Type]
+	if !ok {
+		return nil
+	}
+	var p orderingapi.OrderEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	if p.Email == "" {
+		return nil
+	}
+	data := map[string]any{"Headline": k.headline, "OrderID": p.OrderID, "Total": money(p.Total, p.Currency),
+		"Link": s.publicURL + "/orders/" + p.OrderID, "Reason": p.Reason, "PayBy": "", "Refunded": ""}
+	if e.Type == orderingapi.EventOrderPlaced || e.Type == orderingapi.EventPaymentReminder {
+		if t, err := time.Parse(time.RFC3339, p.ExpiresAt); err == nil {
+			data["PayBy"] = t.UTC().Format(time.RFC1123)
+		}
+	}
+	if p.RefundedAmount > 0 {
+		data["Refunded"] = money(p.RefundedAmount, p.Currency)
+	}
+	r, err := templates.Render(k.kind, data)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), k.kind, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
+	if err == nil {
+		s.Wake()
+	}
+	return err
+}
+
+// money formats minor units with the currency's decimals (12.99 USD).
+func money(minor int64, cur string) string {
+	digits := 2
+	if u, err := currency.ParseISO(cur); err == nil {
+		digits, _ = currency.Standard.Rounding(u)
+	}
+	if digits == 0 {
+		return fmt.Sprintf("%d %s", minor, cur)
+	}
+	div := int64(1)
+	for i := 0; i < digits; i++ {
+		div *= 10
+	}
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	return fmt.Sprintf("%s%d.%0*d %s", sign, minor/div, digits, minor%div, cur)
 }
 
 // Wake makes the dispatcher look for work now.

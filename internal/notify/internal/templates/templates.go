@@ -19,8 +19,20 @@ var (
 )
 
 var subjects = map[string]string{
-	"verify_email":   "Confirm your email address",
-	"password_reset": "Reset your password",
+	"verify_email":     "Confirm your email address",
+	"password_reset":   "Reset your password",
+	"order_placed":     "Thanks for your order",
+	"payment_reminder": "Your order is waiting for payment",
+	"order_paid":       "Payment received",
+	"order_expired":    "Your order expired",
+	"order_canceled":   "Your order was canceled",
+	"order_refunded":   "Your refund is on its way",
+}
+
+// templateOf maps kinds that share a template to it.
+var templateOf = map[string]string{
+	"order_placed": "order", "payment_reminder": "order", "order_paid": "order",
+	"order_expired": "order", "order_canceled": "order", "order_refunded": "order",
 }
 
 // Rendered is a ready email.
@@ -34,11 +46,15 @@ func Render(kind string, data any) (Rendered, error) {
 	if !ok {
 		return Rendered{}, fmt.Errorf("unknown email kind %q", kind)
 	}
+	name := kind
+	if n, ok := templateOf[kind]; ok {
+		name = n
+	}
 	var t, h bytes.Buffer
-	if err := textT.ExecuteTemplate(&t, kind+".txt", data); err != nil {
+	if err := textT.ExecuteTemplate(&t, name+".txt", data); err != nil {
 		return Rendered{}, err
 	}
-	if err := htmlT.ExecuteTemplate(&h, kind+".html", data); err != nil {
+	if err := htmlT.ExecuteTemplate(&h, name+".html", data); err != nil {
 		return Rendered{}, err
 	}
 	return Rendered{Subject: subj, Text: t.String(), HTML: h.String()}, nil

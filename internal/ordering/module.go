@@ -1,0 +1,88 @@
+// Package ordering turns checkout sessions into orders through a durable
+// saga, follows their payments, deadlines, cancellations and refunds.
+package ordering
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/cart/cartapi"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/ordering/internal/app"
+	"github.com/opencommerce/commerce/internal/ordering/internal/ports"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Deps are what the module needs.
+type Deps struct {
+	DB             *pg.DB
+	Outbox         *events.Outbox
+	Catalog        catalogapi.Catalog
+	Cart           cartapi.Cart
+	Payments       paymentsapi.Payments
+	PaymentTimeout time.Duration
+	Reminders      []time.Duration
+	Log            *slog.Logger
+}
+
+// Module is the assembled ordering context.
+type Module struct {
+	svc  *app.Service
+	http *ports.HTTP
+	log  *slog.Logger
+}
+
+// New assembles the module.
+func New(d Deps) *Module {
+	log := d.Log.With("context", "ordering")
+	svc := app.New(d.DB, d.Outbox, d.Catalog, d.Cart, d.Payments, app.Config{PaymentTimeout: d.PaymentTimeout, Reminders: d.Reminders}, log)
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+}
+
+// Routes mounts the HTTP routes on /api/v1.
+func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Topics are the event topics ordering publishes.
+func (m *Module) Topics() []string { return orderingapi.Topics }
+
+// Consumers are ordering's event subscriptions.
+func (m *Module) Consumers() []events.Consumer {
+	return []events.Consumer{{Name: "ordering.payments", Inbox: "ordering.inbox",
+		Topics: []string{paymentsapi.EventPaymentSucceeded, paymentsapi.EventPaymentFailed, paymentsapi.EventRefundSucceeded},
+		Handle: m.svc.HandlePaymentEvent}}
+}
+
+// Run fires deadlines (every 250 ms), refunds late payments and recovers
+// interrupted sagas until ctx ends. Everything it acts on lives in
+// PostgreSQL, so a restart resumes exactly where the last process stopped.
+func (m *Module) Run(ctx context.Context) error {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	slow := time.Now()
+	for {
+		if _, err := m.svc.FireDeadlines(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("fire deadlines", "err", err)
+		}
+		if time.Since(slow) > 2*time.Second {
+			slow = time.Now()
+			if err := m.svc.RefundLatePayments(ctx); err != nil && ctx.Err() == nil {
+				m.log.Warn("refund late payments", "err", err)
+			}
+			if n, err := m.svc.Recover(ctx, time.Minute); err != nil && ctx.Err() == nil {
+				m.log.Warn("recover interrupted orders", "err", err)
+			} else if n > 0 {
+				m.log.Warn("compensated interrupted orders", "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,371 @@
+// Package app holds payments' use cases: intents, signed webhooks applied
+// once, refunds that never exceed the captured amount, and the provider
+// calls that run outside transactions with retries.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/internal/gateway"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Service implements paymentsapi.Payments.
+type Service struct {
+	db       *pg.DB
+	outbox   *events.Outbox
+	gateways map[string]gateway.Gateway
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New builds the service over the configured gateways.
+func New(db *pg.DB, outbox *events.Outbox, gws []gateway.Gateway, log *slog.Logger) *Service {
+	m := map[string]gateway.Gateway{}
+	for _, g := range gws {
+		m[g.Name()] = g
+	}
+	return &Service{db: db, outbox: outbox, gateways: m, log: log, now: time.Now}
+}
+
+var _ paymentsapi.Payments = (*Service)(nil)
+
+// Payment is a stored payment (admin view).
+type Payment struct {
+	ID             string    `bun:"id" json:"id"`
+	OrderID        string    `bun:"order_id" json:"order_id"`
+	Gateway        string    `bun:"gateway" json:"gateway"`
+	IntentID       string    `bun:"provider_intent_id" json:"intent_id"`
+	ClientSecret   string    `bun:"client_secret" json:"-"`
+	Amount         int64     `bun:"amount" json:"amount"`
+	Currency       string    `bun:"currency" json:"currency"`
+	Status         string    `bun:"status" json:"status"`
+	AmountRefunded int64     `bun:"amount_refunded" json:"amount_refunded"`
+	CreatedAt      time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt      time.Time `bun:"updated_at" json:"updated_at"`
+	Refunds        []Refund  `bun:"-" json:"refunds"`
+}
+
+// Refund is a stored refund.
+type Refund struct {
+	ID        string    `bun:"id" json:"id"`
+	PaymentID string    `bun:"payment_id" json:"-"`
+	Amount    int64     `bun:"amount" json:"amount"`
+	Reason    string    `bun:"reason" json:"reason"`
+	Status    string    `bun:"status" json:"status"`
+	CreatedAt time.Time `bun:"created_at" json:"created_at"`
+}
+
+const paymentCols = "id::text, order_id::text, gateway, provider_intent_id, client_secret, amount, currency, status, amount_refunded, created_at, updated_at"
+
+func (s *Service) payment(ctx context.Context, db bun.IDB, where string, arg any, lock bool) (*Payment, error) {
+	q := "SELECT " + paymentCols + " FROM payments.payments WHERE " + where
+	if lock {
+		q += " FOR UPDATE"
+	}
+	p := new(Payment)
+	err := db.NewRaw(q, arg).Scan(ctx, p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, paymentsapi.ErrNotFound
+	}
+	return p, err
+}
+
+func toIntent(p *Payment) paymentsapi.Intent {
+	return paymentsapi.Intent{PaymentID: p.ID, Gateway: p.Gateway, IntentID: p.IntentID, ClientSecret: p.ClientSecret, Status: p.Status}
+}
+
+// CreateIntent implements paymentsapi.Payments: the provider is called with
+// the order id as idempotency key, outside any transaction; the row is
+// then stored once (a concurrent duplicate finds it).
+func (s *Service) CreateIntent(ctx context.Context, orderID, gw string, amount int64, currency string) (paymentsapi.Intent, error) {
+	if p, err := s.payment(ctx, s.db, "order_id = ?", orderID, false); err == nil {
+		return toIntent(p), nil
+	} else if !errors.Is(err, paymentsapi.ErrNotFound) {
+		return paymentsapi.Intent{}, err
+	}
+	g, ok := s.gateways[gw]
+	if !ok {
+		return paymentsapi.Intent{}, paymentsapi.ErrUnknownGateway
+	}
+	intentID, secret, err := g.CreateIntent(ctx, amount, currency, orderID, "order-"+orderID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "create payment intent", "gateway", gw, "err", err)
+		return paymentsapi.Intent{}, paymentsapi.ErrGateway
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO payments.payments (id, order_id, gateway, provider_intent_id, client_secret, amount, currency, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'requires_payment') ON CONFLICT (order_id) DO NOTHING`,
+		uuid.Must(uuid.NewV7()).String(), orderID, gw, intentID, secret, amount, currency); err != nil {
+		return paymentsapi.Intent{}, err
+	}
+	p, err := s.payment(ctx, s.db, "order_id = ?", orderID, false)
+	if err != nil {
+		return paymentsapi.Intent{}, err
+	}
+	return toIntent(p), nil
+}
+
+// RequestCancel implements paymentsapi.Payments.
+func (s *Service) RequestCancel(ctx context.Context, orderID string) error {
+	return s.requestCancel(ctx, s.db, orderID)
+}
+
+func (s *Service) requestCancel(ctx context.Context, db bun.IDB, orderID string) error {
+	_, err := db.ExecContext(ctx, `UPDATE payments.payments SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now()
+		WHERE order_id = ? AND status = 'requires_payment'`, orderID)
+	return err
+}
+
+// ErrUnknownGateway is answered for webhooks of an unconfigured gateway.
+var ErrUnknownGateway = errs.New(errs.NotFound, "not_found", "no such payment gateway")
+
+// HandleWebhook verifies and applies one provider event. A replay of an
+// event id is acknowledged with no second effect. State never moves
+// backwards: a success after a failure wins, a failure after a success
+// is ignored.
+func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, signature string) error {
+	g, ok := s.gateways[gw]
+	if !ok {
+		return ErrUnknownGateway
+	}
+	ev, err := gateway.Verify(body, signature, g.WebhookSecrets(), s.now())
+	if err != nil {
+		return errs.New(errs.BadRequest, "invalid_signature", err.Error())
+	}
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.ExecContext(ctx, "INSERT INTO payments.webhook_events (gateway, event_id, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", gw, ev.ID, ev.Type)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already processed
+		}
+		var p *Payment
+		if oid := ev.Data.Object.Metadata["order_id"]; oid != "" {
+			if _, perr := uuid.Parse(oid); perr == nil {
+				p, err = s.payment(ctx, tx, "order_id = ?", oid, true)
+			}
+		}
+		if p == nil {
+			p, err = s.payment(ctx, tx, "provider_intent_id = ?", ev.Data.Object.ID, true)
+		}
+		if errors.Is(err, paymentsapi.ErrNotFound) || p == nil || p.Gateway != gw {
+			s.log.WarnContext(ctx, "webhook for an unknown intent ignored", "gateway", gw, "event_id", ev.ID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var typ, status string
+		switch ev.Type {
+		case "payment_intent.succeeded":
+			if p.Status == "succeeded" {
+				return nil
+			}
+			typ, status = paymentsapi.EventPaymentSucceeded, "succeeded"
+		case "payment_intent.payment_failed":
+			if p.Status != "requires_payment" {
+				return nil
+			}
+			typ, status = paymentsapi.EventPaymentFailed, "failed"
+		default:
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE payments.payments SET status = ?, updated_at = now() WHERE id = ?", status, p.ID); err != nil {
+			return err
+		}
+		amount := p.Amount
+		if ev.Data.Object.Amount > 0 && ev.Data.Object.Amount != p.Amount {
+			s.log.WarnContext(ctx, "webhook amount differs from the intent", "payment_id", p.ID, "intent_amount", p.Amount, "event_amount", ev.Data.Object.Amount)
+			amount = ev.Data.Object.Amount
+		}
+		out, err := events.New(typ, p.OrderID, paymentsapi.PaymentEvent{PaymentID: p.ID, OrderID: p.OrderID, Gateway: gw, IntentID: p.IntentID, Amount: amount, Currency: p.Currency})
+		if err != nil {
+			return err
+		}
+		return s.outbox.Publish(ctx, tx, out)
+	})
+}
+
+// Refund implements paymentsapi.Payments: reserve the amount as a pending
+// refund under the payment row lock (so concurrent refunds cannot add up
+// past the captured amount), call the provider outside the transaction
+// with the refund id as idempotency key, then record the outcome.
+func (s *Service) Refund(ctx context.Context, orderID string, amount int64, reason, key string) (paymentsapi.Refund, error) {
+	if amount <= 0 {
+		return paymentsapi.Refund{}, errs.Validation(errs.Field("amount", "must be a positive amount in minor units"))
+	}
+	refundID := uuid.Must(uuid.NewV7()).String()
+	if key != "" {
+		refundID = uuid.NewSHA1(uuid.NameSpaceOID, []byte("refund:"+orderID+":"+key)).String()
+	}
+	var p *Payment
+	var existing *Refund
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if p, err = s.payment(ctx, tx, "order_id = ?", orderID, true); err != nil {
+			return err
+		}
+		r := new(Refund)
+		if err := tx.NewRaw("SELECT id::text, payment_id::text, amount, reason, status, created_at FROM payments.refunds WHERE id = ?", refundID).Scan(ctx, r); err == nil {
+			existing = r
+			return nil
+		}
+		if p.Status != "succeeded" {
+			return paymentsapi.ErrNotCaptured
+		}
+		var held int64
+		if err := tx.NewRaw("SELECT coalesce(sum(amount), 0) FROM payments.refunds WHERE payment_id = ? AND status IN ('pending', 'succeeded')", p.ID).Scan(ctx, &held); err != nil {
+			return err
+		}
+		if held+amount > p.Amount {
+			return paymentsapi.ErrRefundTooLarge.WithDetail("refunds would total more than the captured amount")
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO payments.refunds (id, payment_id, amount, reason, status) VALUES (?, ?, ?, ?, 'pending')", refundID, p.ID, amount, reason)
+		return err
+	})
+	if err != nil {
+		return paymentsapi.Refund{}, err
+	}
+	if existing != nil && existing.Status != "pending" {
+		return s.refundResult(ctx, p.ID, existing)
+	}
+	if err := s.executeRefund(ctx, p, refundID, amount, reason); err != nil {
+		return paymentsapi.Refund{}, err
+	}
+	r := new(Refund)
+	if err := s.db.NewRaw("SELECT id::text, payment_id::text, amount, reason, status, created_at FROM payments.refunds WHERE id = ?", refundID).Scan(ctx, r); err != nil {
+		return paymentsapi.Refund{}, err
+	}
+	return s.refundResult(ctx, p.ID, r)
+}
+
+func (s *Service) refundResult(ctx context.Context, paymentID string, r *Refund) (paymentsapi.Refund, error) {
+	var total int64
+	if err := s.db.NewRaw("SELECT amount_refunded FROM payments.payments WHERE id = ?", paymentID).Scan(ctx, &total); err != nil {
+		return paymentsapi.Refund{}, err
+	}
+	return paymentsapi.Refund{ID: r.ID, Amount: r.Amount, Status: r.Status, TotalRefunded: total, CreatedAt: r.CreatedAt.UTC()}, nil
+}
+
+// executeRefund calls the provider for a pending refund and records the
+// result with the refund_succeeded event.
+func (s *Service) executeRefund(ctx context.Context, p *Payment, refundID string, amount int64, reason string) error {
+	g, ok := s.gateways[p.Gateway]
+	if !ok {
+		return paymentsapi.ErrGateway
+	}
+	providerID, err := g.Refund(ctx, p.IntentID, amount, refundID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "refund at provider failed", "payment_id", p.ID, "err", err)
+		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), "UPDATE payments.refunds SET status = 'failed', updated_at = now() WHERE id = ? AND status = 'pending'", refundID)
+		return paymentsapi.ErrGateway
+	}
+	return s.db.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE payments.refunds SET status = 'succeeded', provider_refund_id = ?, updated_at = now() WHERE id = ? AND status = 'pending'", providerID, refundID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		var total int64
+		if err := tx.NewRaw("UPDATE payments.payments SET amount_refunded = amount_refunded + ?, updated_at = now() WHERE id = ? RETURNING amount_refunded", amount, p.ID).Scan(ctx, &total); err != nil {
+			return err
+		}
+		ev, err := events.New(paymentsapi.EventRefundSucceeded, p.OrderID, paymentsapi.RefundEvent{RefundID: refundID, PaymentID: p.ID, OrderID: p.OrderID,
+			Amount: amount, TotalRefunded: total, Captured: p.Amount, Currency: p.Currency, Reason: reason})
+		if err != nil {
+			return err
+		}
+		return s.outbox.Publish(ctx, tx, ev)
+	})
+}
+
+// HandleOrderEvent: an order that expired or was canceled gets its unpaid
+// intent canceled at the provider (by the worker, outside this tx).
+func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	var p orderingapi.OrderEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	return s.requestCancel(ctx, tx, p.OrderID)
+}
+
+// Work performs provider calls that must survive crashes: intent cancels
+// that were requested, and refunds left pending by a crash (retried with
+// the same idempotency key).
+func (s *Service) Work(ctx context.Context) error {
+	var cancels []Payment
+	if err := s.db.NewRaw("SELECT "+paymentCols+` FROM payments.payments WHERE cancel_requested_at IS NOT NULL AND provider_canceled_at IS NULL
+		AND status = 'requires_payment' LIMIT 20`).Scan(ctx, &cancels); err != nil {
+		return err
+	}
+	for _, p := range cancels {
+		if g, ok := s.gateways[p.Gateway]; ok {
+			if err := g.CancelIntent(ctx, p.IntentID); err != nil {
+				s.log.WarnContext(ctx, "cancel intent at provider", "payment_id", p.ID, "err", err)
+				continue
+			}
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE payments.payments SET provider_canceled_at = now(), status = 'canceled', updated_at = now()
+			WHERE id = ? AND status = 'requires_payment'`, p.ID); err != nil {
+			return err
+		}
+	}
+	var stuck []struct {
+		ID      string `bun:"id"`
+		OrderID string `bun:"order_id"`
+		Amount  int64  `bun:"amount"`
+		Reason  string `bun:"reason"`
+	}
+	if err := s.db.NewRaw(`SELECT r.id::text, p.order_id::text, r.amount, r.reason FROM payments.refunds r JOIN payments.payments p ON p.id = r.payment_id
+		WHERE r.status = 'pending' AND r.created_at < now() - interval '1 minute' LIMIT 20`).Scan(ctx, &stuck); err != nil {
+		return err
+	}
+	for _, r := range stuck {
+		p, err := s.payment(ctx, s.db, "order_id = ?", r.OrderID, false)
+		if err != nil {
+			return err
+		}
+		_ = s.executeRefund(ctx, p, r.ID, r.Amount, r.Reason)
+	}
+	return nil
+}
+
+// Payments lists payments with their refunds (admin), newest first.
+func (s *Service) Payments(ctx context.Context, limit int) ([]Payment, error) {
+	var out []Payment
+	if err := s.db.NewRaw("SELECT "+paymentCols+" FROM payments.payments ORDER BY id DESC LIMIT ?", limit).Scan(ctx, &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return []Payment{}, nil
+	}
+	ids := make([]string, len(out))
+	idx := map[string]int{}
+	for i := range out {
+		ids[i], idx[out[i].ID] = out[i].ID, i
+		out[i].Refunds = []Refund{}
+	}
+	var refunds []Refund
+	if err := s.db.NewRaw("SELECT id::text, payment_id::text, amount, reason, status, created_at FROM payments.refunds WHERE payment_id::text IN (?) ORDER BY created_at",
+		bun.In(ids)).Scan(ctx, &refunds); err != nil {
+		return nil, err
+	}
+	for _, r := range refunds {
+		out[idx[r.PaymentID]].Refunds = append(out[idx[r.PaymentID]].Refunds, r)
+	}
+	return out, nil
+}

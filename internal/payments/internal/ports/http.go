@@ -1,0 +1,62 @@
+// Package ports exposes payments over HTTP: provider webhooks and the
+// admin list.
+package ports
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/opencommerce/commerce/internal/payments/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/openapi"
+)
+
+// HTTP holds the handlers.
+type HTTP struct{ svc *app.Service }
+
+// NewHTTP builds the handlers.
+func NewHTTP(svc *app.Service) *HTTP { return &HTTP{svc: svc} }
+
+// WebhookEvent documents the accepted event shape (Stripe's).
+type WebhookEvent struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Data struct {
+		Object struct {
+			ID       string `json:"id"`
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"object"`
+	} `json:"data"`
+}
+
+type received struct {
+	Received bool `json:"received"`
+}
+
+// Routes mounts payments' routes on /api/v1.
+func (h *HTTP) Routes(api *httpx.Router) {
+	api.Handle(openapi.Op{Method: "POST", Path: "/payments/webhooks/{gateway}", Summary: "Provider webhook (Stripe-Signature: t=..,v1=..; 300 s tolerance)", Tag: "payments",
+		Request: WebhookEvent{}, Response: received{}, Errors: []int{404}}, h.webhook)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds", Tag: "admin", Admin: true,
+		Query: []string{"limit"}, Response: httpx.Page[app.Payment]{}}, h.list)
+}
+
+func (h *HTTP) webhook(c *fiber.Ctx) error {
+	body := append([]byte(nil), c.Body()...)
+	if err := h.svc.HandleWebhook(c.UserContext(), httpx.Param(c, "gateway"), body, c.Get("Stripe-Signature")); err != nil {
+		return err
+	}
+	return c.JSON(received{Received: true})
+}
+
+func (h *HTTP) list(c *fiber.Ctx) error {
+	limit, err := httpx.Limit(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.Payments(c.UserContext(), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Page[app.Payment]{Items: list})
+}

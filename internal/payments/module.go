@@ -1,0 +1,78 @@
+// Package payments takes money: intents at a provider (Stripe, or the
+// built-in test gateway), signed webhooks applied exactly once, refunds.
+package payments
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/internal/app"
+	"github.com/opencommerce/commerce/internal/payments/internal/gateway"
+	"github.com/opencommerce/commerce/internal/payments/internal/ports"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+)
+
+// Deps are what the module needs.
+type Deps struct {
+	DB     *pg.DB
+	Outbox *events.Outbox
+	Log    *slog.Logger
+	// TestWebhookSecret signs webhooks of the built-in test gateway.
+	TestWebhookSecret string
+	// Stripe settings; the stripe gateway is enabled when SecretKey is set.
+	StripeSecretKey, StripeWebhookSecret, StripeAPIBase string
+}
+
+// Module is the assembled payments context.
+type Module struct {
+	svc  *app.Service
+	http *ports.HTTP
+	log  *slog.Logger
+}
+
+// New assembles the module.
+func New(d Deps) *Module {
+	log := d.Log.With("context", "payments")
+	gws := []gateway.Gateway{gateway.Test{Secret: d.TestWebhookSecret}}
+	if d.StripeSecretKey != "" {
+		gws = append(gws, gateway.NewStripe(d.StripeSecretKey, d.StripeWebhookSecret, d.StripeAPIBase))
+	}
+	svc := app.New(d.DB, d.Outbox, gws, log)
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+}
+
+// API is the in-process implementation of paymentsapi.Payments.
+func (m *Module) API() paymentsapi.Payments { return m.svc }
+
+// Routes mounts the HTTP routes on /api/v1.
+func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Topics are the event topics payments publishes.
+func (m *Module) Topics() []string { return paymentsapi.Topics }
+
+// Consumers are payments' event subscriptions.
+func (m *Module) Consumers() []events.Consumer {
+	return []events.Consumer{{Name: "payments.orders", Inbox: "payments.inbox",
+		Topics: []string{orderingapi.EventOrderCanceled, orderingapi.EventOrderExpired}, Handle: m.svc.HandleOrderEvent}}
+}
+
+// Run performs pending provider calls until ctx ends.
+func (m *Module) Run(ctx context.Context) error {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		if err := m.svc.Work(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("payment provider work", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
