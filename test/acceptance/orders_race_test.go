@@ -1,0 +1,152 @@
+package acceptance
+
+import (
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// 200 concurrent orders for a product with 50 units: exactly 50 orders.
+func TestConcurrentOrdersNeverOversell(t *testing.T) {
+	s := newShop(t, nil)
+	tok := customerToken(t, s.u, s.smtp, "crowd@shop.test")
+	pid := s.product("SKU-HOT", 1000, 50)
+	expect(t, call(t, s.u, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok), 200, "cart")
+	sessions := make([]string, 200)
+	for i := range sessions {
+		sessions[i] = expect(t, call(t, s.u, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "Town",
+			"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, tok), 201, "checkout").Str("checkout_session_id")
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, len(sessions))
+	problems := make([]string, len(sessions))
+	for i, sess := range sessions {
+		wg.Add(1)
+		go func(i int, sess string) {
+			defer wg.Done()
+			r := s.order(tok, sess)
+			codes[i], problems[i] = r.Status, r.Str("code")
+		}(i, sess)
+	}
+	wg.Wait()
+	ok, short := 0, 0
+	for i, c := range codes {
+		switch {
+		case c == 201:
+			ok++
+		case c == 409 && problems[i] == "insufficient_stock":
+			short++
+		default:
+			t.Fatalf("unexpected answer %d %s", c, problems[i])
+		}
+	}
+	if ok != 50 || short != 150 {
+		t.Fatalf("%d orders, %d refused; want 50 and 150", ok, short)
+	}
+	if h, r := s.stock(pid); h != 50 || r != 50 {
+		t.Fatalf("stock %d/%d", h, r)
+	}
+	l := expect(t, call(t, s.u, "GET", "/api/v1/admin/orders?status=pending_payment&limit=100", nil, s.admin), 200, "orders")
+	if n := len(l.JSON()["items"].([]any)); n != 50 {
+		t.Fatalf("%d pending orders", n)
+	}
+}
+
+// A cancel racing a payment ends in one outcome, consistent everywhere.
+func TestCancelRacingPayment(t *testing.T) {
+	s := newShop(t, nil)
+	tok := customerToken(t, s.u, s.smtp, "racer@shop.test")
+	pid := s.product("SKU-RACE", 1000, 100)
+	for round := 0; round < 5; round++ {
+		o := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order").JSON()
+		id := o["id"].(string)
+		intent := o["payment"].(map[string]any)["intent_id"].(string)
+		total := int64(o["total"].(float64))
+		var wg sync.WaitGroup
+		var cancel resp
+		wg.Add(2)
+		go func() { defer wg.Done(); cancel = call(t, s.u, "POST", "/api/v1/orders/"+id+"/cancel", nil, tok) }()
+		go func() {
+			defer wg.Done()
+			s.webhook("evt_race_"+id, "payment_intent.succeeded", intent, total, time.Now().Unix())
+		}()
+		wg.Wait()
+		time.Sleep(300 * time.Millisecond)
+		final := expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order")
+		switch final.Str("status") {
+		case "paid":
+			if cancel.Status != 409 {
+				t.Fatalf("paid but cancel answered %d", cancel.Status)
+			}
+		case "canceled":
+			if cancel.Status != 200 {
+				t.Fatalf("canceled but cancel answered %d", cancel.Status)
+			}
+			// The money that arrived anyway goes back.
+			deadline := time.Now().Add(20 * time.Second)
+			for int64(expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order").JSON()["refunded_amount"].(float64)) != total {
+				if time.Now().After(deadline) {
+					t.Fatal("canceled order's payment not refunded")
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		default:
+			// pending_payment only while the webhook is still being applied
+			s.waitStatus(tok, id, "paid")
+		}
+	}
+	// Stock: every paid order deducted once, every canceled one released.
+	time.Sleep(time.Second)
+	orders := expect(t, call(t, s.u, "GET", "/api/v1/orders?limit=100", nil, tok), 200, "orders").JSON()["items"].([]any)
+	paid := 0
+	for _, o := range orders {
+		if o.(map[string]any)["status"] == "paid" {
+			paid++
+		}
+	}
+	s.waitStock(pid, 100-paid, 0)
+}
+
+// SIGKILL between placement and webhook: after a restart the webhook pays
+// the order once, and an order whose deadline passed while the binary was
+// down is expired.
+func TestRestartLosesNothing(t *testing.T) {
+	s := newShop(t, map[string]string{"ORDER_PAYMENT_TIMEOUT": "6s", "ORDER_REMINDERS": "1s"})
+	tok := customerToken(t, s.u, s.smtp, "restart@shop.test")
+	pid := s.product("SKU-RST", 1000, 10)
+	// Order B expires while we are down; order A (placed later) is paid after the restart.
+	b := expect(t, s.order(tok, s.checkout(tok, pid, 2)), 201, "order B").JSON()
+	bPlaced := time.Now()
+	time.Sleep(3 * time.Second)
+	a := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order A").JSON()
+	_ = s.p.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.p.done
+	time.Sleep(time.Until(bPlaced.Add(6500 * time.Millisecond))) // B's deadline passes while nothing runs
+	// Same database, same settings: a new process.
+	p, _ := start(t, s.env)
+	s.p, s.u = p, p.URL
+	tok = expect(t, call(t, s.u, "POST", "/api/v1/auth/login", map[string]string{"email": "restart@shop.test", "password": "correct horse"}, ""), 200, "login").Str("access_token")
+	// A: pay now (twice: still once).
+	intent := a["payment"].(map[string]any)["intent_id"].(string)
+	for i := 0; i < 2; i++ {
+		expect(t, s.webhook("evt_after_restart", "payment_intent.succeeded", intent, int64(a["total"].(float64)), time.Now().Unix()), 200, "webhook")
+	}
+	s.waitStatus(tok, a["id"].(string), "paid")
+	// B: expired by the rebuilt schedule.
+	s.waitStatus(tok, b["id"].(string), "expired")
+	s.waitStock(pid, 9, 0)
+	s.smtp.WaitFor(t, "restart@shop.test", "Subject: Your order expired", 20*time.Second)
+	time.Sleep(time.Second)
+	if n := s.emails("restart@shop.test", "Payment received"); n != 1 {
+		t.Fatalf("%d paid emails", n)
+	}
+	if n := s.emails("restart@shop.test", "Your order expired"); n != 1 {
+		t.Fatalf("%d expiry emails", n)
+	}
+	tl := expect(t, call(t, s.u, "GET", "/api/v1/orders/"+b["id"].(string)+"/events", nil, tok), 200, "timeline").Body
+	if strings.Count(string(tl), `"type":"payment_reminder"`) != 1 {
+		t.Fatalf("reminder fired %d times", strings.Count(string(tl), `"type":"payment_reminder"`))
+	}
+}
