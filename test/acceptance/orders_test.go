@@ -67,8 +67,11 @@ func (s *shop) order(tok, session string) resp {
 	return call(s.t, s.u, "POST", "/api/v1/orders", map[string]any{"checkout_session_id": session}, tok)
 }
 
-func signed(body []byte, ts int64) string {
-	m := hmac.New(sha256.New, []byte(webhookSecret))
+func signed(body []byte, ts int64) string { return headerFor(webhookSecret, body, ts) }
+
+// headerFor signs like Stripe: t=<unix>,v1=hex(HMAC-SHA256(secret, t + "." + body)).
+func headerFor(secret string, body []byte, ts int64) string {
+	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(strconv.FormatInt(ts, 10) + "."))
 	m.Write(body)
 	return fmt.Sprintf("t=%d,v1=%s", ts, hex.EncodeToString(m.Sum(nil)))
