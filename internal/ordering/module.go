@@ -13,6 +13,7 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/internal/ports"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -42,6 +43,16 @@ func New(d Deps) *Module {
 	log := d.Log.With("context", "ordering")
 	svc := app.New(d.DB, d.Outbox, d.Catalog, d.Cart, d.Payments, app.Config{PaymentTimeout: d.PaymentTimeout, Reminders: d.Reminders}, log)
 	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+}
+
+// PlaceOrder runs the place-order saga for the caller (HTTP calls it; so
+// do benchmarks).
+func (m *Module) PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error) {
+	o, err := m.svc.PlaceOrder(ctx, who, sessionID)
+	if err != nil {
+		return "", err
+	}
+	return o.ID, nil
 }
 
 // Routes mounts the HTTP routes on /api/v1.

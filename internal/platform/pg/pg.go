@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -22,10 +23,13 @@ type DB struct {
 
 // Open connects and pings, retrying briefly so that a database that is
 // still starting (compose, embedded) does not fail the process.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	if cfg.MaxConns < 10 {
 		cfg.MaxConns = 10
@@ -49,6 +53,19 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
 	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Pool: pool}, nil
+}
+
+// Option adjusts the pool configuration.
+type Option func(*pgxpool.Config)
+
+// WithTracer traces every query (statement counting in benchmarks).
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
+// WithMaxConns sets the pool size.
+func WithMaxConns(n int32) Option {
+	return func(c *pgxpool.Config) { c.MaxConns = n }
 }
 
 // SQL returns the database/sql handle (for watermill-sql).

@@ -71,11 +71,11 @@ func NewDatabase(t testing.TB) string {
 }
 
 // New returns a connection to a fresh database with every migration applied.
-func New(t testing.TB) *pg.DB {
+func New(t testing.TB, opts ...pg.Option) *pg.DB {
 	t.Helper()
 	dsn := NewDatabase(t)
 	ctx := context.Background()
-	db, err := pg.Open(ctx, dsn)
+	db, err := pg.Open(ctx, dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,14 @@ type Env struct {
 // Start runs a server; mutate adjusts the configuration first.
 func Start(t testing.TB, mutate func(*config.Config)) *Env {
 	t.Helper()
-	db := pgtest.New(t)
+	return StartWith(t, mutate)
+}
+
+// StartWith is Start with options for the database pool (a query tracer,
+// a pool size).
+func StartWith(t testing.TB, mutate func(*config.Config), dbOpts ...pg.Option) *Env {
+	t.Helper()
+	db := pgtest.New(t, dbOpts...)
 	cfg, err := config.Load(nil, func(k string) string {
 		switch k {
 		case "DATA_DIR":

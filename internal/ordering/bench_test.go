@@ -1,0 +1,74 @@
+package ordering_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/server/servertest"
+)
+
+type sagaKey struct{}
+
+// counter counts the statements issued on behalf of a marked context.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if ctx.Value(sagaKey{}) != nil {
+		c.n.Add(1)
+	}
+	return ctx
+}
+func (*counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// BenchmarkPlaceOrder measures the place-order saga (reserve + order +
+// intent + outbox, test gateway) with 8 concurrent clients, and reports
+// the statements one order issues. Compare with
+// `pgbench -b tpcb-like -c 8` on the same server (bench/place_order.sh).
+func BenchmarkPlaceOrder(b *testing.B) {
+	tr := &counter{}
+	e := servertest.StartWith(b, func(c *config.Config) {
+		c.AdminEmail, c.AdminPassword, c.RateLimitPerMinute = "bench@shop.test", "bench-password", 10_000_000
+	}, pg.WithTracer(tr), pg.WithMaxConns(20))
+	admin := e.Do("POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "bench-password"}, "").Str("access_token")
+	pid := e.Do("POST", "/api/v1/admin/products", map[string]any{"sku": "BENCH", "name": "B", "category": "c", "price": 1000, "currency": "USD",
+		"weight_grams": 100, "initial_stock": 100_000_000}, admin).Str("id")
+	e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, admin)
+	login := e.Do("POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "bench-password"}, "")
+	who, err := e.Server.Keys.Verifier().Verify(login.Str("access_token"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sessions := make(chan string, b.N+1)
+	checkout := func() string {
+		return e.Do("POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "T", "postal_code": "1", "country": "US"},
+			"courier": "standard", "payment_gateway": "test"}, admin).Str("checkout_session_id")
+	}
+	// Sessions first: a placed order empties the cart.
+	first := checkout()
+	for i := 0; i < b.N; i++ {
+		sessions <- checkout()
+	}
+	close(sessions)
+	// One order alone, to count its statements.
+	ctx := context.WithValue(context.Background(), sagaKey{}, true)
+	if _, err := e.Server.Orders.PlaceOrder(ctx, who, first); err != nil {
+		b.Fatal(err)
+	}
+	perOrder := tr.n.Load()
+	b.SetParallelism(4) // 8 clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.Server.Orders.PlaceOrder(context.Background(), who, <-sessions); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+	b.ReportMetric(float64(perOrder), "statements/order")
+}
