@@ -202,6 +202,15 @@ func (s *Service) PlaceOrder(ctx context.Context, sessionID, orderID, userID str
 	if _, err := uuid.Parse(orderID); err != nil {
 		return errs.Validation(errs.Field("order_id", "must be a UUID"))
 	}
+	// Fast path, one statement: a pending, unexpired session without a
+	// promo code. Everything else (promo counting, replays, refusals)
+	// takes the locked path below.
+	if res, err := s.db.ExecContext(ctx, `UPDATE cart.checkout_sessions SET status = 'order_placed', order_id = ?, updated_at = now()
+		WHERE id = ? AND user_id = ? AND status = 'pending' AND expires_at > ? AND promotion_id IS NULL`, orderID, sessionID, userID, s.now()); err != nil {
+		return err
+	} else if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		r, err := s.store.Session(ctx, tx, sessionID, true)
 		if errors.Is(err, adapters.ErrNotFound) || (err == nil && r.UserID != userID) {

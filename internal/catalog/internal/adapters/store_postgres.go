@@ -216,14 +216,6 @@ func (Store) Reservation(ctx context.Context, db bun.IDB, orderID string) ([]Res
 	return out, err
 }
 
-// InsertReservation stores the order's lines.
-func (Store) InsertReservation(ctx context.Context, db bun.IDB, orderID string, ids []string, qty []int, expires *time.Time) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO catalog.reservations (order_id, product_id, quantity, status, expires_at)
-		SELECT ?, m.product_id, m.q, 'reserved', ? FROM unnest(?::uuid[], ?::int[]) AS m(product_id, q)`,
-		orderID, expires, pgdialect.Array(ids), pgdialect.Array(qty))
-	return err
-}
-
 // SetReservationStatus moves the order's reservation to status.
 func (Store) SetReservationStatus(ctx context.Context, db bun.IDB, orderID, status string) error {
 	_, err := db.ExecContext(ctx, "UPDATE catalog.reservations SET status = ?, updated_at = now() WHERE order_id = ? AND status = 'reserved'", status, orderID)
@@ -311,4 +303,34 @@ func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) 
 	}
 	_, err = db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id) SELECT unnest(?::uuid[])", pgdialect.Array(newIDs))
 	return out, err
+}
+
+// ReserveLines reserves every line in one statement: stock, ledger and
+// reservation rows together (the stock rows must already be locked). A
+// concurrent reservation of the same order fails on the reservations key.
+func (Store) ReserveLines(ctx context.Context, db bun.IDB, orderID string, ids []string, qty []int, expires *time.Time) (map[string]StockRow, error) {
+	var rows []StockRow
+	err := db.NewRaw(`WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS m(product_id, q)),
+		u AS (UPDATE catalog.stock s SET reserved = s.reserved + m.q, updated_at = now() FROM m WHERE s.product_id = m.product_id
+		      RETURNING s.product_id, s.on_hand, s.reserved),
+		l AS (INSERT INTO catalog.stock_ledger (product_id, kind, delta_on_hand, delta_reserved, reason, reference)
+		      SELECT product_id, 'reserve', 0, q, 'order reservation', ? FROM m),
+		r AS (INSERT INTO catalog.reservations (order_id, product_id, quantity, status, expires_at)
+		      SELECT ?, product_id, q, 'reserved', ? FROM m)
+		SELECT product_id::text, on_hand, reserved FROM u`,
+		pgdialect.Array(ids), pgdialect.Array(qty), orderID, orderID, expires).Scan(ctx, &rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]StockRow, len(rows))
+	for _, r := range rows {
+		out[r.ProductID] = r
+	}
+	return out, nil
+}
+
+// IsUniqueViolation reports a duplicate-key error.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

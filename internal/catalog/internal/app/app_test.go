@@ -296,3 +296,27 @@ func TestCacheNeverServesAValueOlderThanAWrite(t *testing.T) {
 		t.Fatalf("stale update wrote: %+v", got)
 	}
 }
+
+func TestConcurrentRepeatsOfOneReservationReserveOnce(t *testing.T) {
+	s, db := newService(t)
+	id := product(t, s, 10)
+	order := uuid.Must(uuid.NewV7()).String()
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = s.Reserve(context.Background(), order, []catalogapi.Line{{ProductID: id, Quantity: 3}}, nil)
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", id); n != 3 {
+		t.Fatalf("reserved %d, want 3", n)
+	}
+}

@@ -121,18 +121,28 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 	// Step 5: pending_payment, deadlines, timeline and order_placed in one transaction.
 	o.Status, o.ExpiresAt = "pending_payment", &expires
 	o.Payment.PaymentID, o.Payment.IntentID, o.Payment.ClientSecret = &intent.PaymentID, &intent.IntentID, &intent.ClientSecret
+	kinds, seqs, dues := s.deadlines(expires)
+	steps := []step{{"stock_reserved", map[string]any{"lines": len(lines)}}, {"checkout_consumed", map[string]any{"promo_code": o.PromoCode}},
+		{"payment_intent_created", map[string]any{"gateway": intent.Gateway, "intent_id": intent.IntentID}},
+		{"placed", map[string]any{"status": o.Status, "expires_at": expires}}}
+	types, details := make([]string, len(steps)), make([]string, len(steps))
+	for i, st := range steps {
+		b, _ := json.Marshal(st.detail)
+		types[i], details[i] = st.typ, string(b)
+	}
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewRaw(`UPDATE ordering.orders SET status = 'pending_payment', payment_id = ?, intent_id = ?, client_secret = ?, expires_at = ?,
-				updated_at = now() WHERE id = ? AND status = 'placing' RETURNING created_at, updated_at`,
-			intent.PaymentID, intent.IntentID, intent.ClientSecret, expires, o.ID).Scan(ctx, &o.CreatedAt, &o.UpdatedAt); err != nil {
-			return err
-		}
-		if err := s.scheduleDeadlines(ctx, tx, o.ID, expires); err != nil {
-			return err
-		}
-		if err := note(ctx, tx, o.ID, step{"stock_reserved", map[string]any{"lines": len(lines)}}, step{"checkout_consumed", map[string]any{"promo_code": o.PromoCode}},
-			step{"payment_intent_created", map[string]any{"gateway": intent.Gateway, "intent_id": intent.IntentID}},
-			step{"placed", map[string]any{"status": o.Status, "expires_at": expires}}); err != nil {
+		// One statement: status, payment handle, deadlines and timeline.
+		if err := tx.NewRaw(`WITH u AS (
+				UPDATE ordering.orders SET status = 'pending_payment', payment_id = ?, intent_id = ?, client_secret = ?, expires_at = ?, updated_at = now()
+				WHERE id = ? AND status = 'placing' RETURNING id, created_at, updated_at),
+			d AS (INSERT INTO ordering.deadlines (order_id, kind, seq, due_at)
+				SELECT u.id, k, q, due FROM u, unnest(?::text[], ?::int[], ?::timestamptz[]) AS x(k, q, due) ON CONFLICT DO NOTHING),
+			t AS (INSERT INTO ordering.timeline (order_id, type, detail)
+				SELECT u.id, ty, de::jsonb FROM u, unnest(?::text[], ?::text[]) WITH ORDINALITY AS y(ty, de, n) ORDER BY n)
+			SELECT created_at, updated_at FROM u`,
+			intent.PaymentID, intent.IntentID, intent.ClientSecret, expires, o.ID,
+			pgdialect.Array(kinds), pgdialect.Array(seqs), pgdialect.Array(dues), pgdialect.Array(types), pgdialect.Array(details)).
+			Scan(ctx, &o.CreatedAt, &o.UpdatedAt); err != nil {
 			return err
 		}
 		ev, err := s.event(orderingapi.EventOrderPlaced, o, "")
@@ -147,17 +157,14 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 	return o, nil
 }
 
-// scheduleDeadlines stores the reminders and the payment timeout.
-func (s *Service) scheduleDeadlines(ctx context.Context, tx bun.Tx, orderID string, expires time.Time) error {
+// deadlines lists the reminders and the payment timeout of an order.
+func (s *Service) deadlines(expires time.Time) ([]string, []int, []time.Time) {
 	created := expires.Add(-s.cfg.PaymentTimeout)
 	kinds, seqs, dues := []string{"expire"}, []int{0}, []time.Time{expires}
 	for i, r := range s.cfg.Reminders {
 		kinds, seqs, dues = append(kinds, "reminder"), append(seqs, i+1), append(dues, created.Add(r))
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ordering.deadlines (order_id, kind, seq, due_at)
-		SELECT ?, k, s, d FROM unnest(?::text[], ?::int[], ?::timestamptz[]) AS x(k, s, d) ON CONFLICT DO NOTHING`,
-		orderID, pgdialect.Array(kinds), pgdialect.Array(seqs), pgdialect.Array(dues))
-	return err
+	return kinds, seqs, dues
 }
 
 // fail compensates the steps done so far, marks the order failed (freeing

@@ -90,11 +90,6 @@ func toIntent(p *Payment) paymentsapi.Intent {
 // the order id as idempotency key, outside any transaction; the row is
 // then stored once (a concurrent duplicate finds it).
 func (s *Service) CreateIntent(ctx context.Context, orderID, gw string, amount int64, currency string) (paymentsapi.Intent, error) {
-	if p, err := s.payment(ctx, s.db, "order_id = ?", orderID, false); err == nil {
-		return toIntent(p), nil
-	} else if !errors.Is(err, paymentsapi.ErrNotFound) {
-		return paymentsapi.Intent{}, err
-	}
 	g, ok := s.gateways[gw]
 	if !ok {
 		return paymentsapi.Intent{}, paymentsapi.ErrUnknownGateway
@@ -104,12 +99,15 @@ func (s *Service) CreateIntent(ctx context.Context, orderID, gw string, amount i
 		s.log.ErrorContext(ctx, "create payment intent", "gateway", gw, "err", err)
 		return paymentsapi.Intent{}, paymentsapi.ErrGateway
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO payments.payments (id, order_id, gateway, provider_intent_id, client_secret, amount, currency, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'requires_payment') ON CONFLICT (order_id) DO NOTHING`,
-		uuid.Must(uuid.NewV7()).String(), orderID, gw, intentID, secret, amount, currency); err != nil {
-		return paymentsapi.Intent{}, err
+	// The provider call is idempotent per order (same key), so a repeat
+	// gets the same intent; the row is stored once and the stored one wins.
+	p := new(Payment)
+	err = s.db.NewRaw(`INSERT INTO payments.payments (id, order_id, gateway, provider_intent_id, client_secret, amount, currency, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'requires_payment') ON CONFLICT (order_id) DO NOTHING RETURNING `+paymentCols,
+		uuid.Must(uuid.NewV7()).String(), orderID, gw, intentID, secret, amount, currency).Scan(ctx, p)
+	if errors.Is(err, sql.ErrNoRows) {
+		p, err = s.payment(ctx, s.db, "order_id = ?", orderID, false)
 	}
-	p, err := s.payment(ctx, s.db, "order_id = ?", orderID, false)
 	if err != nil {
 		return paymentsapi.Intent{}, err
 	}
