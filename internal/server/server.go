@@ -9,6 +9,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
+	"github.com/opencommerce/commerce/internal/platform/kafka"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
@@ -40,25 +43,27 @@ var Version = "dev"
 
 // Server is one running process: platform plus hosted contexts.
 type Server struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	DB      *pg.DB
-	Redis   *redisx.Client
-	Keys    *authn.Keys
-	Bus     *events.Bus
-	App     *fiber.App
-	Doc     *openapi.Registry
-	metrics *metrics.Metrics
-	idem    *idempotency.Store
-	limiter *ratelimit.Limiter
-	notify  *notify.Module
-	Auth    *auth.Module
-	Catalog *catalog.Module
-	Fulfill *fulfillment.Module
-	Cart    *cart.Module
-	Pay     *payments.Module
-	Orders  *ordering.Module
-	workers []func(context.Context) error
+	cfg       *config.Config
+	log       *slog.Logger
+	DB        *pg.DB
+	Redis     *redisx.Client
+	Keys      *authn.Keys
+	Bus       *events.Bus
+	App       *fiber.App
+	Doc       *openapi.Registry
+	metrics   *metrics.Metrics
+	idem      *idempotency.Store
+	limiter   *ratelimit.Limiter
+	notify    *notify.Module
+	Auth      *auth.Module
+	Catalog   *catalog.Module
+	Fulfill   *fulfillment.Module
+	Cart      *cart.Module
+	Pay       *payments.Module
+	Orders    *ordering.Module
+	workers   []func(context.Context) error
+	kafka     *kafka.Publisher
+	forwarder *events.Forwarder
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -75,7 +80,16 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if s.metrics, err = metrics.New(); err != nil {
 		return nil, err
 	}
-	if s.Bus, err = events.NewBus(db, log, events.BusConfig{}); err != nil {
+	busCfg := events.BusConfig{}
+	if cfg.EventTransport == "kafka" {
+		if s.kafka, err = kafka.NewPublisher(cfg.KafkaBrokers); err != nil {
+			return nil, fmt.Errorf("KAFKA_BROKERS: %w", err)
+		}
+		busCfg.Subscriber = func(group string) (message.Subscriber, error) {
+			return kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: cfg.KafkaBrokers, ConsumerGroup: group, Logger: watermill.NewSlogLogger(log)})
+		}
+	}
+	if s.Bus, err = events.NewBus(db, log, busCfg); err != nil {
 		return nil, err
 	}
 	outbox := events.NewOutbox(log)
@@ -162,6 +176,12 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if err := s.Bus.InitTopics(topics...); err != nil {
 		return nil, err
 	}
+	if s.kafka != nil {
+		// Every outbox topic of this process is relayed to Kafka.
+		if s.forwarder, err = events.NewForwarder(db, log, s.kafka, topics); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.AdminEmail != "" && s.Auth != nil {
 		created, err := s.Auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
@@ -247,6 +267,12 @@ func (s *Server) ready(c *fiber.Ctx) error {
 	if err := s.Redis.Ping(ctx).Err(); err != nil {
 		checks["redis"], ok = "unreachable", false
 	}
+	if s.kafka != nil {
+		checks["kafka"] = "ok"
+		if err := s.kafka.Ping(ctx); err != nil {
+			checks["kafka"], ok = "unreachable", false
+		}
+	}
 	status := fiber.StatusOK
 	if !ok {
 		status = fiber.StatusServiceUnavailable
@@ -270,6 +296,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopWork()
 	g, gctx := errgroup.WithContext(workCtx)
 	g.Go(func() error { return s.Bus.Run(gctx) })
+	if s.forwarder != nil {
+		g.Go(func() error { return s.forwarder.Run(gctx) })
+	}
 	// Consumers subscribe before traffic arrives (and before a quick
 	// shutdown, which would otherwise wait for a half-started router).
 	select {
@@ -302,6 +331,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopWork()
 	_ = s.Bus.Close()
+	if s.forwarder != nil {
+		_ = s.forwarder.Close()
+	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err
 	}

@@ -37,6 +37,9 @@ type BusConfig struct {
 	PollInterval time.Duration // default 200ms
 	MaxAttempts  int           // default 5, then dead-lettered
 	BaseBackoff  time.Duration // default 100ms, doubling, capped at 2s
+	// Subscriber, when set, makes consumers read another transport (Kafka);
+	// nil reads the Postgres topic tables.
+	Subscriber func(group string) (message.Subscriber, error)
 }
 
 // Bus delivers outbox events to consumers over the Postgres transport:
@@ -46,7 +49,7 @@ type Bus struct {
 	log    *slog.Logger
 	cfg    BusConfig
 	router *message.Router
-	subs   []*wsql.Subscriber
+	subs   []message.Subscriber
 	cons   []Consumer
 	mu     sync.Mutex
 }
@@ -72,7 +75,7 @@ func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 // InitTopics creates the message and offset tables of the topics (idempotent,
 // serialised by an advisory lock inside watermill-sql).
 func (b *Bus) InitTopics(topics ...string) error {
-	sub, err := b.newSubscriber("init")
+	sub, err := b.newSQLSubscriber("init")
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,16 @@ func (b *Bus) InitTopics(topics ...string) error {
 	return nil
 }
 
-func (b *Bus) newSubscriber(group string) (*wsql.Subscriber, error) {
+// newSubscriber reads a consumer group from the configured transport: the
+// Postgres topic tables, or Kafka (fed by the Forwarder).
+func (b *Bus) newSubscriber(group string) (message.Subscriber, error) {
+	if b.cfg.Subscriber != nil {
+		return b.cfg.Subscriber(group)
+	}
+	return b.newSQLSubscriber(group)
+}
+
+func (b *Bus) newSQLSubscriber(group string) (*wsql.Subscriber, error) {
 	ack := 60 * time.Second
 	return wsql.NewSubscriber(wsql.BeginnerFromStdSQL(b.db.SQL()), wsql.SubscriberConfig{
 		ConsumerGroup:  group,

@@ -17,7 +17,7 @@ import (
 )
 
 // PartitionKeyMetadata is the message metadata holding the record key.
-const PartitionKeyMetadata = "partition_key"
+const PartitionKeyMetadata = "partition_key" // same as events.PartitionKey
 
 const uuidHeader = "_watermill_message_uuid"
 
@@ -233,3 +233,6 @@ func (s *Subscriber) Close() error {
 	s.wg.Wait()
 	return nil
 }
+
+// Ping checks that a broker answers (readiness).
+func (p *Publisher) Ping(ctx context.Context) error { return p.client.Ping(ctx) }
