@@ -4,7 +4,10 @@
 package catalog
 
 import (
+	"google.golang.org/grpc"
+
 	"context"
+	catalogv1 "github.com/opencommerce/commerce/api/proto/catalog/v1"
 	"log/slog"
 	"time"
 
@@ -48,6 +51,11 @@ func New(d Deps) *Module {
 
 // API is the in-process implementation of catalogapi.Catalog.
 func (m *Module) API() catalogapi.Catalog { return m.svc }
+
+// RegisterGRPC serves catalogapi.Catalog on s (split mode).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	catalogv1.RegisterCatalogServiceServer(s, ports.NewGRPC(m.svc))
+}
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }

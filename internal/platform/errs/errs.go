@@ -25,6 +25,8 @@ const (
 	Unauthenticated
 	RateLimited
 	TooLarge
+	// Unavailable is a dependency that cannot be reached (503).
+	Unavailable
 )
 
 // FieldError names one invalid input field so clients can highlight it.

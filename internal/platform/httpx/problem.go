@@ -32,6 +32,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.Unauthenticated: http.StatusUnauthorized,
 	errs.RateLimited:     http.StatusTooManyRequests,
 	errs.TooLarge:        http.StatusRequestEntityTooLarge,
+	errs.Unavailable:     http.StatusServiceUnavailable,
 	errs.Internal:        http.StatusInternalServerError,
 }
 
@@ -70,7 +71,7 @@ func ProblemOf(err error) Problem {
 			p.Detail = fe.Message
 		}
 	}
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		p.Detail = "an unexpected error occurred; it has been logged"
 	}
 	p.Type = "/problems/" + p.Code

@@ -1,0 +1,65 @@
+package ports
+
+import (
+	"context"
+	"time"
+
+	catalogv1 "github.com/opencommerce/commerce/api/proto/catalog/v1"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi/grpcclient"
+)
+
+// GRPC serves catalogapi.Catalog over gRPC, on the same facade as in-process.
+type GRPC struct {
+	catalogv1.UnimplementedCatalogServiceServer
+	api catalogapi.Catalog
+}
+
+// NewGRPC builds the server.
+func NewGRPC(api catalogapi.Catalog) *GRPC { return &GRPC{api: api} }
+
+// GetProduct implements catalogv1.CatalogServiceServer.
+func (g *GRPC) GetProduct(ctx context.Context, r *catalogv1.GetProductRequest) (*catalogv1.GetProductResponse, error) {
+	p, err := g.api.Product(ctx, r.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.GetProductResponse{Product: grpcclient.ToProto(p)}, nil
+}
+
+// GetProducts implements catalogv1.CatalogServiceServer.
+func (g *GRPC) GetProducts(ctx context.Context, r *catalogv1.GetProductsRequest) (*catalogv1.GetProductsResponse, error) {
+	ps, err := g.api.Products(ctx, r.GetIds())
+	if err != nil {
+		return nil, err
+	}
+	out := &catalogv1.GetProductsResponse{}
+	for _, p := range ps {
+		out.Products = append(out.Products, grpcclient.ToProto(p))
+	}
+	return out, nil
+}
+
+// Reserve implements catalogv1.CatalogServiceServer.
+func (g *GRPC) Reserve(ctx context.Context, r *catalogv1.ReserveRequest) (*catalogv1.ReserveResponse, error) {
+	lines := make([]catalogapi.Line, len(r.GetLines()))
+	for i, l := range r.GetLines() {
+		lines[i] = catalogapi.Line{ProductID: l.GetProductId(), Quantity: int(l.GetQuantity())}
+	}
+	var exp *time.Time
+	if r.ExpiresAt != nil {
+		t := r.GetExpiresAt().AsTime()
+		exp = &t
+	}
+	return &catalogv1.ReserveResponse{}, g.api.Reserve(ctx, r.GetOrderId(), lines, exp)
+}
+
+// Release implements catalogv1.CatalogServiceServer.
+func (g *GRPC) Release(ctx context.Context, r *catalogv1.ReleaseRequest) (*catalogv1.ReleaseResponse, error) {
+	return &catalogv1.ReleaseResponse{}, g.api.Release(ctx, r.GetOrderId(), r.GetReason())
+}
+
+// Commit implements catalogv1.CatalogServiceServer.
+func (g *GRPC) Commit(ctx context.Context, r *catalogv1.CommitRequest) (*catalogv1.CommitResponse, error) {
+	return &catalogv1.CommitResponse{}, g.api.Commit(ctx, r.GetOrderId())
+}
