@@ -4,7 +4,10 @@
 package auth
 
 import (
+	"google.golang.org/grpc"
+
 	"context"
+	authv1 "github.com/opencommerce/commerce/api/proto/auth/v1"
 	"log/slog"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
@@ -46,6 +49,11 @@ func New(d Deps) *Module {
 
 // API is the in-process implementation of authapi.Auth.
 func (m *Module) API() authapi.Auth { return m.svc }
+
+// RegisterGRPC serves the context's API on s (split mode).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	authv1.RegisterAuthServiceServer(s, ports.GRPC{API: m.svc})
+}
 
 // Routes mounts the HTTP routes.
 func (m *Module) Routes(root, api *httpx.Router) { m.http.Routes(root, api) }

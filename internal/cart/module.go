@@ -3,7 +3,10 @@
 package cart
 
 import (
+	"google.golang.org/grpc"
+
 	"context"
+	cartv1 "github.com/opencommerce/commerce/api/proto/cart/v1"
 	"log/slog"
 	"time"
 
@@ -45,6 +48,11 @@ func New(d Deps) *Module {
 
 // API is the in-process implementation of cartapi.Cart.
 func (m *Module) API() cartapi.Cart { return m.svc }
+
+// RegisterGRPC serves the context's API on s (split mode).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	cartv1.RegisterCartServiceServer(s, ports.GRPC{API: m.svc})
+}
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }

@@ -3,6 +3,9 @@
 package fulfillment
 
 import (
+	"google.golang.org/grpc"
+
+	fulfillmentv1 "github.com/opencommerce/commerce/api/proto/fulfillment/v1"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
@@ -31,6 +34,11 @@ func New(d Deps) *Module {
 
 // API is the in-process implementation of fulfillmentapi.Fulfillment.
 func (m *Module) API() fulfillmentapi.Fulfillment { return m.svc }
+
+// RegisterGRPC serves the context's API on s (split mode).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	fulfillmentv1.RegisterFulfillmentServiceServer(s, ports.GRPC{API: m.svc})
+}
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }

@@ -3,7 +3,10 @@
 package payments
 
 import (
+	"google.golang.org/grpc"
+
 	"context"
+	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
 	"log/slog"
 	"time"
 
@@ -48,6 +51,11 @@ func New(d Deps) *Module {
 
 // API is the in-process implementation of paymentsapi.Payments.
 func (m *Module) API() paymentsapi.Payments { return m.svc }
+
+// RegisterGRPC serves the context's API on s (split mode).
+func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
+	paymentsv1.RegisterPaymentsServiceServer(s, ports.GRPC{API: m.svc})
+}
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }

@@ -17,10 +17,14 @@ import (
 )
 
 // Client is the remote catalog.
-type Client struct{ c catalogv1.CatalogServiceClient }
+type Client struct {
+	c catalogv1.CatalogServiceClient
+}
 
 // New wraps a connection.
-func New(conn grpc.ClientConnInterface) *Client { return &Client{c: catalogv1.NewCatalogServiceClient(conn)} }
+func New(conn grpc.ClientConnInterface) *Client {
+	return &Client{c: catalogv1.NewCatalogServiceClient(conn)}
+}
 
 var _ catalogapi.Catalog = (*Client)(nil)
 

@@ -1,0 +1,39 @@
+package ports
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+)
+
+// GRPC serves paymentsapi.Payments over gRPC.
+type GRPC struct {
+	paymentsv1.UnimplementedPaymentsServiceServer
+	API paymentsapi.Payments
+}
+
+// CreateIntent implements paymentsv1.PaymentsServiceServer.
+func (s GRPC) CreateIntent(ctx context.Context, r *paymentsv1.CreateIntentRequest) (*paymentsv1.CreateIntentResponse, error) {
+	i, err := s.API.CreateIntent(ctx, r.GetOrderId(), r.GetGateway(), r.GetAmount(), r.GetCurrency())
+	if err != nil {
+		return nil, err
+	}
+	return &paymentsv1.CreateIntentResponse{Intent: &paymentsv1.Intent{PaymentId: i.PaymentID, Gateway: i.Gateway, IntentId: i.IntentID, ClientSecret: i.ClientSecret, Status: i.Status}}, nil
+}
+
+// RequestCancel implements paymentsv1.PaymentsServiceServer.
+func (s GRPC) RequestCancel(ctx context.Context, r *paymentsv1.RequestCancelRequest) (*paymentsv1.RequestCancelResponse, error) {
+	return &paymentsv1.RequestCancelResponse{}, s.API.RequestCancel(ctx, r.GetOrderId())
+}
+
+// Refund implements paymentsv1.PaymentsServiceServer.
+func (s GRPC) Refund(ctx context.Context, r *paymentsv1.RefundRequest) (*paymentsv1.RefundResponse, error) {
+	f, err := s.API.Refund(ctx, r.GetOrderId(), r.GetAmount(), r.GetReason(), r.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
+	}
+	return &paymentsv1.RefundResponse{Refund: &paymentsv1.RefundResult{Id: f.ID, Amount: f.Amount, Status: f.Status, TotalRefunded: f.TotalRefunded, CreatedAt: timestamppb.New(f.CreatedAt)}}, nil
+}
