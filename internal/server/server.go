@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/opencommerce/commerce/internal/auth"
 	"github.com/opencommerce/commerce/internal/cart"
@@ -43,27 +44,29 @@ var Version = "dev"
 
 // Server is one running process: platform plus hosted contexts.
 type Server struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	DB        *pg.DB
-	Redis     *redisx.Client
-	Keys      *authn.Keys
-	Bus       *events.Bus
-	App       *fiber.App
-	Doc       *openapi.Registry
-	metrics   *metrics.Metrics
-	idem      *idempotency.Store
-	limiter   *ratelimit.Limiter
-	notify    *notify.Module
-	Auth      *auth.Module
-	Catalog   *catalog.Module
-	Fulfill   *fulfillment.Module
-	Cart      *cart.Module
-	Pay       *payments.Module
-	Orders    *ordering.Module
-	workers   []func(context.Context) error
-	kafka     *kafka.Publisher
-	forwarder *events.Forwarder
+	cfg          *config.Config
+	log          *slog.Logger
+	DB           *pg.DB
+	Redis        *redisx.Client
+	Keys         *authn.Keys
+	Bus          *events.Bus
+	App          *fiber.App
+	Doc          *openapi.Registry
+	metrics      *metrics.Metrics
+	idem         *idempotency.Store
+	limiter      *ratelimit.Limiter
+	notify       *notify.Module
+	Auth         *auth.Module
+	Catalog      *catalog.Module
+	Fulfill      *fulfillment.Module
+	Cart         *cart.Module
+	Pay          *payments.Module
+	Orders       *ordering.Module
+	workers      []func(context.Context) error
+	kafka        *kafka.Publisher
+	forwarder    *events.Forwarder
+	grpcServices []func(grpc.ServiceRegistrar)
+	conns        map[string]*grpc.ClientConn
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -101,84 +104,17 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 		return nil, err
 	}
 
-	var topics []string
-	if cfg.Hosts("auth") {
-		s.Auth = auth.New(auth.Deps{DB: db, Outbox: outbox, Keys: s.Keys, Limiter: limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
-			Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}})
-		topics = append(topics, s.Auth.Topics()...)
+	published, err := s.wireContexts(db, outbox, limiter, sender)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Hosts("catalog") {
-		s.Catalog = catalog.New(catalog.Deps{DB: db, Redis: s.Redis, Outbox: outbox, Log: log})
-		topics = append(topics, s.Catalog.Topics()...)
-		s.workers = append(s.workers, s.Catalog.Run)
-		for _, c := range s.Catalog.Consumers() {
-			if err := s.Bus.Register(c); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if cfg.Hosts("fulfillment") {
-		if s.Catalog == nil {
-			return nil, errors.New("CONTEXTS: fulfillment needs catalog in the same process until split-mode transports exist")
-		}
-		s.Fulfill = fulfillment.New(fulfillment.Deps{DB: db, Catalog: s.Catalog.API()})
-	}
-	if cfg.Hosts("cart") {
-		if s.Catalog == nil || s.Auth == nil || s.Fulfill == nil {
-			return nil, errors.New("CONTEXTS: cart needs auth, catalog and fulfillment in the same process until split-mode transports exist")
-		}
-		s.Cart = cart.New(cart.Deps{DB: db, Catalog: s.Catalog.API(), Auth: s.Auth.API(), Fulfillment: s.Fulfill.API(), SessionTTL: cfg.CheckoutTTL, Log: log})
-		for _, c := range s.Cart.Consumers() {
-			if err := s.Bus.Register(c); err != nil {
-				return nil, err
-			}
-		}
-		s.workers = append(s.workers, s.Cart.Run)
-	}
-	if cfg.Hosts("payments") {
-		secret, err := webhookSecret(cfg)
-		if err != nil {
-			return nil, err
-		}
-		s.Pay = payments.New(payments.Deps{DB: db, Outbox: outbox, Log: log, TestWebhookSecret: secret,
-			StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase})
-		topics = append(topics, s.Pay.Topics()...)
-		for _, c := range s.Pay.Consumers() {
-			if err := s.Bus.Register(c); err != nil {
-				return nil, err
-			}
-		}
-		s.workers = append(s.workers, s.Pay.Run)
-	}
-	if cfg.Hosts("ordering") {
-		if s.Catalog == nil || s.Cart == nil || s.Pay == nil {
-			return nil, errors.New("CONTEXTS: ordering needs catalog, cart and payments in the same process until split-mode transports exist")
-		}
-		s.Orders = ordering.New(ordering.Deps{DB: db, Outbox: outbox, Catalog: s.Catalog.API(), Cart: s.Cart.API(), Payments: s.Pay.API(),
-			PaymentTimeout: cfg.PaymentTimeout, Reminders: cfg.Reminders, Log: log})
-		topics = append(topics, s.Orders.Topics()...)
-		for _, c := range s.Orders.Consumers() {
-			if err := s.Bus.Register(c); err != nil {
-				return nil, err
-			}
-		}
-		s.workers = append(s.workers, s.Orders.Run)
-	}
-	if cfg.Hosts("notify") {
-		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
-		for _, c := range s.notify.Consumers() {
-			if err := s.Bus.Register(c); err != nil {
-				return nil, err
-			}
-		}
-	}
-	topics = append(topics, s.Bus.Topics()...)
+	topics := append(append([]string{}, published...), s.Bus.Topics()...)
 	if err := s.Bus.InitTopics(topics...); err != nil {
 		return nil, err
 	}
 	if s.kafka != nil {
-		// Every outbox topic of this process is relayed to Kafka.
-		if s.forwarder, err = events.NewForwarder(db, log, s.kafka, topics); err != nil {
+		// Every topic this process publishes is relayed from its outbox to Kafka.
+		if s.forwarder, err = events.NewForwarder(db, log, s.kafka, published); err != nil {
 			return nil, err
 		}
 	}
@@ -299,6 +235,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.forwarder != nil {
 		g.Go(func() error { return s.forwarder.Run(gctx) })
 	}
+	if s.cfg.Split() && len(s.grpcServices) > 0 {
+		g.Go(func() error { return s.serveGRPC(gctx) })
+	}
 	// Consumers subscribe before traffic arrives (and before a quick
 	// shutdown, which would otherwise wait for a half-started router).
 	select {
@@ -336,6 +275,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err
+	}
+	for _, c := range s.conns {
+		_ = c.Close()
 	}
 	s.limiter.Close()
 	_ = s.metrics.Shutdown(context.Background())

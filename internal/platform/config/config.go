@@ -66,7 +66,18 @@ type Config struct {
 	RouteLimits map[string]RouteLimit
 	// PprofAddr serves net/http/pprof on a separate (private) address when set.
 	PprofAddr string
+	// gRPC addresses (<CTX>_GRPC_ADDR) of contexts this process does not host.
+	AuthGRPCAddr, CatalogGRPCAddr, CartGRPCAddr, PaymentsGRPCAddr, FulfillmentGRPCAddr string
 }
+
+// RemoteAddr returns <CTX>_GRPC_ADDR of a context ("" when unset).
+func (c *Config) RemoteAddr(ctx string) string {
+	return map[string]string{"auth": c.AuthGRPCAddr, "catalog": c.CatalogGRPCAddr, "cart": c.CartGRPCAddr,
+		"payments": c.PaymentsGRPCAddr, "fulfillment": c.FulfillmentGRPCAddr}[ctx]
+}
+
+// Split reports whether this process hosts only some contexts.
+func (c *Config) Split() bool { return len(c.Contexts) < len(AllContexts) }
 
 // RouteLimit is a request budget per window for one route.
 type RouteLimit struct {
@@ -141,6 +152,11 @@ func (c *Config) specs() []spec {
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
 		{env: "PPROF_ADDR", help: "serve Go profiling endpoints on this private address (off when empty)", k: kString, ptr: &c.PprofAddr, check: addr},
+		{env: "AUTH_GRPC_ADDR", help: "gRPC address of the auth context when this process does not host it", k: kString, ptr: &c.AuthGRPCAddr, check: addr},
+		{env: "CATALOG_GRPC_ADDR", help: "gRPC address of the catalog context when not hosted here", k: kString, ptr: &c.CatalogGRPCAddr, check: addr},
+		{env: "CART_GRPC_ADDR", help: "gRPC address of the cart context when not hosted here", k: kString, ptr: &c.CartGRPCAddr, check: addr},
+		{env: "PAYMENTS_GRPC_ADDR", help: "gRPC address of the payments context when not hosted here", k: kString, ptr: &c.PaymentsGRPCAddr, check: addr},
+		{env: "FULFILLMENT_GRPC_ADDR", help: "gRPC address of the fulfillment context when not hosted here", k: kString, ptr: &c.FulfillmentGRPCAddr, check: addr},
 		{env: "RATE_LIMIT_ROUTES", help: `per-route limits, e.g. "POST /api/v1/auth/login=10/1m,GET /api/v1/me=120/1m"`, k: kRouteLimits, ptr: &c.RouteLimits},
 	}
 }

@@ -1,0 +1,108 @@
+package acceptance
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
+	"github.com/opencommerce/commerce/internal/platform/pgtest"
+)
+
+// The split topology: catalog alone in one process, the other contexts in
+// another, one database, events on Kafka (kfake), calls over gRPC. An order
+// flows across both; stopping catalog makes catalog-dependent routes fail
+// fast with 503 while the rest keeps working; restarting it recovers.
+func TestSplitTopology(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keyFile := filepath.Join(t.TempDir(), "jwt.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	smtp := mailtest.Start(t, mailtest.Plain, "", "")
+	db := pgtest.NewDatabase(t)
+	common := func(extra map[string]string) map[string]string {
+		env := map[string]string{"DATABASE_URL": db, "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "EVENT_TRANSPORT": "kafka",
+			"KAFKA_BROKERS": strings.Join(cluster.ListenAddrs(), ","), "PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000"}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return env
+	}
+	catalogGRPC := freeAddr(t)
+	catEnv := common(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": catalogGRPC})
+	cat, _ := start(t, catEnv)
+	rest, _ := start(t, common(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,payments,notify", "GRPC_ADDR": freeAddr(t),
+		"CATALOG_GRPC_ADDR": catalogGRPC, "SMTP_URL": "smtp://" + smtp.Addr + "?tls=none",
+		"BOOTSTRAP_ADMIN_EMAIL": "split-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password"}))
+
+	admin := expect(t, call(t, rest.URL, "POST", "/api/v1/auth/login", map[string]string{"email": "split-admin@shop.test", "password": "admin-password"}, ""), 200, "admin login").Str("access_token")
+	pid := expect(t, call(t, cat.URL, "POST", "/api/v1/admin/products", map[string]any{"sku": "SPLIT", "name": "Split", "category": "c", "price": 1500,
+		"currency": "USD", "weight_grams": 300, "initial_stock": 10}, admin), 201, "product on the catalog process").Str("id")
+	expectProblem(t, call(t, rest.URL, "GET", "/api/v1/products/"+pid, nil, ""), 404, "", "catalog routes live on the catalog process")
+	tok := customerToken(t, rest.URL, smtp, "split@shop.test")
+
+	// Cart and order on the other process, catalog reached over gRPC.
+	expect(t, call(t, rest.URL, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 3}, tok), 200, "add over gRPC")
+	sess := expect(t, call(t, rest.URL, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "Town",
+		"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, tok), 201, "checkout").Str("checkout_session_id")
+	o := expect(t, call(t, rest.URL, "POST", "/api/v1/orders", map[string]any{"checkout_session_id": sess}, tok), 201, "order").JSON()
+	stock := func() map[string]any {
+		return expect(t, call(t, cat.URL, "GET", "/api/v1/products/"+pid, nil, ""), 200, "product").JSON()["stock"].(map[string]any)
+	}
+	if st := stock(); st["reserved"].(float64) != 3 {
+		t.Fatalf("reservation over gRPC: %v", st)
+	}
+	// Paid on one process; the stock is committed by the other, through Kafka.
+	s := &shop{t: t, u: rest.URL, smtp: smtp}
+	expect(t, s.webhook("evt_split", "payment_intent.succeeded", o["payment"].(map[string]any)["intent_id"].(string), int64(o["total"].(float64)), time.Now().Unix()), 200, "webhook")
+	s.waitStatus(tok, o["id"].(string), "paid")
+	deadline := time.Now().Add(30 * time.Second)
+	for st := stock(); st["on_hand"].(float64) != 7 || st["reserved"].(float64) != 0; st = stock() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stock not committed across processes: %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.smtp.WaitFor(t, "split@shop.test", "Subject: Payment received", 20*time.Second)
+
+	// Fault: catalog down → catalog-dependent routes answer 503 quickly; others work.
+	cat.stop()
+	for i := 0; i < 6; i++ {
+		began := time.Now()
+		r := call(t, rest.URL, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok)
+		if r.Status != 503 || time.Since(began) > 3*time.Second {
+			t.Fatalf("catalog down: %d after %s (%s)", r.Status, time.Since(began), r.Body)
+		}
+	}
+	began := time.Now()
+	if r := call(t, rest.URL, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok); r.Status != 503 || time.Since(began) > 100*time.Millisecond {
+		t.Fatalf("breaker should fail fast: %d in %s", r.Status, time.Since(began))
+	}
+	expect(t, call(t, rest.URL, "GET", "/api/v1/me", nil, tok), 200, "unaffected route")
+	// Catalog back: recovered, nothing lost.
+	cat, _ = start(t, catEnv)
+	deadline = time.Now().Add(20 * time.Second)
+	for call(t, rest.URL, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok).Status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("not recovered after catalog restart")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if st := stock(); st["on_hand"].(float64) != 7 {
+		t.Fatalf("stock after restart: %v", st)
+	}
+}
