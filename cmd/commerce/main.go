@@ -113,6 +113,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 
+	if cfg.Gateway() {
+		g, err := server.NewGateway(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		log.Info("ready (gateway)", "startup_ms", time.Since(start).Milliseconds())
+		return g.Run(ctx)
+	}
 	db, closeDB, n, err := server.OpenMigrated(ctx, cfg, log, true)
 	if err != nil {
 		return err

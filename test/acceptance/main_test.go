@@ -59,11 +59,16 @@ func freeAddr(t *testing.T) string {
 // start runs `commerce serve` with env and waits until /readyz is 200.
 func start(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := env["HTTP_ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr}
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		if k != "HTTP_ADDR" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	p := &proc{t: t, cmd: cmd, URL: "http://" + addr, done: make(chan struct{})}
 	stderr, _ := cmd.StderrPipe()

@@ -66,6 +66,9 @@ type Config struct {
 	RouteLimits map[string]RouteLimit
 	// PprofAddr serves net/http/pprof on a separate (private) address when set.
 	PprofAddr string
+	// Upstreams maps a context to the base URL of the process serving its
+	// HTTP routes, for CONTEXTS=gateway (GATEWAY_UPSTREAMS).
+	Upstreams map[string]string
 	// gRPC addresses (<CTX>_GRPC_ADDR) of contexts this process does not host.
 	AuthGRPCAddr, CatalogGRPCAddr, CartGRPCAddr, PaymentsGRPCAddr, FulfillmentGRPCAddr string
 }
@@ -75,6 +78,9 @@ func (c *Config) RemoteAddr(ctx string) string {
 	return map[string]string{"auth": c.AuthGRPCAddr, "catalog": c.CatalogGRPCAddr, "cart": c.CartGRPCAddr,
 		"payments": c.PaymentsGRPCAddr, "fulfillment": c.FulfillmentGRPCAddr}[ctx]
 }
+
+// Gateway reports whether this process is the edge of a split deployment.
+func (c *Config) Gateway() bool { return len(c.Contexts) == 1 && c.Contexts[0] == "gateway" }
 
 // Split reports whether this process hosts only some contexts.
 func (c *Config) Split() bool { return len(c.Contexts) < len(AllContexts) }
@@ -98,6 +104,7 @@ const (
 	kDurations
 	kBool
 	kRouteLimits
+	kUpstreams
 )
 
 type spec struct {
@@ -152,6 +159,7 @@ func (c *Config) specs() []spec {
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
 		{env: "PPROF_ADDR", help: "serve Go profiling endpoints on this private address (off when empty)", k: kString, ptr: &c.PprofAddr, check: addr},
+		{env: "GATEWAY_UPSTREAMS", help: `for CONTEXTS=gateway: "auth=http://host:8080,catalog=http://host2:8080,..." (every context)`, k: kUpstreams, ptr: &c.Upstreams},
 		{env: "AUTH_GRPC_ADDR", help: "gRPC address of the auth context when this process does not host it", k: kString, ptr: &c.AuthGRPCAddr, check: addr},
 		{env: "CATALOG_GRPC_ADDR", help: "gRPC address of the catalog context when not hosted here", k: kString, ptr: &c.CatalogGRPCAddr, check: addr},
 		{env: "CART_GRPC_ADDR", help: "gRPC address of the cart context when not hosted here", k: kString, ptr: &c.CartGRPCAddr, check: addr},
@@ -263,6 +271,17 @@ func (s spec) assign(raw string) error {
 			out[strings.ToUpper(method)+" "+strings.TrimSpace(path)] = RouteLimit{Limit: limit, Window: window}
 		}
 		*(s.ptr.(*map[string]RouteLimit)) = out
+	case kUpstreams:
+		out := map[string]string{}
+		for _, p := range splitList(raw) {
+			name, u, ok := strings.Cut(p, "=")
+			pu, err := url.Parse(strings.TrimSpace(u))
+			if !ok || err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || !contains(AllContexts, strings.TrimSpace(name)) {
+				return fmt.Errorf("%q is not context=http://host:port", p)
+			}
+			out[strings.TrimSpace(name)] = strings.TrimRight(pu.String(), "/")
+		}
+		*(s.ptr.(*map[string]string)) = out
 	case kDurations:
 		var out []time.Duration
 		for _, p := range splitList(raw) {
@@ -282,6 +301,17 @@ func (c *Config) validate() error {
 	var errs []error
 	if len(c.Contexts) == 1 && c.Contexts[0] == "all" {
 		c.Contexts = append([]string(nil), AllContexts...)
+	}
+	if contains(c.Contexts, "gateway") {
+		if len(c.Contexts) != 1 {
+			errs = append(errs, errors.New("CONTEXTS: gateway is a role of its own; do not combine it with contexts"))
+		}
+		for _, ctx := range AllContexts {
+			if c.Upstreams[ctx] == "" {
+				errs = append(errs, fmt.Errorf("GATEWAY_UPSTREAMS: no upstream for %s", ctx))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	for _, name := range c.Contexts {
 		if !contains(AllContexts, name) {
@@ -341,6 +371,13 @@ func (s spec) masked() string {
 		v = p.String()
 	case *[]string:
 		v = strings.Join(*p, ",")
+	case *map[string]string:
+		var parts []string
+		for k, u := range *p {
+			parts = append(parts, k+"="+u)
+		}
+		sort.Strings(parts)
+		v = strings.Join(parts, ",")
 	case *map[string]RouteLimit:
 		var parts []string
 		for k, l := range *p {

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/proxy"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/metrics"
+	"github.com/opencommerce/commerce/internal/platform/ratelimit"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+)
+
+// routes maps public path prefixes to the context that owns them; the
+// longest prefix wins.
+var routes = map[string]string{
+	"/.well-known/jwks.json":     "auth",
+	"/api/v1/auth":               "auth",
+	"/api/v1/me":                 "auth",
+	"/api/v1/admin/users":        "auth",
+	"/api/v1/products":           "catalog",
+	"/api/v1/admin/products":     "catalog",
+	"/api/v1/cart":               "cart",
+	"/api/v1/checkout":           "cart",
+	"/api/v1/admin/promotions":   "cart",
+	"/api/v1/shipping":           "fulfillment",
+	"/api/v1/admin/shipping":     "fulfillment",
+	"/api/v1/admin/fulfillments": "fulfillment",
+	"/api/v1/orders":             "ordering",
+	"/api/v1/admin/orders":       "ordering",
+	"/api/v1/payments":           "payments",
+	"/api/v1/admin/payments":     "payments",
+	"/api/v1/notifications":      "notify",
+	"/api/v1/chat":               "chat",
+	"/api/v1/search":             "search",
+	"/api/v1/admin/search":       "search",
+}
+
+var prefixes = func() []string {
+	var out []string
+	for p := range routes {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}()
+
+// owner returns the context serving path ("" when none).
+func owner(path string) string {
+	if strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/fulfillment") {
+		return "fulfillment"
+	}
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p+"/") || strings.HasPrefix(path, p+"?") {
+			return routes[p]
+		}
+	}
+	return ""
+}
+
+// Errors of the edge.
+var (
+	errUpstreamDown = errs.New(errs.Unavailable, "unavailable", "this part of the shop is temporarily unavailable; retry shortly")
+	errBadToken     = errs.New(errs.Unauthenticated, "unauthenticated", "the bearer access token is invalid or expired")
+	errUpstream5xx  = errors.New("upstream unavailable")
+)
+
+// Gateway is the public edge of a split deployment: it routes each path to
+// the process owning it, validates access tokens, rate limits, adds request
+// ids, and trips a circuit breaker per upstream so a dead context answers
+// 503 at once while the others keep working.
+type Gateway struct {
+	App   *fiber.App
+	cfg   *config.Config
+	rdb   *redisx.Client
+	lim   *ratelimit.Limiter
+	met   *metrics.Metrics
+	cbs   map[string]*gobreaker.CircuitBreaker[any]
+	log   *slog.Logger
+	perOp time.Duration
+}
+
+// NewGateway builds the edge from GATEWAY_UPSTREAMS.
+func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := authn.LoadOrGenerate(cfg.JWTKeyFile, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	met, err := metrics.New()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, rdb: rdb, lim: ratelimit.New(rdb), met: met, log: log, cbs: map[string]*gobreaker.CircuitBreaker[any]{}, perOp: cfg.WriteTimeout}
+	for ctxName, u := range cfg.Upstreams {
+		if _, ok := g.cbs[u]; ok {
+			continue
+		}
+		g.cbs[u] = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{Name: ctxName, Timeout: 5 * time.Second,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }})
+	}
+	app := httpx.NewApp(httpx.Config{BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, CORSOrigins: cfg.CORSOrigins, TrustProxy: cfg.TrustProxy}, log)
+	app.Use(met.Middleware)
+	auth := httpx.NewAuth(keys.Verifier())
+	app.Use(auth.Identify)
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		if err := rdb.Ping(c.UserContext()).Err(); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": fiber.Map{"redis": "unreachable"}})
+		}
+		return c.JSON(fiber.Map{"status": "ready", "checks": fiber.Map{"redis": "ok"}})
+	})
+	app.Get("/metrics", met.Handler())
+	app.Use(g.rejectInvalidTokens,
+		httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
+		httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser),
+		g.forward)
+	g.App = app
+	return g, nil
+}
+
+// rejectInvalidTokens answers 401 at the edge for a bearer token that does
+// not verify, so forged tokens never reach a context.
+func (g *Gateway) rejectInvalidTokens(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	hasToken := len(h) > 7 && strings.EqualFold(h[:7], "bearer ") || c.Query("access_token") != ""
+	if _, ok := httpx.Principal(c); hasToken && !ok {
+		return errBadToken
+	}
+	return c.Next()
+}
+
+func (g *Gateway) forward(c *fiber.Ctx) error {
+	ctxName := owner(c.Path())
+	if ctxName == "" {
+		return fiber.ErrNotFound
+	}
+	base := g.cfg.Upstreams[ctxName]
+	cb := g.cbs[base]
+	id, _ := c.Locals("requestid").(string)
+	c.Request().Header.Set("X-Request-ID", id)
+	c.Request().Header.Set(fiber.HeaderXForwardedFor, c.IP())
+	target := base + string(c.Request().URI().RequestURI())
+	_, err := cb.Execute(func() (any, error) {
+		if err := proxy.DoTimeout(c, target, g.perOp); err != nil {
+			return nil, err
+		}
+		if s := c.Response().StatusCode(); s == fiber.StatusBadGateway || s == fiber.StatusGatewayTimeout {
+			return nil, errUpstream5xx
+		}
+		return nil, nil
+	})
+	var ne net.Error
+	switch {
+	case err == nil, errors.Is(err, errUpstream5xx):
+		c.Response().Header.Del(fiber.HeaderServer)
+		return nil
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests), errors.As(err, &ne):
+		c.Response().Reset()
+		return errUpstreamDown
+	default:
+		g.log.WarnContext(c.UserContext(), "upstream failed", "context", ctxName, "err", err)
+		c.Response().Reset()
+		return errUpstreamDown
+	}
+}
+
+// Run serves the edge until ctx ends.
+func (g *Gateway) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", g.cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g.App.Listener(ln) }()
+	g.log.Info("gateway listening", "addr", ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	_ = g.App.ShutdownWithTimeout(g.cfg.ShutdownTimeout)
+	g.lim.Close()
+	_ = g.met.Shutdown(context.Background())
+	return g.rdb.Close()
+}
