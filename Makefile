@@ -16,6 +16,9 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
+	# The acceptance suite again, against the split topology (gateway, catalog
+	# alone, payments alone, the rest; events on Kafka, calls over gRPC).
+	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

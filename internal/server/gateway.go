@@ -170,7 +170,11 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 	case err == nil, errors.Is(err, errUpstream5xx):
 		c.Response().Header.Del(fiber.HeaderServer)
 		return nil
-	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests), errors.As(err, &ne):
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		c.Response().Reset()
+		return errUpstreamDown
+	case errors.As(err, &ne):
+		g.log.WarnContext(c.UserContext(), "upstream unreachable", "context", ctxName, "err", err)
 		c.Response().Reset()
 		return errUpstreamDown
 	default:

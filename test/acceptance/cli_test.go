@@ -24,6 +24,7 @@ func runCLI(t *testing.T, env []string, args ...string) (string, int) {
 }
 
 func TestCLI(t *testing.T) {
+	monolithOnly(t)
 	env := []string{"DATABASE_URL=" + pgtest.NewDatabase(t), "DATA_DIR=" + t.TempDir(), "LOG_LEVEL=error"}
 	if out, code := runCLI(t, env, "version"); code != 0 || !strings.HasPrefix(out, "commerce ") {
 		t.Fatalf("version: %d %s", code, out)

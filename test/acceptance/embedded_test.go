@@ -13,6 +13,7 @@ import (
 // unprivileged user when run as root) and in-process Redis; state survives
 // a clean restart and a crash (SIGKILL) of the binary.
 func TestEmbeddedDefaultSurvivesRestartAndCrash(t *testing.T) {
+	monolithOnly(t)
 	if _, err := os.Stat("/usr/lib/postgresql"); err != nil && os.Getenv("CI") != "true" {
 		t.Skip("no local PostgreSQL server binaries")
 	}

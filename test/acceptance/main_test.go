@@ -45,6 +45,8 @@ type proc struct {
 	mu   sync.Mutex
 	logs strings.Builder
 	done chan struct{}
+	// children are the other processes of a split topology (p is its gateway).
+	children []*proc
 }
 
 func freeAddr(t *testing.T) string {
@@ -56,8 +58,18 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// start runs `commerce serve` with env and waits until /readyz is 200.
+// start runs the shop with env and waits until /readyz is 200: one
+// `commerce serve`, or under ACCEPTANCE_TOPOLOGY=split the split topology
+// behind a gateway (see startSplit).
 func start(t *testing.T, env map[string]string) (*proc, time.Duration) {
+	if splitMode && env["CONTEXTS"] == "" && env["DATABASE_URL"] != "" {
+		return startSplit(t, env)
+	}
+	return startOne(t, env)
+}
+
+// startOne runs one `commerce serve` process.
+func startOne(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	t.Helper()
 	addr := env["HTTP_ADDR"]
 	if addr == "" {
@@ -109,15 +121,24 @@ func start(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	return nil, 0
 }
 
-// Logs returns what the binary logged so far.
+// Logs returns what the binary (every process of a topology) logged so far.
 func (p *proc) Logs() string {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
+	out := p.logs.String()
+	p.mu.Unlock()
+	for _, c := range p.children {
+		out += c.Logs()
+	}
+	return out
 }
 
 // stop sends SIGTERM and waits for a graceful exit.
 func (p *proc) stop() {
+	defer func() {
+		for _, c := range p.children {
+			c.stop()
+		}
+	}()
 	select {
 	case <-p.done:
 		return

@@ -16,8 +16,16 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 	expect(t, call(t, s.u, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok), 200, "cart")
 	sessions := make([]string, 200)
 	for i := range sessions {
-		sessions[i] = expect(t, call(t, s.u, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "Town",
-			"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, tok), 201, "checkout").Str("checkout_session_id")
+		r := call(t, s.u, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "Town",
+			"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, tok)
+		if r.Status != 201 {
+			for _, l := range strings.Split(s.p.Logs(), "\n") {
+				if strings.Contains(l, "upstream") || strings.Contains(l, "ERROR") || strings.Contains(l, "panic") || strings.Contains(l, "error:") || strings.Contains(l, "goroutine") || strings.Contains(l, "shutting down") || strings.Contains(l, "WARN") {
+					t.Log(l)
+				}
+			}
+		}
+		sessions[i] = expect(t, r, 201, "checkout").Str("checkout_session_id")
 	}
 	var wg sync.WaitGroup
 	codes := make([]int, len(sessions))
@@ -113,6 +121,7 @@ func TestCancelRacingPayment(t *testing.T) {
 // the order once, and an order whose deadline passed while the binary was
 // down is expired.
 func TestRestartLosesNothing(t *testing.T) {
+	monolithOnly(t)
 	s := newShop(t, map[string]string{"ORDER_PAYMENT_TIMEOUT": "6s", "ORDER_REMINDERS": "1s"})
 	tok := customerToken(t, s.u, s.smtp, "restart@shop.test")
 	pid := s.product("SKU-RST", 1000, 10)

@@ -23,6 +23,7 @@ import (
 // flows across both; stopping catalog makes catalog-dependent routes fail
 // fast with 503 while the rest keeps working; restarting it recovers.
 func TestSplitTopology(t *testing.T) {
+	monolithOnly(t)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,11 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 			id = newRequestID()
 			c.Set("X-Request-ID", id)
 		}
+		// An incoming X-Request-ID points into fasthttp's reused buffer; the
+		// id outlives the handler (logs, gRPC metadata whose HPACK table
+		// keeps it), so it must be copied.
+		id = strings.Clone(id)
+		c.Locals("requestid", id)
 		c.SetUserContext(logx.WithRequestID(c.UserContext(), id))
 		return c.Next()
 	})

@@ -1,0 +1,76 @@
+package acceptance
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// splitMode runs every scenario against the split topology instead of the
+// monolith (make test runs the suite both ways).
+var splitMode = os.Getenv("ACCEPTANCE_TOPOLOGY") == "split"
+
+func monolithOnly(t *testing.T) {
+	if splitMode {
+		t.Skip("a single-process scenario")
+	}
+}
+
+// startSplit starts catalog alone, payments alone, the other contexts
+// together, all on one database with events on a kfake broker and calls over
+// gRPC, behind a gateway whose URL the scenario uses.
+func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
+	began := time.Now()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(2), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	keyFile := env["JWT_PRIVATE_KEY_FILE"]
+	if keyFile == "" {
+		key, _ := rsa.GenerateKey(rand.Reader, 2048)
+		keyFile = filepath.Join(t.TempDir(), "jwt.pem")
+		if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	with := func(extra map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range env {
+			out[k] = v
+		}
+		out["DATA_DIR"] = t.TempDir()
+		out["JWT_PRIVATE_KEY_FILE"] = keyFile
+		out["EVENT_TRANSPORT"] = "kafka"
+		out["KAFKA_BROKERS"] = strings.Join(cluster.ListenAddrs(), ",")
+		out["TRUST_PROXY"] = "true"
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	catGRPC, payGRPC := freeAddr(t), freeAddr(t)
+	cat, _ := startOne(t, with(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": catGRPC}))
+	pay, _ := startOne(t, with(map[string]string{"CONTEXTS": "payments", "GRPC_ADDR": payGRPC}))
+	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify", "GRPC_ADDR": freeAddr(t),
+		"CATALOG_GRPC_ADDR": catGRPC, "PAYMENTS_GRPC_ADDR": payGRPC}))
+	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL}
+	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "notify", "chat", "search"} {
+		ups = append(ups, c+"="+rest.URL)
+	}
+	gwEnv := map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "GATEWAY_UPSTREAMS": strings.Join(ups, ",")}
+	if v := env["RATE_LIMIT_PER_MINUTE"]; v != "" {
+		gwEnv["RATE_LIMIT_PER_MINUTE"] = v
+	}
+	gw, _ := startOne(t, gwEnv)
+	gw.children = []*proc{rest, pay, cat}
+	return gw, time.Since(began)
+}
