@@ -19,6 +19,7 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -69,18 +70,11 @@ func (m *Module) Consumers() []events.Consumer {
 
 // Run marks overdue checkout sessions expired until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if n, err := m.svc.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("expire checkout sessions", "err", err)
-		} else if n > 0 {
+	return jobs.Every(ctx, time.Minute, m.log, "cart.expire_sessions", func(ctx context.Context) error {
+		n, err := m.svc.ExpireSessions(ctx)
+		if n > 0 {
 			m.log.Info("checkout sessions expired", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }

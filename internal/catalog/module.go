@@ -20,6 +20,7 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -78,18 +79,11 @@ func (m *Module) Seed(ctx context.Context, n int, progress func(done int)) (int,
 
 // Run releases expired reservations until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		if n, err := m.svc.SweepExpired(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("release expired reservations", "err", err)
-		} else if n > 0 {
+	return jobs.Every(ctx, 15*time.Second, m.log, "catalog.release_expired", func(ctx context.Context) error {
+		n, err := m.svc.SweepExpired(ctx)
+		if n > 0 {
 			m.log.Info("released expired reservations", "orders", n)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -71,16 +72,5 @@ func (m *Module) Consumers() []events.Consumer {
 
 // Run performs pending provider calls until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		if err := m.svc.Work(ctx); err != nil && ctx.Err() == nil {
-			m.log.Warn("payment provider work", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return jobs.Every(ctx, 2*time.Second, m.log, "payments.provider_work", m.svc.Work)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/kafka"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
@@ -231,12 +232,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	g, gctx := errgroup.WithContext(workCtx)
-	g.Go(func() error { return s.Bus.Run(gctx) })
+	// Every background worker logs why it stopped: a stopped worker stops
+	// the process (an orchestrator restarts it) instead of silently
+	// leaving events or deadlines unprocessed.
+	goWorker := func(name string, fn func(context.Context) error) {
+		g.Go(func() error {
+			err := fn(gctx)
+			if err != nil && gctx.Err() == nil {
+				s.log.Error("background worker stopped", "worker", name, "err", err)
+			}
+			return err
+		})
+	}
+	goWorker("events", s.Bus.Run)
 	if s.forwarder != nil {
-		g.Go(func() error { return s.forwarder.Run(gctx) })
+		goWorker("outbox-forwarder", s.forwarder.Run)
 	}
 	if s.cfg.Split() && len(s.grpcServices) > 0 {
-		g.Go(func() error { return s.serveGRPC(gctx) })
+		goWorker("grpc", s.serveGRPC)
 	}
 	// Consumers subscribe before traffic arrives (and before a quick
 	// shutdown, which would otherwise wait for a half-started router).
@@ -247,10 +260,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("event consumers slow to start")
 	}
 	if s.notify != nil {
-		g.Go(func() error { return s.notify.Run(gctx) })
+		goWorker("notify", s.notify.Run)
 	}
-	for _, w := range s.workers {
-		g.Go(func() error { return w(gctx) })
+	for i, w := range s.workers {
+		goWorker(fmt.Sprintf("context-%d", i), w)
 	}
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
 	httpErr := make(chan error, 1)
@@ -286,18 +299,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := s.idem.Purge(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("purge idempotency keys", "err", err)
-		} else if n > 0 {
+	_ = jobs.Every(ctx, time.Hour, s.log, "idempotency.purge", func(ctx context.Context) error {
+		n, err := s.idem.Purge(ctx)
+		if n > 0 {
 			s.log.Info("purged idempotency keys", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }

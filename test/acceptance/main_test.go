@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,7 +48,14 @@ type proc struct {
 	done chan struct{}
 	// children are the other processes of a split topology (p is its gateway).
 	children []*proc
+	// GRPC is the gRPC address the process reported (split mode).
+	GRPC string
 }
+
+var (
+	listenRe = regexp.MustCompile(`"msg":"(?:gateway )?listening","addr":"([^"]+)"`)
+	grpcRe   = regexp.MustCompile(`"msg":"gRPC listening","addr":"([^"]+)"`)
+)
 
 func freeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -71,9 +79,11 @@ func start(t *testing.T, env map[string]string) (*proc, time.Duration) {
 // startOne runs one `commerce serve` process.
 func startOne(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	t.Helper()
+	// Port 0 and the address read back from the log: no window in which
+	// another process could take a port chosen in advance.
 	addr := env["HTTP_ADDR"]
 	if addr == "" {
-		addr = freeAddr(t)
+		addr = "127.0.0.1:0"
 	}
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HTTP_ADDR=" + addr}
@@ -82,7 +92,7 @@ func startOne(t *testing.T, env map[string]string) (*proc, time.Duration) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	p := &proc{t: t, cmd: cmd, URL: "http://" + addr, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, done: make(chan struct{})}
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
 	began := time.Now()
@@ -108,10 +118,23 @@ func startOne(t *testing.T, env map[string]string) (*proc, time.Duration) {
 			t.Fatalf("binary exited early:\n%s", p.Logs())
 		default:
 		}
+		if p.URL == "" {
+			if m := listenRe.FindStringSubmatch(p.Logs()); m != nil {
+				p.URL = "http://" + m[1]
+			} else {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+		}
+		if p.GRPC == "" && env["GRPC_ADDR"] != "" {
+			if m := grpcRe.FindStringSubmatch(p.Logs()); m != nil {
+				p.GRPC = m[1]
+			}
+		}
 		res, err := http.Get(p.URL + "/readyz")
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == 200 {
+			if res.StatusCode == 200 && (env["GRPC_ADDR"] == "" || p.GRPC != "") {
 				return p, time.Since(began)
 			}
 		}

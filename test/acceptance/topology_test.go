@@ -57,11 +57,10 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 		}
 		return out
 	}
-	catGRPC, payGRPC := freeAddr(t), freeAddr(t)
-	cat, _ := startOne(t, with(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": catGRPC}))
-	pay, _ := startOne(t, with(map[string]string{"CONTEXTS": "payments", "GRPC_ADDR": payGRPC}))
-	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify", "GRPC_ADDR": freeAddr(t),
-		"CATALOG_GRPC_ADDR": catGRPC, "PAYMENTS_GRPC_ADDR": payGRPC}))
+	cat, _ := startOne(t, with(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": "127.0.0.1:0"}))
+	pay, _ := startOne(t, with(map[string]string{"CONTEXTS": "payments", "GRPC_ADDR": "127.0.0.1:0"}))
+	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify", "GRPC_ADDR": "127.0.0.1:0",
+		"CATALOG_GRPC_ADDR": cat.GRPC, "PAYMENTS_GRPC_ADDR": pay.GRPC}))
 	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL}
 	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "notify", "chat", "search"} {
 		ups = append(ups, c+"="+rest.URL)
