@@ -18,13 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opencommerce/commerce/internal/auth"
 	"github.com/opencommerce/commerce/internal/platform/config"
-	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/logx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
-	"github.com/opencommerce/commerce/internal/platform/ratelimit"
-	"github.com/opencommerce/commerce/internal/platform/redisx"
 	"github.com/opencommerce/commerce/internal/server"
 )
 
@@ -220,14 +216,7 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeDB()
-	rdb, err := redisx.Open(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	mod := auth.New(auth.Deps{DB: db, Outbox: events.NewOutbox(log), Limiter: ratelimit.New(rdb), PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
-		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}})
-	created, err := mod.EnsureAdmin(ctx, email, password)
+	created, err := server.CreateAdmin(ctx, cfg, db, log, email, password)
 	if err != nil {
 		return err
 	}

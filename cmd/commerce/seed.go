@@ -10,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencommerce/commerce/internal/catalog"
-	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/platform/events"
-	"github.com/opencommerce/commerce/internal/platform/redisx"
+	"github.com/opencommerce/commerce/internal/server"
 )
 
 func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,22 +40,9 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeDB()
-	bus, err := events.NewBus(db, log, events.BusConfig{})
-	if err != nil {
-		return err
-	}
-	if err := bus.InitTopics(catalogapi.Topics...); err != nil {
-		return err
-	}
-	rdb, err := redisx.Open(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	mod := catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log})
 	bar := newProgress(stdout, n)
 	start := time.Now()
-	created, err := mod.Seed(ctx, n, bar.update)
+	created, err := server.SeedCatalog(ctx, cfg, db, log, n, bar.update)
 	bar.done()
 	if err != nil {
 		return err

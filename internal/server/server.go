@@ -15,13 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	"github.com/opencommerce/commerce/internal/auth"
-	"github.com/opencommerce/commerce/internal/cart"
-	"github.com/opencommerce/commerce/internal/catalog"
-	"github.com/opencommerce/commerce/internal/fulfillment"
-	"github.com/opencommerce/commerce/internal/notify"
-	"github.com/opencommerce/commerce/internal/ordering"
-	"github.com/opencommerce/commerce/internal/payments"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -56,13 +49,13 @@ type Server struct {
 	metrics      *metrics.Metrics
 	idem         *idempotency.Store
 	limiter      *ratelimit.Limiter
-	notify       *notify.Module
-	Auth         *auth.Module
-	Catalog      *catalog.Module
-	Fulfill      *fulfillment.Module
-	Cart         *cart.Module
-	Pay          *payments.Module
-	Orders       *ordering.Module
+	notify       NotifyHost
+	Auth         AuthHost
+	Catalog      CatalogHost
+	Fulfill      FulfillmentHost
+	Cart         CartHost
+	Pay          PaymentsHost
+	Orders       OrderingHost
 	workers      []func(context.Context) error
 	kafka        *kafka.Publisher
 	forwarder    *events.Forwarder

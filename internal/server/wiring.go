@@ -9,21 +9,14 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/opencommerce/commerce/internal/auth"
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	authgrpc "github.com/opencommerce/commerce/internal/auth/authapi/grpcclient"
-	"github.com/opencommerce/commerce/internal/cart"
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	cartgrpc "github.com/opencommerce/commerce/internal/cart/cartapi/grpcclient"
-	"github.com/opencommerce/commerce/internal/catalog"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	cataloggrpc "github.com/opencommerce/commerce/internal/catalog/catalogapi/grpcclient"
-	"github.com/opencommerce/commerce/internal/fulfillment"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	fulfillmentgrpc "github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi/grpcclient"
-	"github.com/opencommerce/commerce/internal/notify"
-	"github.com/opencommerce/commerce/internal/ordering"
-	"github.com/opencommerce/commerce/internal/payments"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	paymentsgrpc "github.com/opencommerce/commerce/internal/payments/paymentsapi/grpcclient"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -39,97 +32,72 @@ import (
 // the transport is chosen. It returns the topics the hosted contexts
 // publish.
 func (s *Server) wireContexts(db *pg.DB, outbox *events.Outbox, limiter *ratelimit.Limiter, sender mail.Sender) ([]string, error) {
-	cfg, log := s.cfg, s.log
+	cfg := s.cfg
+	d := hostDeps{s: s, db: db, outbox: outbox, limiter: limiter, sender: sender}
 	var topics []string
-	register := func(cs []events.Consumer) error {
-		for _, c := range cs {
-			if err := s.Bus.Register(c); err != nil {
-				return err
+	host := func(name string, build func() error, publishes func() []string, consumers func() []events.Consumer,
+		run func(context.Context) error, grpcReg func(grpc.ServiceRegistrar)) error {
+		if !cfg.Hosts(name) {
+			return nil
+		}
+		if err := build(); err != nil {
+			return err
+		}
+		if publishes != nil {
+			topics = append(topics, publishes()...)
+		}
+		if consumers != nil {
+			for _, c := range consumers() {
+				if err := s.Bus.Register(c); err != nil {
+					return err
+				}
 			}
+		}
+		if run != nil {
+			s.workers = append(s.workers, run)
+		}
+		if grpcReg != nil {
+			s.grpcServices = append(s.grpcServices, grpcReg)
 		}
 		return nil
 	}
-	if cfg.Hosts("auth") {
-		s.Auth = auth.New(auth.Deps{DB: db, Outbox: outbox, Keys: s.Keys, Limiter: limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
-			Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}})
-		topics = append(topics, s.Auth.Topics()...)
-		s.grpcServices = append(s.grpcServices, s.Auth.RegisterGRPC)
+	var err error
+	steps := []func() error{
+		func() error {
+			return host("auth", func() error { s.Auth, err = newAuthHost(d); return err },
+				func() []string { return s.Auth.Topics() }, nil, nil, func(r grpc.ServiceRegistrar) { s.Auth.RegisterGRPC(r) })
+		},
+		func() error {
+			return host("catalog", func() error { s.Catalog, err = newCatalogHost(d); return err },
+				func() []string { return s.Catalog.Topics() }, func() []events.Consumer { return s.Catalog.Consumers() },
+				func(ctx context.Context) error { return s.Catalog.Run(ctx) }, func(r grpc.ServiceRegistrar) { s.Catalog.RegisterGRPC(r) })
+		},
+		func() error {
+			return host("payments", func() error { s.Pay, err = newPaymentsHost(d); return err },
+				func() []string { return s.Pay.Topics() }, func() []events.Consumer { return s.Pay.Consumers() },
+				func(ctx context.Context) error { return s.Pay.Run(ctx) }, func(r grpc.ServiceRegistrar) { s.Pay.RegisterGRPC(r) })
+		},
+		func() error {
+			return host("fulfillment", func() error { s.Fulfill, err = newFulfillmentHost(d); return err },
+				nil, nil, nil, func(r grpc.ServiceRegistrar) { s.Fulfill.RegisterGRPC(r) })
+		},
+		func() error {
+			return host("cart", func() error { s.Cart, err = newCartHost(d); return err },
+				nil, func() []events.Consumer { return s.Cart.Consumers() },
+				func(ctx context.Context) error { return s.Cart.Run(ctx) }, func(r grpc.ServiceRegistrar) { s.Cart.RegisterGRPC(r) })
+		},
+		func() error {
+			return host("ordering", func() error { s.Orders, err = newOrderingHost(d); return err },
+				func() []string { return s.Orders.Topics() }, func() []events.Consumer { return s.Orders.Consumers() },
+				func(ctx context.Context) error { return s.Orders.Run(ctx) }, nil)
+		},
+		func() error {
+			return host("notify", func() error { s.notify, err = newNotifyHost(d); return err },
+				nil, func() []events.Consumer { return s.notify.Consumers() }, nil, nil)
+		},
 	}
-	if cfg.Hosts("catalog") {
-		s.Catalog = catalog.New(catalog.Deps{DB: db, Redis: s.Redis, Outbox: outbox, Log: log})
-		topics = append(topics, s.Catalog.Topics()...)
-		s.workers = append(s.workers, s.Catalog.Run)
-		if err := register(s.Catalog.Consumers()); err != nil {
-			return nil, err
-		}
-		s.grpcServices = append(s.grpcServices, s.Catalog.RegisterGRPC)
-	}
-	if cfg.Hosts("payments") {
-		secret, err := webhookSecret(cfg)
-		if err != nil {
-			return nil, err
-		}
-		s.Pay = payments.New(payments.Deps{DB: db, Outbox: outbox, Log: log, TestWebhookSecret: secret,
-			StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase})
-		topics = append(topics, s.Pay.Topics()...)
-		if err := register(s.Pay.Consumers()); err != nil {
-			return nil, err
-		}
-		s.workers = append(s.workers, s.Pay.Run)
-		s.grpcServices = append(s.grpcServices, s.Pay.RegisterGRPC)
-	}
-	if cfg.Hosts("fulfillment") {
-		cat, err := s.catalogAPI()
-		if err != nil {
-			return nil, err
-		}
-		s.Fulfill = fulfillment.New(fulfillment.Deps{DB: db, Catalog: cat})
-		s.grpcServices = append(s.grpcServices, s.Fulfill.RegisterGRPC)
-	}
-	if cfg.Hosts("cart") {
-		cat, err := s.catalogAPI()
-		if err != nil {
-			return nil, err
-		}
-		au, err := s.authAPI()
-		if err != nil {
-			return nil, err
-		}
-		ful, err := s.fulfillmentAPI()
-		if err != nil {
-			return nil, err
-		}
-		s.Cart = cart.New(cart.Deps{DB: db, Catalog: cat, Auth: au, Fulfillment: ful, SessionTTL: cfg.CheckoutTTL, Log: log})
-		if err := register(s.Cart.Consumers()); err != nil {
-			return nil, err
-		}
-		s.workers = append(s.workers, s.Cart.Run)
-		s.grpcServices = append(s.grpcServices, s.Cart.RegisterGRPC)
-	}
-	if cfg.Hosts("ordering") {
-		cat, err := s.catalogAPI()
-		if err != nil {
-			return nil, err
-		}
-		crt, err := s.cartAPI()
-		if err != nil {
-			return nil, err
-		}
-		pay, err := s.paymentsAPI()
-		if err != nil {
-			return nil, err
-		}
-		s.Orders = ordering.New(ordering.Deps{DB: db, Outbox: outbox, Catalog: cat, Cart: crt, Payments: pay,
-			PaymentTimeout: cfg.PaymentTimeout, Reminders: cfg.Reminders, Log: log})
-		topics = append(topics, s.Orders.Topics()...)
-		if err := register(s.Orders.Consumers()); err != nil {
-			return nil, err
-		}
-		s.workers = append(s.workers, s.Orders.Run)
-	}
-	if cfg.Hosts("notify") {
-		s.notify = notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: cfg.PublicURL, Log: log})
-		if err := register(s.notify.Consumers()); err != nil {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,34 @@
+//go:build !no_auth
+
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/ratelimit"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+)
+
+func newAuthHost(d hostDeps) (AuthHost, error) {
+	cfg := d.s.cfg
+	return auth.New(auth.Deps{DB: d.db, Outbox: d.outbox, Keys: d.s.Keys, Limiter: d.limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: d.s.log,
+		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}}), nil
+}
+
+// CreateAdmin creates a verified admin (`commerce admin create`); false
+// when the email is taken.
+func CreateAdmin(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger, email, password string) (bool, error) {
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return false, err
+	}
+	defer rdb.Close()
+	mod := auth.New(auth.Deps{DB: db, Outbox: events.NewOutbox(log), Limiter: ratelimit.New(rdb), PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: log,
+		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}})
+	return mod.EnsureAdmin(ctx, email, password)
+}

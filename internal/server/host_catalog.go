@@ -1,0 +1,36 @@
+//go:build !no_catalog
+
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/opencommerce/commerce/internal/catalog"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/redisx"
+)
+
+func newCatalogHost(d hostDeps) (CatalogHost, error) {
+	return catalog.New(catalog.Deps{DB: d.db, Redis: d.s.Redis, Outbox: d.outbox, Log: d.s.log}), nil
+}
+
+// SeedCatalog adds the first n demo products (`commerce seed`).
+func SeedCatalog(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger, n int, progress func(int)) (int, error) {
+	bus, err := events.NewBus(db, log, events.BusConfig{})
+	if err != nil {
+		return 0, err
+	}
+	if err := bus.InitTopics(catalogapi.Topics...); err != nil {
+		return 0, err
+	}
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return 0, err
+	}
+	defer rdb.Close()
+	return catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log}).Seed(ctx, n, progress)
+}

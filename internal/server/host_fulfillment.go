@@ -1,0 +1,13 @@
+//go:build !no_fulfillment
+
+package server
+
+import "github.com/opencommerce/commerce/internal/fulfillment"
+
+func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
+	cat, err := d.s.catalogAPI()
+	if err != nil {
+		return nil, err
+	}
+	return fulfillment.New(fulfillment.Deps{DB: d.db, Catalog: cat}), nil
+}

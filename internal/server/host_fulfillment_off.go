@@ -1,0 +1,5 @@
+//go:build no_fulfillment
+
+package server
+
+func newFulfillmentHost(hostDeps) (FulfillmentHost, error) { return nil, builtWithout("fulfillment") }

@@ -1,0 +1,5 @@
+//go:build no_notify
+
+package server
+
+func newNotifyHost(hostDeps) (NotifyHost, error) { return nil, builtWithout("notify") }

@@ -1,0 +1,5 @@
+//go:build no_payments
+
+package server
+
+func newPaymentsHost(hostDeps) (PaymentsHost, error) { return nil, builtWithout("payments") }

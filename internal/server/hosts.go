@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/cart/cartapi"
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
+)
+
+// The hosted contexts as the composition root sees them. Each is built in
+// a file of its own (host_<ctx>.go) that a build tag no_<ctx> replaces with
+// a stub, so a deployment can compile a binary without the contexts it
+// does not host: `go build -tags "no_cart no_ordering" ./cmd/commerce`.
+
+// AuthHost is a hosted auth context.
+type AuthHost interface {
+	API() authapi.Auth
+	Routes(root, api *httpx.Router)
+	Topics() []string
+	EnsureAdmin(ctx context.Context, email, password string) (bool, error)
+	RegisterGRPC(grpc.ServiceRegistrar)
+}
+
+// CatalogHost is a hosted catalog context.
+type CatalogHost interface {
+	API() catalogapi.Catalog
+	Routes(api *httpx.Router)
+	Topics() []string
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+	RegisterGRPC(grpc.ServiceRegistrar)
+}
+
+// FulfillmentHost is a hosted fulfillment context.
+type FulfillmentHost interface {
+	API() fulfillmentapi.Fulfillment
+	Routes(api *httpx.Router)
+	RegisterGRPC(grpc.ServiceRegistrar)
+}
+
+// CartHost is a hosted cart context.
+type CartHost interface {
+	API() cartapi.Cart
+	Routes(api *httpx.Router)
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+	RegisterGRPC(grpc.ServiceRegistrar)
+}
+
+// PaymentsHost is a hosted payments context.
+type PaymentsHost interface {
+	API() paymentsapi.Payments
+	Routes(api *httpx.Router)
+	Topics() []string
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+	RegisterGRPC(grpc.ServiceRegistrar)
+}
+
+// OrderingHost is a hosted ordering context.
+type OrderingHost interface {
+	Routes(api *httpx.Router)
+	Topics() []string
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+	PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error)
+}
+
+// NotifyHost is a hosted notify context.
+type NotifyHost interface {
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+}
