@@ -1,6 +1,7 @@
 package acceptance
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
@@ -70,7 +72,23 @@ func TestSplitTopology(t *testing.T) {
 	expect(t, call(t, edge, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 3}, tok), 200, "add over gRPC")
 	sess := expect(t, call(t, edge, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "Town",
 		"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, tok), 201, "checkout").Str("checkout_session_id")
-	o := expect(t, call(t, edge, "POST", "/api/v1/orders", map[string]any{"checkout_session_id": sess}, tok), 201, "order").JSON()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	o := expect(t, call(t, edge, "POST", "/api/v1/orders", map[string]any{"checkout_session_id": sess}, tok,
+		"traceparent", "00-"+traceID+"-00f067aa0ba902b7-01"), 201, "order").JSON()
+	// One trace across processes: the reservation's event, written by the
+	// catalog process inside the gRPC call, carries the client's trace id,
+	// and so does ordering's order_placed.
+	pgc, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgc.Close(context.Background())
+	for _, topic := range []string{"catalog.stock_changed", "ordering.order_placed"} {
+		var n int
+		if err := pgc.QueryRow(context.Background(), `SELECT count(*) FROM events."messages_`+topic+`" WHERE payload->>'trace_parent' LIKE $1`, "%"+traceID+"%").Scan(&n); err != nil || n == 0 {
+			t.Fatalf("%s events with the client's trace id: %d %v", topic, n, err)
+		}
+	}
 	stock := func() map[string]any {
 		return expect(t, call(t, edge, "GET", "/api/v1/products/"+pid, nil, ""), 200, "product").JSON()["stock"].(map[string]any)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
 
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -176,6 +177,14 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 		var env Envelope
 		if err := json.Unmarshal(msg.Payload, &env); err != nil || env.ID == "" {
 			return b.deadLetter(ctx, c, topic, msg.UUID, msg.Payload, fmt.Errorf("undecodable envelope: %v", err), 1)
+		}
+		if env.TraceParent != "" {
+			ctx = otelx.Extract(ctx, func(k string) string {
+				if k == "traceparent" {
+					return env.TraceParent
+				}
+				return ""
+			})
 		}
 		var err error
 		delay := b.cfg.BaseBackoff

@@ -10,6 +10,8 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Topic tables live in the "events" schema, created by the platform migration.
@@ -46,7 +48,11 @@ func (o *Outbox) Publish(ctx context.Context, tx bun.Tx, evs ...Envelope) error 
 	if err != nil {
 		return err
 	}
+	tp := otelx.TraceParent(ctx)
 	for _, e := range evs {
+		if e.TraceParent == "" {
+			e.TraceParent = tp
+		}
 		payload, err := json.Marshal(e)
 		if err != nil {
 			return err

@@ -26,6 +26,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/logx"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 var kindCode = map[errs.Kind]codes.Code{
@@ -111,6 +112,12 @@ func NewServer(log *slog.Logger) (*grpc.Server, *health.Server) {
 			if ids := md.Get("x-request-id"); len(ids) > 0 {
 				ctx = logx.WithRequestID(ctx, ids[0])
 			}
+			ctx = otelx.Extract(ctx, func(k string) string {
+				if v := md.Get(k); len(v) > 0 {
+					return v[0]
+				}
+				return ""
+			})
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -175,6 +182,7 @@ func Dial(addr string, cfg ClientConfig) (*grpc.ClientConn, error) {
 		if id := logx.RequestID(ctx); id != "" {
 			ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", id)
 		}
+		otelx.Inject(ctx, func(k, v string) { ctx = metadata.AppendToOutgoingContext(ctx, k, v) })
 		attempts := 1
 		if !noRetry[method] {
 			attempts += cfg.Retries

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"github.com/opencommerce/commerce/internal/platform/logx"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Config is the HTTP server's part of the configuration.
@@ -63,7 +64,10 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		// keeps it), so it must be copied.
 		id = strings.Clone(id)
 		c.Locals("requestid", id)
-		c.SetUserContext(logx.WithRequestID(c.UserContext(), id))
+		ctx := otelx.Ensure(otelx.Extract(logx.WithRequestID(c.UserContext(), id), func(k string) string { return strings.Clone(c.Get(k)) }))
+		c.SetUserContext(ctx)
+		c.Request().Header.Del("traceparent")
+		otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
 		return c.Next()
 	})
 	app.Use(accessLog(log))
