@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -126,6 +127,11 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		return c.JSON(fiber.Map{"status": "ready", "checks": fiber.Map{"redis": "ok"}})
 	})
 	app.Get("/metrics", met.Handler())
+	app.Get("/openapi.json", g.openAPI)
+	app.Get("/docs", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.Send(docsHTML)
+	})
 	app.Use(g.rejectInvalidTokens,
 		httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
 		httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser),
@@ -202,4 +208,41 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.lim.Close()
 	_ = g.met.Shutdown(context.Background())
 	return g.rdb.Close()
+}
+
+// openAPI merges the documents of every upstream: the split deployment
+// publishes the same contract as the monolith.
+func (g *Gateway) openAPI(c *fiber.Ctx) error {
+	merged := map[string]any{}
+	var doc map[string]any
+	seen := map[string]bool{}
+	for _, base := range g.cfg.Upstreams {
+		if seen[base] {
+			continue
+		}
+		seen[base] = true
+		code, body, errs := fiber.Get(base + "/openapi.json").Timeout(5 * time.Second).Bytes()
+		if len(errs) > 0 || code != fiber.StatusOK {
+			return errUpstreamDown.WithDetail("an upstream did not serve its OpenAPI document")
+		}
+		var d map[string]any
+		if err := json.Unmarshal(body, &d); err != nil {
+			return err
+		}
+		if doc == nil {
+			doc = d
+		}
+		if paths, ok := d["paths"].(map[string]any); ok {
+			for p, item := range paths {
+				if owner(p) == "" || g.cfg.Upstreams[owner(p)] == base {
+					merged[p] = item
+				}
+			}
+		}
+	}
+	if doc == nil {
+		return fiber.ErrNotFound
+	}
+	doc["paths"] = merged
+	return c.JSON(doc)
 }

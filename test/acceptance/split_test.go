@@ -65,6 +65,12 @@ func TestSplitTopology(t *testing.T) {
 		"currency": "USD", "weight_grams": 300, "initial_stock": 10}, admin), 201, "product on the catalog process").Str("id")
 	expectProblem(t, call(t, rest.URL, "GET", "/api/v1/products/"+pid, nil, ""), 404, "", "catalog routes live on the catalog process")
 	expect(t, call(t, edge, "GET", "/api/v1/products/"+pid, nil, ""), 200, "the edge routes them there")
+	doc := expect(t, call(t, edge, "GET", "/openapi.json", nil, ""), 200, "merged OpenAPI").JSON()["paths"].(map[string]any)
+	for _, path := range []string{"/api/v1/products/{id}", "/api/v1/orders", "/api/v1/payments/webhooks/{gateway}", "/api/v1/auth/login"} {
+		if doc[path] == nil {
+			t.Fatalf("gateway OpenAPI lacks %s", path)
+		}
+	}
 	tok := customerToken(t, edge, smtp, "split@shop.test")
 	expectProblem(t, call(t, edge, "GET", "/api/v1/me", nil, "forged.token.here"), 401, "unauthenticated", "forged token at the edge")
 
