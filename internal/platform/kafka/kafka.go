@@ -131,7 +131,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	go func() {
 		defer s.wg.Done()
 		defer close(out)
-		defer client.Close()
+		// BlockRebalanceOnPoll: a plain Close could wait on a rebalance.
+		defer client.CloseAllowingRebalance()
 		defer cancel()
 		go func() {
 			select {
@@ -230,8 +231,16 @@ func (s *Subscriber) Close() error {
 	s.closed = true
 	close(s.closing)
 	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(10 * time.Second):
+		// Uncommitted records are redelivered to the group: nothing is lost
+		// by not waiting longer, and shutdown stays bounded.
+		return errors.New("kafka subscriber: subscriptions did not stop within 10s")
+	}
 }
 
 // Ping checks that a broker answers (readiness).
