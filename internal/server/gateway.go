@@ -1,11 +1,16 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -90,6 +95,8 @@ type Gateway struct {
 	cbs   map[string]*gobreaker.CircuitBreaker[any]
 	log   *slog.Logger
 	perOp time.Duration
+	// streams is the client of streaming relays: no overall timeout.
+	streams *http.Client
 }
 
 // NewGateway builds the edge from GATEWAY_UPSTREAMS.
@@ -106,7 +113,8 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, rdb: rdb, lim: ratelimit.New(rdb), met: met, log: log, cbs: map[string]*gobreaker.CircuitBreaker[any]{}, perOp: cfg.WriteTimeout}
+	g := &Gateway{cfg: cfg, rdb: rdb, lim: ratelimit.New(rdb), met: met, log: log, cbs: map[string]*gobreaker.CircuitBreaker[any]{}, perOp: cfg.WriteTimeout,
+		streams: &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 10 * time.Second, DisableCompression: true}}}
 	for ctxName, u := range cfg.Upstreams {
 		if _, ok := g.cbs[u]; ok {
 			continue
@@ -114,7 +122,9 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		g.cbs[u] = gobreaker.NewCircuitBreaker[any](gobreaker.Settings{Name: ctxName, Timeout: 5 * time.Second,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 }})
 	}
-	app := httpx.NewApp(httpx.Config{BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+	// No write timeout at the edge: it would cut Server-Sent Event streams
+	// and WebSocket tunnels; buffered calls are bounded per call instead.
+	app := httpx.NewApp(httpx.Config{BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout,
 		IdleTimeout: cfg.IdleTimeout, CORSOrigins: cfg.CORSOrigins, TrustProxy: cfg.TrustProxy}, log)
 	app.Use(met.Middleware)
 	auth := httpx.NewAuth(keys.Verifier())
@@ -162,6 +172,12 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 	c.Request().Header.Set("X-Request-ID", id)
 	c.Request().Header.Set(fiber.HeaderXForwardedFor, c.IP())
 	target := base + string(c.Request().URI().RequestURI())
+	if strings.EqualFold(c.Get(fiber.HeaderUpgrade), "websocket") {
+		return g.tunnel(c, cb, base)
+	}
+	if strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
+		return g.stream(c, cb, target)
+	}
 	_, err := cb.Execute(func() (any, error) {
 		if err := proxy.DoTimeout(c, target, g.perOp); err != nil {
 			return nil, err
@@ -245,4 +261,98 @@ func (g *Gateway) openAPI(c *fiber.Ctx) error {
 	}
 	doc["paths"] = merged
 	return c.JSON(doc)
+}
+
+// stream relays a Server-Sent Events response chunk by chunk, flushing each
+// one to the client; the upstream request ends when the client leaves.
+func (g *Gateway) stream(c *fiber.Ctx, cb *gobreaker.CircuitBreaker[any], target string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, c.Method(), target, bytes.NewReader(append([]byte(nil), c.Body()...)))
+	if err != nil {
+		cancel()
+		return err
+	}
+	c.Request().Header.VisitAll(func(k, v []byte) { req.Header.Add(string(k), string(v)) })
+	res, err := cb.Execute(func() (any, error) { return g.streams.Do(req) })
+	if err != nil {
+		cancel()
+		return errUpstreamDown
+	}
+	resp := res.(*http.Response)
+	c.Status(resp.StatusCode)
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			c.Response().Header.Add(k, v)
+		}
+	}
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		defer resp.Body.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				if w.Flush() != nil {
+					return // the client left
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	return nil
+}
+
+// tunnel relays a WebSocket: the upgrade request goes to the upstream as
+// is; on 101 both connections are piped until either side closes.
+func (g *Gateway) tunnel(c *fiber.Ctx, cb *gobreaker.CircuitBreaker[any], base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	res, err := cb.Execute(func() (any, error) { return net.DialTimeout("tcp", u.Host, 5*time.Second) })
+	if err != nil {
+		return errUpstreamDown
+	}
+	up := res.(net.Conn)
+	if _, err := up.Write(c.Request().Header.Header()); err != nil {
+		_ = up.Close()
+		return errUpstreamDown
+	}
+	br := bufio.NewReader(up)
+	_ = up.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		_ = up.Close()
+		return errUpstreamDown
+	}
+	_ = up.SetReadDeadline(time.Time{})
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		defer up.Close()
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		c.Status(resp.StatusCode)
+		if ct := resp.Header.Get(fiber.HeaderContentType); ct != "" {
+			c.Set(fiber.HeaderContentType, ct)
+		}
+		return c.Send(body)
+	}
+	c.Status(http.StatusSwitchingProtocols)
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			c.Response().Header.Add(k, v)
+		}
+	}
+	c.Context().Hijack(func(client net.Conn) {
+		defer up.Close()
+		done := make(chan struct{}, 2)
+		go func() { _, _ = io.Copy(up, client); done <- struct{}{} }()
+		go func() { _, _ = io.Copy(client, br); done <- struct{}{} }()
+		<-done
+	})
+	return nil
 }
