@@ -5,10 +5,12 @@ package pg
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -82,4 +84,11 @@ func (d *DB) Close() error {
 // one transaction shape: state change and outbox rows commit together.
 func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return d.RunInTx(ctx, nil, fn)
+}
+
+// IsUniqueViolation reports a duplicate-key error (SQLSTATE 23505), the
+// way repositories detect taken unique values and racing inserts.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -75,8 +76,7 @@ func notFound(err error) error {
 // CreateUser inserts a user; a taken email is ErrDuplicate.
 func (Store) CreateUser(ctx context.Context, db bun.IDB, u *UserRow) error {
 	_, err := db.NewInsert().Model(u).ExcludeColumn("created_at", "updated_at").Returning("created_at, updated_at").Exec(ctx)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if pg.IsUniqueViolation(err) {
 		return ErrDuplicate
 	}
 	return err

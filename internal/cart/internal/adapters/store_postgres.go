@@ -9,8 +9,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
@@ -115,8 +116,7 @@ func (Store) InsertPromotion(ctx context.Context, db bun.IDB, p *PromotionRow) e
 	err := db.NewRaw(`INSERT INTO cart.promotions (id, code, kind, value, currency, min_subtotal, max_uses, once_per_customer, starts_at, ends_at, active)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING created_at`, p.ID, p.Code, p.Kind, p.Value, p.Currency, p.MinSubtotal, p.MaxUses,
 		p.OncePerCustomer, p.StartsAt, p.EndsAt, p.Active).Scan(ctx, &p.CreatedAt)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if pg.IsUniqueViolation(err) {
 		return ErrDuplicate
 	}
 	return err

@@ -8,8 +8,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
@@ -53,8 +54,7 @@ func (Store) InsertProduct(ctx context.Context, db bun.IDB, p *ProductRow) error
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version, created_at, updated_at`,
 		p.ID, p.SKU, p.Name, p.Description, p.Category, p.Brand, jsonb(p.Attributes), p.Price, p.Currency, jsonb(p.Images), p.WeightGrams, p.Status).
 		Scan(ctx, &p.Version, &p.CreatedAt, &p.UpdatedAt)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if pg.IsUniqueViolation(err) {
 		return ErrDuplicate
 	}
 	if err != nil {
@@ -127,8 +127,7 @@ func (Store) UpdateProduct(ctx context.Context, db bun.IDB, p *ProductRow, expec
 		WHERE id = ? AND version = ? RETURNING version, created_at, updated_at`,
 		p.SKU, p.Name, p.Description, p.Category, p.Brand, jsonb(p.Attributes), p.Price, p.Currency, jsonb(p.Images), p.WeightGrams, p.Status,
 		p.ID, expected).Scan(ctx, &p.Version, &p.CreatedAt, &p.UpdatedAt)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if pg.IsUniqueViolation(err) {
 		return false, ErrDuplicate
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -330,7 +329,4 @@ func (Store) ReserveLines(ctx context.Context, db bun.IDB, orderID string, ids [
 }
 
 // IsUniqueViolation reports a duplicate-key error.
-func IsUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
+func IsUniqueViolation(err error) bool { return pg.IsUniqueViolation(err) }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -92,8 +91,7 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		VALUES (?, ?, ?, ?, 'placing', ?::jsonb, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
 		o.ID, o.UserID, o.Email, o.SessionID, string(items), o.Subtotal, o.Discount, o.ShippingCost, o.Total, o.Currency, o.PromoCode, string(addr),
 		o.Courier, o.Payment.Gateway)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if pg.IsUniqueViolation(err) {
 		return nil, ErrOrderExists
 	}
 	if err != nil {
