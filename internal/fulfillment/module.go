@@ -3,6 +3,10 @@
 package fulfillment
 
 import (
+	"context"
+	"log/slog"
+	"time"
+
 	"google.golang.org/grpc"
 
 	fulfillmentv1 "github.com/opencommerce/commerce/api/proto/fulfillment/v1"
@@ -10,26 +14,32 @@ import (
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/ports"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
 // Deps are what the module needs.
 type Deps struct {
 	DB      *pg.DB
+	Outbox  *events.Outbox
 	Catalog catalogapi.Catalog
+	Log     *slog.Logger
 }
 
 // Module is the assembled fulfillment context.
 type Module struct {
 	svc  *app.Service
 	http *ports.HTTP
+	log  *slog.Logger
 }
 
 // New assembles the module.
 func New(d Deps) *Module {
-	svc := app.New(d.DB)
-	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Catalog)}
+	svc := app.New(d.DB, d.Outbox)
+	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Catalog), log: d.Log.With("context", "fulfillment")}
 }
 
 // API is the in-process implementation of fulfillmentapi.Fulfillment.
@@ -42,3 +52,18 @@ func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// Topics are the event topics fulfillment publishes.
+func (m *Module) Topics() []string { return fulfillmentapi.Topics }
+
+// Consumers are fulfillment's event subscriptions: a paid order gets its
+// one fulfillment.
+func (m *Module) Consumers() []events.Consumer {
+	return []events.Consumer{{Name: "fulfillment.orders", Inbox: "fulfillment.inbox",
+		Topics: []string{orderingapi.EventOrderPaid}, Handle: m.svc.HandleOrderPaid}}
+}
+
+// Run hands pending fulfillments to the carrier until ctx ends.
+func (m *Module) Run(ctx context.Context) error {
+	return jobs.Every(ctx, time.Second, m.log, "fulfillment.create_shipments", m.svc.CreateShipments)
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -46,6 +47,9 @@ func (m *Module) Consumers() []events.Consumer {
 		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventPaymentReminder, orderingapi.EventOrderPaid,
 			orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled, orderingapi.EventOrderRefunded},
 		Handle: m.svc.HandleOrderEvent,
+	}, {
+		Name: "notify.fulfillment_emails", Inbox: "notify.inbox",
+		Topics: []string{fulfillmentapi.EventShipped}, Handle: m.svc.HandleFulfillmentEvent,
 	}}
 }
 

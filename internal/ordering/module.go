@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
 	"github.com/opencommerce/commerce/internal/ordering/internal/ports"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
@@ -65,7 +66,9 @@ func (m *Module) Topics() []string { return orderingapi.Topics }
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "ordering.payments", Inbox: "ordering.inbox",
 		Topics: []string{paymentsapi.EventPaymentSucceeded, paymentsapi.EventPaymentFailed, paymentsapi.EventRefundSucceeded},
-		Handle: m.svc.HandlePaymentEvent}}
+		Handle: m.svc.HandlePaymentEvent}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
+		Topics: []string{fulfillmentapi.EventFulfillmentCreated, fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered},
+		Handle: m.svc.HandleFulfillmentEvent}}
 }
 
 // Run fires deadlines (every 250 ms), refunds late payments and recovers

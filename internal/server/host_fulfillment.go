@@ -9,5 +9,5 @@ func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fulfillment.New(fulfillment.Deps{DB: d.db, Catalog: cat}), nil
+	return fulfillment.New(fulfillment.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Log: d.s.log}), nil
 }

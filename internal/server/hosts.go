@@ -43,6 +43,9 @@ type CatalogHost interface {
 type FulfillmentHost interface {
 	API() fulfillmentapi.Fulfillment
 	Routes(api *httpx.Router)
+	Topics() []string
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
 }
 

@@ -79,7 +79,8 @@ func (s *Server) wireContexts(db *pg.DB, outbox *events.Outbox, limiter *ratelim
 		},
 		func() error {
 			return host("fulfillment", func() error { s.Fulfill, err = newFulfillmentHost(d); return err },
-				nil, nil, nil, func(r grpc.ServiceRegistrar) { s.Fulfill.RegisterGRPC(r) })
+				func() []string { return s.Fulfill.Topics() }, func() []events.Consumer { return s.Fulfill.Consumers() },
+				func(ctx context.Context) error { return s.Fulfill.Run(ctx) }, func(r grpc.ServiceRegistrar) { s.Fulfill.RegisterGRPC(r) })
 		},
 		func() error {
 			return host("cart", func() error { s.Cart, err = newCartHost(d); return err },

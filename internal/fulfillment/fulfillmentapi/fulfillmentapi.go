@@ -39,3 +39,25 @@ type Fulfillment interface {
 	// Quote prices a shipment from the rate table.
 	Quote(ctx context.Context, r QuoteRequest) (Quote, error)
 }
+
+// Event types (topics) published by fulfillment through its outbox.
+const (
+	EventFulfillmentCreated = "fulfillment.fulfillment_created"
+	EventShipped            = "fulfillment.shipped"
+	EventDelivered          = "fulfillment.delivered"
+)
+
+// Topics lists every topic fulfillment publishes.
+var Topics = []string{EventFulfillmentCreated, EventShipped, EventDelivered}
+
+// FulfillmentEvent is the payload of fulfillment's events.
+type FulfillmentEvent struct {
+	FulfillmentID string `json:"fulfillment_id"`
+	OrderID       string `json:"order_id"`
+	UserID        string `json:"user_id"`
+	Email         string `json:"email,omitempty"`
+	Status        string `json:"status"`
+	Courier       string `json:"courier"`
+	TrackingID    string `json:"tracking_id,omitempty"`
+	ETA           string `json:"eta,omitempty"`
+}

@@ -13,4 +13,5 @@ const (
 	KindOrderExpired    = "order_expired"
 	KindOrderCanceled   = "order_canceled"
 	KindOrderRefunded   = "order_refunded"
+	KindOrderShipped    = "order_shipped"
 )

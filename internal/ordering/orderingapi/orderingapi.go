@@ -28,4 +28,8 @@ type OrderEvent struct {
 	ExpiresAt         string `json:"expires_at,omitempty"` // pay-by time, RFC 3339
 	RefundedAmount    int64  `json:"refunded_amount,omitempty"`
 	Reason            string `json:"reason,omitempty"`
+	// Shipping facts for fulfillment (set on order_paid).
+	Courier     string `json:"courier,omitempty"`
+	Country     string `json:"country,omitempty"`
+	WeightGrams int    `json:"weight_grams,omitempty"`
 }

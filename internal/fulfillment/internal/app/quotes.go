@@ -15,14 +15,21 @@ import (
 
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
-// Service implements fulfillmentapi.Fulfillment.
-type Service struct{ db *pg.DB }
+// Service implements fulfillmentapi.Fulfillment and the shipments.
+type Service struct {
+	db      *pg.DB
+	outbox  *events.Outbox
+	carrier Carrier
+}
 
-// New builds the service.
-func New(db *pg.DB) *Service { return &Service{db: db} }
+// New builds the service with the simulated carrier.
+func New(db *pg.DB, outbox *events.Outbox) *Service {
+	return &Service{db: db, outbox: outbox, carrier: SimulatedCarrier{}}
+}
 
 var _ fulfillmentapi.Fulfillment = (*Service)(nil)
 

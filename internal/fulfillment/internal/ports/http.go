@@ -53,6 +53,12 @@ type QuoteInput struct {
 func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/shipping/quote", Summary: "Price a shipment of products to an address", Tag: "fulfillment",
 		Request: QuoteInput{}, Response: fulfillmentapi.Quote{}}, h.quote)
+	api.Handle(openapi.Op{Method: "GET", Path: "/orders/{id}/fulfillment", Summary: "The fulfillment of one of the caller's orders", Tag: "fulfillment",
+		Auth: true, Response: app.Fulfillment{}, Errors: []int{404}}, h.ofOrder)
+	api.Handle(openapi.Op{Method: "POST", Path: "/admin/fulfillments/{id}/ship", Summary: "Mark a fulfillment shipped", Tag: "admin", Admin: true,
+		Response: app.Fulfillment{}, Errors: []int{404, 409}}, h.advance("shipped"))
+	api.Handle(openapi.Op{Method: "POST", Path: "/admin/fulfillments/{id}/deliver", Summary: "Mark a fulfillment delivered", Tag: "admin", Admin: true,
+		Response: app.Fulfillment{}, Errors: []int{404, 409}}, h.advance("delivered"))
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/shipping/rates", Summary: "The shipping rate table", Tag: "admin", Admin: true,
 		Response: app.RateTable{}}, h.table)
 	api.Handle(openapi.Op{Method: "PUT", Path: "/admin/shipping/rates", Summary: "Replace the shipping rate table", Tag: "admin", Admin: true,
@@ -115,4 +121,23 @@ func (h *HTTP) replace(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(t)
+}
+
+func (h *HTTP) ofOrder(c *fiber.Ctx) error {
+	p, _ := httpx.Principal(c)
+	f, err := h.svc.OfOrder(c.UserContext(), p.UserID, httpx.Param(c, "id"), p.IsAdmin())
+	if err != nil {
+		return err
+	}
+	return c.JSON(f)
+}
+
+func (h *HTTP) advance(to string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		f, err := h.svc.Advance(c.UserContext(), httpx.Param(c, "id"), to)
+		if err != nil {
+			return err
+		}
+		return c.JSON(f)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/templates"
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
@@ -110,6 +111,35 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Enve
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), k.kind, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
+	if err == nil {
+		s.Wake()
+	}
+	return err
+}
+
+// HandleFulfillmentEvent emails the customer when the order ships.
+func (s *Service) HandleFulfillmentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	if e.Type != fulfillmentapi.EventShipped {
+		return nil
+	}
+	var p fulfillmentapi.FulfillmentEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	if p.Email == "" {
+		return nil
+	}
+	reason := "Tracking: " + p.TrackingID
+	if p.ETA != "" {
+		reason += ", expected by " + p.ETA[:10]
+	}
+	r, err := templates.Render(notifyapi.KindOrderShipped, map[string]any{"Headline": "Your order is on its way (" + p.Courier + ").", "OrderID": p.OrderID,
+		"Total": "", "Link": s.publicURL + "/orders/" + p.OrderID, "Reason": reason, "PayBy": "", "Refunded": ""})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), notifyapi.KindOrderShipped, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
 	if err == nil {
 		s.Wake()
 	}

@@ -27,12 +27,13 @@ var subjects = map[string]string{
 	"order_expired":    "Your order expired",
 	"order_canceled":   "Your order was canceled",
 	"order_refunded":   "Your refund is on its way",
+	"order_shipped":    "Your order has shipped",
 }
 
 // templateOf maps kinds that share a template to it.
 var templateOf = map[string]string{
 	"order_placed": "order", "payment_reminder": "order", "order_paid": "order",
-	"order_expired": "order", "order_canceled": "order", "order_refunded": "order",
+	"order_expired": "order", "order_canceled": "order", "order_refunded": "order", "order_shipped": "order",
 }
 
 // Rendered is a ready email.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
@@ -57,6 +58,21 @@ func (s *Service) event(typ string, o *Order, reason string) (events.Envelope, e
 		Currency: o.Currency, Email: o.Email, RefundedAmount: o.RefundedAmount, Reason: reason}
 	if o.ExpiresAt != nil {
 		p.ExpiresAt = o.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if typ == orderingapi.EventOrderPaid {
+		var addr struct {
+			Country string `json:"country"`
+		}
+		var items []struct {
+			Quantity    int `json:"quantity"`
+			WeightGrams int `json:"weight_grams"`
+		}
+		_ = json.Unmarshal(o.Address, &addr)
+		_ = json.Unmarshal(o.Items, &items)
+		p.Courier, p.Country = o.Courier, addr.Country
+		for _, it := range items {
+			p.WeightGrams += it.Quantity * it.WeightGrams
+		}
 	}
 	return events.New(typ, o.ID, p)
 }
@@ -326,6 +342,33 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, tx bun.Tx, e events.En
 		return s.applyRefund(ctx, tx, r.OrderID, r.RefundID, r.Amount, r.Reason)
 	}
 	return nil
+}
+
+// HandleFulfillmentEvent makes the order follow its fulfillment. Events of
+// different topics may arrive in any order, so each transition accepts
+// every earlier status and nothing moves backwards.
+func (s *Service) HandleFulfillmentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	var p fulfillmentapi.FulfillmentEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	var from []string
+	var to string
+	switch e.Type {
+	case fulfillmentapi.EventFulfillmentCreated:
+		from, to = []string{"paid"}, "fulfilling"
+	case fulfillmentapi.EventShipped:
+		from, to = []string{"paid", "fulfilling"}, "shipped"
+	case fulfillmentapi.EventDelivered:
+		from, to = []string{"paid", "fulfilling", "shipped"}, "delivered"
+	default:
+		return nil
+	}
+	_, _, err := s.transition(ctx, tx, p.OrderID, from, to, "", "", map[string]any{"fulfillment_id": p.FulfillmentID, "tracking_id": p.TrackingID})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // applyRefund adds a refund to the order once (by refund id); a full
