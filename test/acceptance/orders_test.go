@@ -82,12 +82,16 @@ func (s *shop) webhook(eventID, typ, intent string, amount int64, ts int64) resp
 	return call(s.t, s.u, "POST", "/api/v1/payments/webhooks/test", body, "", "Stripe-Signature", signed(body, ts))
 }
 
+// laterThanPaid are the statuses a paid order moves on to by itself
+// (fulfillment starts as soon as it is paid).
+var laterThanPaid = map[string]bool{"paid": true, "fulfilling": true, "shipped": true, "delivered": true}
+
 func (s *shop) waitStatus(tok, id, status string) resp {
 	s.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r := expect(s.t, call(s.t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order")
-		if r.Str("status") == status {
+		if got := r.Str("status"); got == status || (status == "paid" && laterThanPaid[got]) {
 			return r
 		}
 		if time.Now().After(deadline) {
@@ -186,7 +190,7 @@ func TestOrderToPaymentOverHTTP(t *testing.T) {
 	for _, e := range tl {
 		types = append(types, e.(map[string]any)["type"].(string))
 	}
-	if strings.Join(types, ",") != "stock_reserved,checkout_consumed,payment_intent_created,placed,paid" {
+	if !strings.HasPrefix(strings.Join(types, ","), "stock_reserved,checkout_consumed,payment_intent_created,placed,paid") {
 		t.Fatalf("timeline: %v", types)
 	}
 	// The cart was emptied by order_placed.
@@ -197,7 +201,7 @@ func TestOrderToPaymentOverHTTP(t *testing.T) {
 	// Refunds: partial, too much, the rest.
 	expectProblem(t, call(t, s.u, "POST", "/api/v1/admin/orders/"+id+"/refund", map[string]any{"amount": 100, "reason": "x"}, tok), 403, "", "customer refund")
 	r := expect(t, call(t, s.u, "POST", "/api/v1/admin/orders/"+id+"/refund", map[string]any{"amount": 1000, "reason": "damaged box"}, s.admin), 200, "partial refund")
-	if r.JSON()["refunded_amount"].(float64) != 1000 || r.Str("status") != "paid" {
+	if r.JSON()["refunded_amount"].(float64) != 1000 || !laterThanPaid[r.Str("status")] {
 		t.Fatalf("partial: %s", r.Body)
 	}
 	expectProblem(t, call(t, s.u, "POST", "/api/v1/admin/orders/"+id+"/refund", map[string]any{"amount": 4900, "reason": "too much"}, s.admin), 409, "refund_exceeds_captured", "over-refund")

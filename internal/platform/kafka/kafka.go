@@ -119,7 +119,9 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if s.closed {
 		return nil, errors.New("kafka subscriber closed")
 	}
-	client, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.cfg.Brokers...), kgo.ConsumerGroup(s.cfg.ConsumerGroup), kgo.ConsumeTopics(topic),
+	// One Kafka group per (consumer, topic): a rebalance caused by one topic's
+	// members never waits for another topic's busy handler.
+	client, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.cfg.Brokers...), kgo.ConsumerGroup(s.cfg.ConsumerGroup + "." + topic), kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(),
 		kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(200 * time.Millisecond)}, s.cfg.Opts...)...)
 	if err != nil {

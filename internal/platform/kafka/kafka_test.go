@@ -40,6 +40,6 @@ func TestUniversalPubSubSuite(t *testing.T) {
 		Persistent:                       true,
 		NewSubscriberReceivesOldMessages: false, // members of one group share the partitions
 	}, func(t *testing.T) (message.Publisher, message.Subscriber) {
-		return constructor(t, "test")
+		return constructor(t, "test-"+t.Name()) // subtests share no group
 	}, constructor)
 }
