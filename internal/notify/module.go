@@ -10,8 +10,10 @@ import (
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
+	"github.com/opencommerce/commerce/internal/notify/internal/ports"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
@@ -26,12 +28,14 @@ type Deps struct {
 
 // Module is the assembled notify context.
 type Module struct {
-	svc *app.Service
+	svc  *app.Service
+	http *ports.HTTP
 }
 
 // New assembles the module.
 func New(d Deps) *Module {
-	return &Module{svc: app.New(d.DB, d.Sender, d.PublicURL, d.Log.With("context", "notify"))}
+	svc := app.New(d.DB, d.Sender, d.PublicURL, d.Log.With("context", "notify"))
+	return &Module{svc: svc, http: ports.NewHTTP(svc)}
 }
 
 // Consumers are notify's event subscriptions.
@@ -52,6 +56,9 @@ func (m *Module) Consumers() []events.Consumer {
 		Topics: []string{fulfillmentapi.EventShipped}, Handle: m.svc.HandleFulfillmentEvent,
 	}}
 }
+
+// Routes mounts the HTTP routes on /api/v1.
+func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 
 // Run delivers queued emails until ctx ends.
 func (m *Module) Run(ctx context.Context) error { return m.svc.Run(ctx) }

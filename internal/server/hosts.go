@@ -79,6 +79,7 @@ type OrderingHost interface {
 
 // NotifyHost is a hosted notify context.
 type NotifyHost interface {
+	Routes(api *httpx.Router)
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 }

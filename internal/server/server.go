@@ -183,6 +183,9 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.Orders != nil {
 		s.Orders.Routes(api)
 	}
+	if s.notify != nil {
+		s.notify.Routes(api)
+	}
 	return app
 }
 

@@ -53,4 +53,33 @@ func TestFulfillmentFollowsPayment(t *testing.T) {
 	if n := s.emails("ship@shop.test", "Your order has shipped"); n != 1 {
 		t.Fatalf("%d shipped emails", n)
 	}
+
+	// In-app notifications: one per event, the owner's only, mark read.
+	var list map[string]any
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		list = expect(t, call(t, s.u, "GET", "/api/v1/notifications", nil, tok), 200, "notifications").JSON()
+		kinds := map[string]int{}
+		for _, it := range list["items"].([]any) {
+			kinds[it.(map[string]any)["kind"].(string)]++
+		}
+		if kinds["order_placed"] == 1 && kinds["order_paid"] == 1 && kinds["order_shipped"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications: %v", kinds)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	unread := int(list["unread"].(float64))
+	first := list["items"].([]any)[0].(map[string]any)["id"].(string)
+	if l := expect(t, call(t, s.u, "GET", "/api/v1/notifications", nil, other), 200, "other's notifications"); len(l.JSON()["items"].([]any)) != 0 {
+		t.Fatalf("another user sees: %s", l.Body)
+	}
+	expectProblem(t, call(t, s.u, "POST", "/api/v1/notifications/"+first+"/read", nil, other), 404, "not_found", "mark someone else's")
+	expect(t, call(t, s.u, "POST", "/api/v1/notifications/"+first+"/read", nil, tok), 204, "mark read")
+	expect(t, call(t, s.u, "POST", "/api/v1/notifications/"+first+"/read", nil, tok), 204, "mark read again")
+	if l := expect(t, call(t, s.u, "GET", "/api/v1/notifications", nil, tok), 200, "notifications").JSON(); int(l["unread"].(float64)) != unread-1 {
+		t.Fatalf("unread %v, want %d", l["unread"], unread-1)
+	}
 }

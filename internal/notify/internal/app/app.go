@@ -92,6 +92,9 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Enve
 	if err := e.Decode(&p); err != nil {
 		return err
 	}
+	if err := notifyInApp(ctx, tx, e.ID, p.UserID, k.kind, templates.Subject(k.kind), k.headline+" Order "+p.OrderID+"."); err != nil {
+		return err
+	}
 	if p.Email == "" {
 		return nil
 	}
@@ -124,6 +127,10 @@ func (s *Service) HandleFulfillmentEvent(ctx context.Context, tx bun.Tx, e event
 	}
 	var p fulfillmentapi.FulfillmentEvent
 	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	if err := notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindOrderShipped, templates.Subject(notifyapi.KindOrderShipped),
+		"Order "+p.OrderID+" is on its way ("+p.Courier+", tracking "+p.TrackingID+")."); err != nil {
 		return err
 	}
 	if p.Email == "" {

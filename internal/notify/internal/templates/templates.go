@@ -36,6 +36,14 @@ var templateOf = map[string]string{
 	"order_expired": "order", "order_canceled": "order", "order_refunded": "order", "order_shipped": "order",
 }
 
+// Subject is the subject line of a kind (the kind itself when unknown).
+func Subject(kind string) string {
+	if s, ok := subjects[kind]; ok {
+		return s
+	}
+	return kind
+}
+
 // Rendered is a ready email.
 type Rendered struct {
 	Subject, Text, HTML string
