@@ -2,18 +2,11 @@ package acceptance
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
@@ -26,16 +19,8 @@ import (
 // fast with 503 while the rest keeps working; restarting it recovers.
 func TestSplitTopology(t *testing.T) {
 	monolithOnly(t)
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	keyFile := filepath.Join(t.TempDir(), "jwt.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cluster := kafkaCluster(t)
+	keyFile := jwtKeyFile(t)
 	smtp := mailtest.Start(t, mailtest.Plain, "", "")
 	db := pgtest.NewDatabase(t)
 	common := func(extra map[string]string) map[string]string {

@@ -29,18 +29,10 @@ func monolithOnly(t *testing.T) {
 // gRPC, behind a gateway whose URL the scenario uses.
 func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	began := time.Now()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(2), kfake.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
+	cluster := kafkaCluster(t)
 	keyFile := env["JWT_PRIVATE_KEY_FILE"]
 	if keyFile == "" {
-		key, _ := rsa.GenerateKey(rand.Reader, 2048)
-		keyFile = filepath.Join(t.TempDir(), "jwt.pem")
-		if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		keyFile = jwtKeyFile(t)
 	}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{}
@@ -72,4 +64,27 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	gw, _ := startOne(t, gwEnv)
 	gw.children = []*proc{rest, pay, cat}
 	return gw, time.Since(began)
+}
+
+// kafkaCluster runs an in-process Kafka (kfake) for the test.
+func kafkaCluster(t *testing.T) *kfake.Cluster {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(2), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	return cluster
+}
+
+// jwtKeyFile writes a signing key every process of a topology shares.
+func jwtKeyFile(t *testing.T) string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "jwt.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
