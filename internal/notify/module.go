@@ -1,17 +1,27 @@
-// Package notify is the notifications context. For now it turns auth's
-// token events into verification and password-reset emails and delivers
-// them over SMTP (or to the log) with retries.
+// Package notify is the notifications context: it turns events of auth,
+// ordering, payments and fulfillment into in-app notifications (listed,
+// marked read, and pushed live over Server-Sent Events through Redis so any
+// instance serves any user), emails over SMTP and text messages through a
+// failover chain of providers, each delivered once per event and channel.
 package notify
 
 import (
 	"context"
 	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/notify/internal/ports"
+	"github.com/opencommerce/commerce/internal/notify/internal/push"
+	"github.com/opencommerce/commerce/internal/notify/internal/sms"
+	"github.com/opencommerce/commerce/internal/notify/internal/templates"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/mail"
@@ -20,45 +30,87 @@ import (
 
 // Deps are what the module needs.
 type Deps struct {
-	DB        *pg.DB
-	Sender    mail.Sender
+	DB     *pg.DB
+	Redis  *redis.Client // live pushes; nil turns the stream off (503)
+	Sender mail.Sender
+	Log    *slog.Logger
+	// PublicURL is the storefront's base URL, for links in messages.
 	PublicURL string
-	Log       *slog.Logger
+	// TemplatesDir holds email templates overriding the embedded ones.
+	TemplatesDir string
+	// SMSProviders is the failover chain ("log", http(s) URLs); SMSToken
+	// the bearer token of HTTP providers without their own.
+	SMSProviders, SMSToken string
+	// Heartbeat is the SSE keep-alive interval (default 15s).
+	Heartbeat time.Duration
 }
 
 // Module is the assembled notify context.
 type Module struct {
 	svc  *app.Service
+	hub  *push.Hub
 	http *ports.HTTP
 }
 
-// New assembles the module.
-func New(d Deps) *Module {
-	svc := app.New(d.DB, d.Sender, d.PublicURL, d.Log.With("context", "notify"))
-	return &Module{svc: svc, http: ports.NewHTTP(svc)}
+// New assembles the module; bad templates or providers fail here, at
+// startup, not at the first send.
+func New(d Deps) (*Module, error) {
+	log := d.Log.With("context", "notify")
+	tpl, err := templates.Load(d.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := sms.Parse(d.SMSProviders, d.SMSToken, log)
+	if err != nil {
+		return nil, err
+	}
+	svc := app.New(d.DB, d.Redis, d.Sender, app.Config{PublicURL: d.PublicURL, Templates: tpl, SMS: chain}, log)
+	var hub *push.Hub
+	if d.Redis != nil {
+		hub = push.NewHub(d.Redis, log)
+	}
+	return &Module{svc: svc, hub: hub, http: ports.NewHTTP(svc, hub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}, nil
 }
 
-// Consumers are notify's event subscriptions.
+// Consumers are notify's event subscriptions. After each applied event the
+// notifications it created are pushed live.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{
-		Name:   "notify.auth_emails",
-		Inbox:  "notify.inbox",
-		Topics: []string{authapi.EventVerificationRequested, authapi.EventPasswordResetRequested},
+		Name: "notify.auth_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Topics: []string{authapi.EventVerificationRequested, authapi.EventPasswordResetRequested, authapi.EventUserRegistered, authapi.EventUserVerified},
 		Handle: m.svc.HandleAuthEvent,
 	}, {
-		Name:  "notify.order_emails",
-		Inbox: "notify.inbox",
+		Name: "notify.order_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventPaymentReminder, orderingapi.EventOrderPaid,
 			orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled, orderingapi.EventOrderRefunded},
 		Handle: m.svc.HandleOrderEvent,
 	}, {
-		Name: "notify.fulfillment_emails", Inbox: "notify.inbox",
-		Topics: []string{fulfillmentapi.EventShipped}, Handle: m.svc.HandleFulfillmentEvent,
+		Name: "notify.fulfillment_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Topics: []string{fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered}, Handle: m.svc.HandleFulfillmentEvent,
+	}, {
+		Name: "notify.payments", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Topics: []string{paymentsapi.EventPaymentFailed}, Handle: m.svc.HandlePaymentEvent,
 	}}
 }
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 
-// Run delivers queued emails until ctx ends.
-func (m *Module) Run(ctx context.Context) error { return m.svc.Run(ctx) }
+// Run delivers queued emails and texts and feeds the live streams until
+// ctx ends.
+func (m *Module) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.svc.Run(ctx) })
+	if m.hub != nil {
+		g.Go(func() error { return m.hub.Run(ctx) })
+	}
+	return g.Wait()
+}
+
+// Shutdown ends every live stream (clients resume on another instance),
+// so the HTTP server can drain; call it before shutting the server down.
+func (m *Module) Shutdown() {
+	if m.hub != nil {
+		m.hub.Close()
+	}
+}

@@ -45,7 +45,10 @@ func (f *flakySender) count() int {
 func TestTokenEventsBecomeEmailsExactlyOnceWithRetries(t *testing.T) {
 	db := pgtest.New(t)
 	sender := &flakySender{fails: 1}
-	m := notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: "https://shop.example/", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m, err := notify.New(notify.Deps{DB: db, Sender: sender, PublicURL: "https://shop.example/", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := m.Consumers()[0]
 	ev, err := events.New(authapi.EventVerificationRequested, "u1", authapi.TokenIssued{
 		UserID: "0192b7c4-0000-7000-8000-000000000001", Email: "ann@example.test", Name: "Ann <b>", Token: "tok-123", ExpiresAt: time.Now().Add(time.Hour)})

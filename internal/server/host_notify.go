@@ -5,5 +5,7 @@ package server
 import "github.com/opencommerce/commerce/internal/notify"
 
 func newNotifyHost(d hostDeps) (NotifyHost, error) {
-	return notify.New(notify.Deps{DB: d.db, Sender: d.sender, PublicURL: d.s.cfg.PublicURL, Log: d.s.log}), nil
+	cfg := d.s.cfg
+	return notify.New(notify.Deps{DB: d.db, Redis: d.s.Redis.Client, Sender: d.sender, Log: d.s.log, PublicURL: cfg.PublicURL,
+		TemplatesDir: cfg.TemplatesDir, SMSProviders: cfg.SMSProviders, SMSToken: cfg.SMSHTTPToken, Heartbeat: cfg.SSEHeartbeat})
 }

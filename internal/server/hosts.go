@@ -82,4 +82,6 @@ type NotifyHost interface {
 	Routes(api *httpx.Router)
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
+	// Shutdown ends the live streams so the HTTP server can drain.
+	Shutdown()
 }

@@ -274,6 +274,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		runErr = errors.New("background worker stopped")
 	}
 	s.log.Info("shutting down")
+	if s.notify != nil {
+		s.notify.Shutdown() // streams never end by themselves
+	}
 	if err := s.App.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 		s.log.Error("http shutdown", "err", err)
 	}

@@ -1,9 +1,9 @@
 // Package notifyapi is what other contexts may import from notify: the
-// email kinds it knows. Notify is driven by events, so there is no call
-// interface yet.
+// notification kinds it knows. Notify is driven by events, so there is no
+// call interface.
 package notifyapi
 
-// Email kinds (API.md).
+// Kinds of email and in-app notifications (API.md).
 const (
 	KindVerifyEmail     = "verify_email"
 	KindPasswordReset   = "password_reset"
@@ -14,4 +14,9 @@ const (
 	KindOrderCanceled   = "order_canceled"
 	KindOrderRefunded   = "order_refunded"
 	KindOrderShipped    = "order_shipped"
+	KindOrderDelivered  = "order_delivered"
+	// In-app only.
+	KindWelcome       = "welcome"
+	KindEmailVerified = "email_verified"
+	KindPaymentFailed = "payment_failed"
 )

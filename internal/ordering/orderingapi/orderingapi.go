@@ -25,9 +25,11 @@ type OrderEvent struct {
 	Total             int64  `json:"total"`
 	Currency          string `json:"currency"`
 	Email             string `json:"email,omitempty"`
-	ExpiresAt         string `json:"expires_at,omitempty"` // pay-by time, RFC 3339
-	RefundedAmount    int64  `json:"refunded_amount,omitempty"`
-	Reason            string `json:"reason,omitempty"`
+	// Phone is the shipping address's phone, for text messages.
+	Phone          string `json:"phone,omitempty"`
+	ExpiresAt      string `json:"expires_at,omitempty"` // pay-by time, RFC 3339
+	RefundedAmount int64  `json:"refunded_amount,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 	// Shipping facts for fulfillment (set on order_paid).
 	Courier     string `json:"courier,omitempty"`
 	Country     string `json:"country,omitempty"`

@@ -18,19 +18,25 @@ import (
 // Config is every setting of the binary. Field docs live in the spec table
 // below so that env names, flag names, defaults and help stay in one place.
 type Config struct {
-	HTTPAddr        string
-	GRPCAddr        string
-	DatabaseURL     string
-	DataDir         string
-	RedisURL        string
-	EventTransport  string
-	KafkaBrokers    []string
-	SearchBackend   string
-	MeilisearchURL  string
-	MeilisearchKey  string
-	SMTPURL         string
-	MailFrom        string
-	PublicURL       string
+	HTTPAddr       string
+	GRPCAddr       string
+	DatabaseURL    string
+	DataDir        string
+	RedisURL       string
+	EventTransport string
+	KafkaBrokers   []string
+	SearchBackend  string
+	MeilisearchURL string
+	MeilisearchKey string
+	SMTPURL        string
+	MailFrom       string
+	PublicURL      string
+	// Notifications: email template overrides, the SMS failover chain and
+	// the SSE keep-alive.
+	TemplatesDir    string
+	SMSProviders    string
+	SMSHTTPToken    string
+	SSEHeartbeat    time.Duration
 	StripeSecretKey string
 	StripeWebhook   string
 	StripeAPIBase   string
@@ -131,6 +137,10 @@ func (c *Config) specs() []spec {
 		{env: "MEILISEARCH_KEY", help: "Meilisearch API key", k: kString, ptr: &c.MeilisearchKey, secret: true},
 		{env: "SMTP_URL", help: "smtp://user:pass@host:port (STARTTLS when offered), smtps:// (implicit TLS); ?tls=required|none; unset logs emails", k: kString, ptr: &c.SMTPURL, secret: true, check: dsn("smtp", "smtps")},
 		{env: "MAIL_FROM", def: "Commerce <no-reply@localhost>", help: "sender address of emails", k: kString, ptr: &c.MailFrom},
+		{env: "NOTIFY_TEMPLATES_DIR", help: "directory of email templates overriding the built-in ones (order.html, verify_email.txt, subjects.json, ...)", k: kString, ptr: &c.TemplatesDir},
+		{env: "SMS_PROVIDERS", def: "log", help: `SMS failover chain, tried in order: "log" and http(s) URLs (JSON POST {id,to,body}; https://:token@host/path carries its own token)`, k: kString, ptr: &c.SMSProviders, secret: true},
+		{env: "SMS_HTTP_TOKEN", help: "bearer token of HTTP SMS providers without their own", k: kString, ptr: &c.SMSHTTPToken, secret: true},
+		{env: "SSE_HEARTBEAT", def: "15s", help: "keep-alive comment interval of Server-Sent Event streams", k: kDuration, ptr: &c.SSEHeartbeat, check: positiveDuration},
 		{env: "PUBLIC_URL", def: "http://localhost:8080", help: "base URL used in links sent to users", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
 		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},
 		{env: "STRIPE_WEBHOOK_SECRET", help: "Stripe webhook signing secret", k: kString, ptr: &c.StripeWebhook, secret: true},
@@ -469,4 +479,12 @@ func dsn(schemes ...string) func(string) error {
 		}
 		return nil
 	}
+}
+
+func positiveDuration(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration", v)
+	}
+	return nil
 }

@@ -1,9 +1,12 @@
-// Package app turns events into queued emails and delivers queued emails
-// with retries.
+// Package app turns events of auth, ordering, payments and fulfillment into
+// in-app notifications (pushed live to the user's streams), emails and
+// text messages, and delivers the queued emails and texts with retries.
 package app
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,65 +14,148 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"golang.org/x/text/currency"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/notify/internal/sms"
 	"github.com/opencommerce/commerce/internal/notify/internal/templates"
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
-// MaxAttempts is how often an email is tried before it is marked failed.
+// MaxAttempts is how often an email or text is tried before it is marked failed.
 const MaxAttempts = 8
 
-// Service queues and sends emails.
+// Config is what the service needs besides its stores.
+type Config struct {
+	PublicURL string
+	Templates *templates.Set
+	SMS       sms.Failover
+}
+
+// Service queues and sends notifications.
 type Service struct {
 	db        *pg.DB
+	rdb       *redis.Client
 	sender    mail.Sender
+	sms       sms.Failover
+	tpl       *templates.Set
 	publicURL string
 	log       *slog.Logger
 	wake      chan struct{}
 }
 
-// New builds the service.
-func New(db *pg.DB, sender mail.Sender, publicURL string, log *slog.Logger) *Service {
-	return &Service{db: db, sender: sender, publicURL: strings.TrimRight(publicURL, "/"), log: log, wake: make(chan struct{}, 1)}
+// New builds the service. rdb carries live pushes; nil disables them.
+func New(db *pg.DB, rdb *redis.Client, sender mail.Sender, cfg Config, log *slog.Logger) *Service {
+	if cfg.Templates == nil {
+		cfg.Templates = templates.Default()
+	}
+	if len(cfg.SMS) == 0 {
+		cfg.SMS = sms.Failover{sms.Log{Logger: log}}
+	}
+	return &Service{db: db, rdb: rdb, sender: sender, sms: cfg.SMS, tpl: cfg.Templates, publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		log: log, wake: make(chan struct{}, 1)}
 }
 
-// HandleAuthEvent queues the verification or reset email of an auth event,
-// inside the consumer's transaction (exactly once per event).
-func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
-	var p authapi.TokenIssued
-	if err := e.Decode(&p); err != nil {
+// contact is whom an event is about and how to reach them.
+type contact struct{ userID, email, phone string }
+
+// deliver records what one event tells one user, inside the consumer's
+// transaction (so exactly once per event and channel): the in-app
+// notification, the email when there is an address and a template, and a
+// text when there is a phone and the kind asks for one.
+func (s *Service) deliver(ctx context.Context, tx bun.Tx, e events.Envelope, to contact, kind, title, body string, email map[string]any) error {
+	if err := notifyInApp(ctx, tx, e.ID, to.userID, kind, title, body); err != nil {
 		return err
 	}
-	var kind, page string
-	switch e.Type {
-	case authapi.EventVerificationRequested:
-		kind, page = notifyapi.KindVerifyEmail, "/verify-email"
-	case authapi.EventPasswordResetRequested:
-		kind, page = notifyapi.KindPasswordReset, "/reset-password"
-	default:
+	if email != nil && to.email != "" {
+		if err := s.queueEmail(ctx, tx, e.ID, kind, to.userID, to.email, email); err != nil {
+			return err
+		}
+	}
+	if smsKinds[kind] && to.phone != "" {
+		text := title + ": " + body
+		if len(text) > 300 {
+			text = text[:297] + "..."
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify.sms (id, kind, user_id, to_phone, body) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, derivedID(e.ID, "sms/"+kind), kind, nullUUID(to.userID), to.phone, text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// smsKinds are the kinds worth a text message: time-critical ones.
+var smsKinds = map[string]bool{
+	notifyapi.KindPaymentReminder: true, notifyapi.KindOrderPaid: true, notifyapi.KindOrderShipped: true,
+}
+
+// derivedID is a stable id for what an event causes, so a redelivered
+// event cannot queue a second email, text or notification.
+func derivedID(eventID, what string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventID+"/"+what)).String()
+}
+
+func nullUUID(s string) any {
+	if _, err := uuid.Parse(s); err != nil {
 		return nil
 	}
-	r, err := templates.Render(kind, map[string]any{
-		"Name": p.Name, "Token": p.Token, "ExpiresAt": p.ExpiresAt.UTC().Format(time.RFC1123),
-		"Link": s.publicURL + page + "?token=" + url.QueryEscape(p.Token),
-	})
+	return s
+}
+
+// HandleAuthEvent turns auth's events into the verification and reset
+// emails and the account notifications.
+func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	switch e.Type {
+	case authapi.EventVerificationRequested, authapi.EventPasswordResetRequested:
+		var p authapi.TokenIssued
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		kind, page := notifyapi.KindVerifyEmail, "/verify-email"
+		if e.Type == authapi.EventPasswordResetRequested {
+			kind, page = notifyapi.KindPasswordReset, "/reset-password"
+		}
+		data := map[string]any{"Name": p.Name, "Token": p.Token, "ExpiresAt": p.ExpiresAt.UTC().Format(time.RFC1123),
+			"Link": s.publicURL + page + "?token=" + url.QueryEscape(p.Token)}
+		if kind == notifyapi.KindVerifyEmail {
+			// The welcome notification says what to do; the token goes by email only.
+			return s.queueEmail(ctx, tx, e.ID, kind, p.UserID, p.Email, data)
+		}
+		return s.deliver(ctx, tx, e, contact{userID: p.UserID, email: p.Email}, kind, s.tpl.Subject(kind),
+			"A password reset was requested for your account. If it was not you, you can ignore the email we sent.", data)
+	case authapi.EventUserRegistered:
+		var p authapi.UserRegistered
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindWelcome, "Welcome", "Your account is ready. Confirm your email address with the link we sent you.")
+	case authapi.EventUserVerified:
+		var p authapi.UserVerified
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		return notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindEmailVerified, "Email address confirmed", "Your email address "+p.Email+" is confirmed.")
+	}
+	return nil
+}
+
+func (s *Service) queueEmail(ctx context.Context, tx bun.Tx, eventID, kind, userID, to string, data map[string]any) error {
+	r, err := s.tpl.Render(kind, data)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), kind, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
-	if err == nil {
-		s.Wake()
-	}
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, derivedID(eventID, "email/"+kind), kind, nullUUID(userID), to, r.Subject, r.Text, r.HTML)
 	return err
 }
 
@@ -82,7 +168,8 @@ var orderKinds = map[string]struct{ kind, headline string }{
 	orderingapi.EventOrderRefunded:   {notifyapi.KindOrderRefunded, "We issued a refund for your order."},
 }
 
-// HandleOrderEvent queues the customer email of an ordering event.
+// HandleOrderEvent notifies the customer of an ordering event and keeps
+// notify's record of whom each order belongs to.
 func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
 	k, ok := orderKinds[e.Type]
 	if !ok {
@@ -92,11 +179,12 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Enve
 	if err := e.Decode(&p); err != nil {
 		return err
 	}
-	if err := notifyInApp(ctx, tx, e.ID, p.UserID, k.kind, templates.Subject(k.kind), k.headline+" Order "+p.OrderID+"."); err != nil {
-		return err
-	}
-	if p.Email == "" {
-		return nil
+	if nullUUID(p.UserID) != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify.orders (order_id, user_id, email, phone) VALUES (?, ?, ?, ?)
+			ON CONFLICT (order_id) DO UPDATE SET email = excluded.email, phone = excluded.phone, updated_at = now()`,
+			p.OrderID, p.UserID, p.Email, p.Phone); err != nil {
+			return err
+		}
 	}
 	data := map[string]any{"Headline": k.headline, "OrderID": p.OrderID, "Total": money(p.Total, p.Currency),
 		"Link": s.publicURL + "/orders/" + p.OrderID, "Reason": p.Reason, "PayBy": "", "Refunded": ""}
@@ -108,49 +196,66 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Enve
 	if p.RefundedAmount > 0 {
 		data["Refunded"] = money(p.RefundedAmount, p.Currency)
 	}
-	r, err := templates.Render(k.kind, data)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), k.kind, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
-	if err == nil {
-		s.Wake()
-	}
-	return err
+	return s.deliver(ctx, tx, e, contact{p.UserID, p.Email, p.Phone}, k.kind, s.tpl.Subject(k.kind), k.headline+" Order "+p.OrderID+".", data)
 }
 
-// HandleFulfillmentEvent emails the customer when the order ships.
-func (s *Service) HandleFulfillmentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
-	if e.Type != fulfillmentapi.EventShipped {
+// orderContact is whom an order belongs to, from notify's own record.
+func orderContact(ctx context.Context, tx bun.Tx, orderID string) (contact, bool, error) {
+	var c contact
+	err := tx.QueryRowContext(ctx, "SELECT user_id::text, email, phone FROM notify.orders WHERE order_id = ?", orderID).Scan(&c.userID, &c.email, &c.phone)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c, false, nil
+		}
+		return c, false, err
+	}
+	return c, true, nil
+}
+
+// HandlePaymentEvent tells the customer a payment attempt failed (success
+// and refunds reach them through ordering's events).
+func (s *Service) HandlePaymentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	if e.Type != paymentsapi.EventPaymentFailed {
 		return nil
 	}
+	var p paymentsapi.PaymentEvent
+	if err := e.Decode(&p); err != nil {
+		return err
+	}
+	to, ok, err := orderContact(ctx, tx, p.OrderID)
+	if err != nil || !ok {
+		return err // an order notify never heard of has no one to tell
+	}
+	return notifyInApp(ctx, tx, e.ID, to.userID, notifyapi.KindPaymentFailed, "Payment failed",
+		"The payment of "+money(p.Amount, strings.ToUpper(p.Currency))+" for order "+p.OrderID+" did not go through. You can try again before the order expires.")
+}
+
+// HandleFulfillmentEvent tells the customer the order shipped or arrived.
+func (s *Service) HandleFulfillmentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
 	var p fulfillmentapi.FulfillmentEvent
 	if err := e.Decode(&p); err != nil {
 		return err
 	}
-	if err := notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindOrderShipped, templates.Subject(notifyapi.KindOrderShipped),
-		"Order "+p.OrderID+" is on its way ("+p.Courier+", tracking "+p.TrackingID+")."); err != nil {
+	to := contact{userID: p.UserID, email: p.Email}
+	if c, ok, err := orderContact(ctx, tx, p.OrderID); err != nil {
 		return err
+	} else if ok {
+		to.phone = c.phone
 	}
-	if p.Email == "" {
-		return nil
+	switch e.Type {
+	case fulfillmentapi.EventShipped:
+		reason := "Tracking: " + p.TrackingID
+		if len(p.ETA) >= 10 {
+			reason += ", expected by " + p.ETA[:10]
+		}
+		return s.deliver(ctx, tx, e, to, notifyapi.KindOrderShipped, s.tpl.Subject(notifyapi.KindOrderShipped),
+			"Order "+p.OrderID+" is on its way ("+p.Courier+", tracking "+p.TrackingID+").",
+			map[string]any{"Headline": "Your order is on its way (" + p.Courier + ").", "OrderID": p.OrderID,
+				"Total": "", "Link": s.publicURL + "/orders/" + p.OrderID, "Reason": reason, "PayBy": "", "Refunded": ""})
+	case fulfillmentapi.EventDelivered:
+		return s.deliver(ctx, tx, e, to, notifyapi.KindOrderDelivered, "Your order was delivered", "Order "+p.OrderID+" was delivered.", nil)
 	}
-	reason := "Tracking: " + p.TrackingID
-	if p.ETA != "" {
-		reason += ", expected by " + p.ETA[:10]
-	}
-	r, err := templates.Render(notifyapi.KindOrderShipped, map[string]any{"Headline": "Your order is on its way (" + p.Courier + ").", "OrderID": p.OrderID,
-		"Total": "", "Link": s.publicURL + "/orders/" + p.OrderID, "Reason": reason, "PayBy": "", "Refunded": ""})
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, uuid.Must(uuid.NewV7()).String(), notifyapi.KindOrderShipped, p.UserID, p.Email, r.Subject, r.Text, r.HTML)
-	if err == nil {
-		s.Wake()
-	}
-	return err
+	return nil
 }
 
 // money formats minor units with the currency's decimals (12.99 USD).
@@ -179,78 +284,4 @@ func (s *Service) Wake() {
 	case s.wake <- struct{}{}:
 	default:
 	}
-}
-
-type queued struct {
-	ID       string `bun:"id"`
-	To       string `bun:"to_addr"`
-	Subject  string `bun:"subject"`
-	Text     string `bun:"text_body"`
-	HTML     string `bun:"html_body"`
-	Attempts int    `bun:"attempts"`
-}
-
-// Run delivers pending emails until ctx ends. A batch is claimed by pushing
-// next_attempt_at forward in a short transaction; the SMTP call happens
-// outside any transaction; success or failure is recorded afterwards. A
-// crash mid-send means the email is tried again later (at-least-once).
-func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		n, err := s.DispatchOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "email dispatch failed", "err", err)
-		}
-		if n > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.wake:
-		}
-	}
-}
-
-// DispatchOnce sends one batch and returns how many emails it handled.
-func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
-	var batch []queued
-	err := s.db.NewRaw(`UPDATE notify.emails SET attempts = attempts + 1,
-			next_attempt_at = now() + make_interval(secs => least(300, 2 ^ attempts * 5))
-		WHERE id IN (SELECT id FROM notify.emails WHERE status = 'pending' AND next_attempt_at <= now()
-		             ORDER BY next_attempt_at LIMIT 10 FOR UPDATE SKIP LOCKED)
-		RETURNING id::text, to_addr, subject, text_body, html_body, attempts`).Scan(ctx, &batch)
-	if err != nil {
-		return 0, err
-	}
-	for _, q := range batch {
-		sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.sender.Send(sendCtx, mail.Message{To: q.To, Subject: q.Subject, Text: q.Text, HTML: q.HTML})
-		cancel()
-		if err == nil {
-			_, err = s.db.ExecContext(ctx, "UPDATE notify.emails SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = ?", q.ID)
-			if err != nil {
-				return len(batch), err
-			}
-			continue
-		}
-		status := "pending"
-		if q.Attempts >= MaxAttempts {
-			status = "failed"
-		}
-		s.log.WarnContext(ctx, "email not sent", "email_id", q.ID, "attempt", q.Attempts, "err", err)
-		if _, uerr := s.db.ExecContext(ctx, "UPDATE notify.emails SET status = ?, last_error = ? WHERE id = ?", status, truncate(err.Error(), 1000), q.ID); uerr != nil {
-			return len(batch), fmt.Errorf("record send failure: %w", uerr)
-		}
-	}
-	return len(batch), nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
-// Notification is an in-app notification.
+// Notification is an in-app notification. Seq numbers a user's
+// notifications 1, 2, 3... in commit order; it is the SSE event id.
 type Notification struct {
 	ID        string     `json:"id" bun:"id"`
+	Seq       int64      `json:"seq" bun:"seq"`
 	Kind      string     `json:"kind" bun:"kind"`
 	Title     string     `json:"title" bun:"title"`
 	Body      string     `json:"body" bun:"body"`
@@ -26,14 +28,19 @@ var ErrNotFound = errs.New(errs.NotFound, "not_found", "notification not found")
 
 // notifyInApp stores an in-app notification inside the consumer's
 // transaction. Its id is derived from the event id and kind, so a
-// redelivered event cannot create a second one.
+// redelivered event cannot create a second one. The user's notification
+// inserts are serialised by a transaction-scoped advisory lock, so the
+// next seq is computed safely and seq order is commit order.
 func notifyInApp(ctx context.Context, tx bun.Tx, eventID, userID, kind, title, body string) error {
 	if _, err := uuid.Parse(userID); err != nil {
 		return nil
 	}
-	id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventID+"/"+kind)).String()
-	_, err := tx.ExecContext(ctx, `INSERT INTO notify.notifications (id, user_id, kind, title, body) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, id, userID, kind, title, body)
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 7031))", "notify:"+userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO notify.notifications (id, user_id, kind, title, body, event_id, seq)
+		VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM notify.notifications WHERE user_id = ?))
+		ON CONFLICT (id) DO NOTHING`, derivedID(eventID, kind), userID, kind, title, body, eventID, userID)
 	return err
 }
 
@@ -46,7 +53,7 @@ func (s *Service) List(ctx context.Context, userID, cur string, limit int) ([]No
 			return nil, nil, 0, err
 		}
 	}
-	q := "SELECT id::text, kind, title, body, read_at, created_at FROM notify.notifications WHERE user_id = ?"
+	q := "SELECT id::text, seq, kind, title, body, read_at, created_at FROM notify.notifications WHERE user_id = ?"
 	args := []any{userID}
 	if before != "" {
 		q += " AND created_at < (SELECT created_at FROM notify.notifications WHERE id = ?)"

@@ -2,18 +2,35 @@
 package ports
 
 import (
+	"log/slog"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
+	"github.com/opencommerce/commerce/internal/notify/internal/push"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
 )
 
 // HTTP holds the handlers.
-type HTTP struct{ svc *app.Service }
+type HTTP struct {
+	svc       *app.Service
+	hub       *push.Hub
+	streamCfg StreamConfig
+	log       *slog.Logger
+}
 
-// NewHTTP builds the handlers.
-func NewHTTP(svc *app.Service) *HTTP { return &HTTP{svc: svc} }
+// NewHTTP builds the handlers; hub serves the live streams.
+func NewHTTP(svc *app.Service, hub *push.Hub, sc StreamConfig, log *slog.Logger) *HTTP {
+	if sc.Heartbeat <= 0 {
+		sc.Heartbeat = 15 * time.Second
+	}
+	if sc.WriteTimeout <= 0 {
+		sc.WriteTimeout = 10 * time.Second
+	}
+	return &HTTP{svc: svc, hub: hub, streamCfg: sc, log: log}
+}
 
 // List is the page of notifications with the unread count.
 type List struct {
@@ -28,6 +45,7 @@ func (h *HTTP) Routes(api *httpx.Router) {
 		Auth: true, Query: []string{"limit", "cursor"}, Response: List{}}, h.list)
 	api.Handle(openapi.Op{Method: "POST", Path: "/notifications/{id}/read", Summary: "Mark a notification read", Tag: "notifications",
 		Auth: true, Status: 204, Errors: []int{404}}, h.read)
+	h.streamRoute(api)
 }
 
 func (h *HTTP) list(c *fiber.Ctx) error {

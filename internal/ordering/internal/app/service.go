@@ -59,15 +59,17 @@ func (s *Service) event(typ string, o *Order, reason string) (events.Envelope, e
 	if o.ExpiresAt != nil {
 		p.ExpiresAt = o.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	var addr struct {
+		Country string `json:"country"`
+		Phone   string `json:"phone"`
+	}
+	_ = json.Unmarshal(o.Address, &addr)
+	p.Phone = addr.Phone
 	if typ == orderingapi.EventOrderPaid {
-		var addr struct {
-			Country string `json:"country"`
-		}
 		var items []struct {
 			Quantity    int `json:"quantity"`
 			WeightGrams int `json:"weight_grams"`
 		}
-		_ = json.Unmarshal(o.Address, &addr)
 		_ = json.Unmarshal(o.Items, &items)
 		p.Courier, p.Country = o.Courier, addr.Country
 		for _, it := range items {
