@@ -39,14 +39,24 @@ func (s *Service) publish(ctx context.Context, rows []pushed) {
 	if s.rdb == nil || len(rows) == 0 {
 		return
 	}
+	// One round trip per batch, not per notification (a broadcast to many
+	// users is one event with many rows).
 	ids := make([]string, 0, len(rows))
-	for _, n := range rows {
-		data := Encode(n.Notification)
-		if err := push.Publish(ctx, s.rdb, n.UserID, data); err != nil {
-			s.log.WarnContext(ctx, "push: publish", "err", err)
-			continue
+	for start := 0; start < len(rows); start += 1000 {
+		batch := rows[start:min(start+1000, len(rows))]
+		pipe := s.rdb.Pipeline()
+		for _, n := range batch {
+			push.Queue(ctx, pipe, n.UserID, Encode(n.Notification))
 		}
-		ids = append(ids, n.ID)
+		cmds, err := pipe.Exec(ctx)
+		if err != nil {
+			s.log.WarnContext(ctx, "push: publish", "err", err)
+		}
+		for i, c := range cmds {
+			if c.Err() == nil {
+				ids = append(ids, batch[i].ID)
+			}
+		}
 	}
 	if len(ids) == 0 {
 		return

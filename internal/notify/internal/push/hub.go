@@ -67,9 +67,15 @@ func NewHub(rdb *redis.Client, log *slog.Logger) *Hub {
 	return &Hub{rdb: rdb, log: log, ps: rdb.Subscribe(context.Background()), users: map[string]map[*Sub]struct{}{}, done: make(chan struct{})}
 }
 
-// Publish sends ev to every stream of user, on any instance.
+// Publish sends an event (JSON with "seq" and "kind") to every stream of
+// user, on any instance.
 func Publish(ctx context.Context, rdb *redis.Client, user string, data []byte) error {
 	return rdb.Publish(ctx, prefix+user, data).Err()
+}
+
+// Queue adds a Publish to a pipeline, to send many in one round trip.
+func Queue(ctx context.Context, pipe redis.Pipeliner, user string, data []byte) {
+	pipe.Publish(ctx, prefix+user, data)
 }
 
 // Subscribe opens a subscription to user's events.
