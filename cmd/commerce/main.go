@@ -34,6 +34,7 @@ Usage:
   commerce migrate up|down [N]|status [flags]  manage the database schema
   commerce admin create --email E --password P create a verified administrator
   commerce seed [--products N] [flags]         add a deterministic demo catalog (default 1000; safe to rerun)
+  commerce search reindex [flags]              rebuild the search index from the catalog
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
   commerce version                             print the version
 
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = adminCmd(ctx, args[1:], stdout, stderr)
 	case "seed":
 		err = seedCmd(ctx, args[1:], stdout, stderr)
+	case "search":
+		err = searchCmd(ctx, args[1:], stdout, stderr)
 	case "dev":
 		err = devCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

@@ -40,7 +40,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeDB()
-	bar := newProgress(stdout, n)
+	bar := newProgress(stdout, n, "seeding", "products")
 	start := time.Now()
 	created, err := server.SeedCatalog(ctx, cfg, db, log, n, bar.update)
 	bar.done()
@@ -53,20 +53,27 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // progress draws a bar on a terminal and plain lines elsewhere (CI logs).
 type progress struct {
-	w     io.Writer
-	total int
-	tty   bool
-	last  time.Time
+	w           io.Writer
+	total       int
+	tty         bool
+	last        time.Time
+	verb, nouns string
 }
 
-func newProgress(w io.Writer, total int) *progress {
+func newProgress(w io.Writer, total int, verb, nouns string) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			tty = true
 		}
 	}
-	return &progress{w: w, total: total, tty: tty}
+	return &progress{w: w, total: total, tty: tty, verb: verb, nouns: nouns}
+}
+
+// set updates a bar whose total is learnt on the way.
+func (p *progress) set(done, total int) {
+	p.total = max(total, 1)
+	p.update(done)
 }
 
 func (p *progress) update(done int) {
@@ -78,7 +85,7 @@ func (p *progress) update(done int) {
 	}
 	if done == p.total || time.Since(p.last) > 2*time.Second {
 		p.last = time.Now()
-		fmt.Fprintf(p.w, "seeding: %d/%d products\n", done, p.total)
+		fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.verb, done, p.total, p.nouns)
 	}
 }
 

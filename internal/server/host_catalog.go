@@ -27,10 +27,27 @@ func SeedCatalog(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.L
 	if err := bus.InitTopics(catalogapi.Topics...); err != nil {
 		return 0, err
 	}
-	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	m, closeCat, err := catalogModule(ctx, cfg, db, log)
 	if err != nil {
 		return 0, err
 	}
-	defer rdb.Close()
-	return catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log}).Seed(ctx, n, progress)
+	defer closeCat()
+	return m.Seed(ctx, n, progress)
+}
+
+// localCatalog is the catalog of this database, for data commands.
+func localCatalog(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (catalogapi.Catalog, func(), error) {
+	m, closeCat, err := catalogModule(ctx, cfg, db, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.API(), closeCat, nil
+}
+
+func catalogModule(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (*catalog.Module, func(), error) {
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log}), func() { _ = rdb.Close() }, nil
 }

@@ -77,6 +77,13 @@ type OrderingHost interface {
 	PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error)
 }
 
+// SearchHost is a hosted search context.
+type SearchHost interface {
+	Routes(api *httpx.Router)
+	Consumers() []events.Consumer
+	Run(ctx context.Context) error
+}
+
 // NotifyHost is a hosted notify context.
 type NotifyHost interface {
 	Routes(api *httpx.Router)

@@ -50,6 +50,7 @@ type Server struct {
 	idem         *idempotency.Store
 	limiter      *ratelimit.Limiter
 	notify       NotifyHost
+	search       SearchHost
 	Auth         AuthHost
 	Catalog      CatalogHost
 	Fulfill      FulfillmentHost
@@ -182,6 +183,9 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	}
 	if s.Orders != nil {
 		s.Orders.Routes(api)
+	}
+	if s.search != nil {
+		s.search.Routes(api)
 	}
 	if s.notify != nil {
 		s.notify.Routes(api)

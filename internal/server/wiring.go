@@ -93,6 +93,11 @@ func (s *Server) wireContexts(db *pg.DB, outbox *events.Outbox, limiter *ratelim
 				func(ctx context.Context) error { return s.Orders.Run(ctx) }, nil)
 		},
 		func() error {
+			return host("search", func() error { s.search, err = newSearchHost(d); return err },
+				nil, func() []events.Consumer { return s.search.Consumers() },
+				func(ctx context.Context) error { return s.search.Run(ctx) }, nil)
+		},
+		func() error {
 			return host("notify", func() error { s.notify, err = newNotifyHost(d); return err },
 				nil, func() []events.Consumer { return s.notify.Consumers() }, nil, nil)
 		},

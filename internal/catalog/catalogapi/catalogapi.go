@@ -72,6 +72,9 @@ type ProductEvent struct {
 	Status      string `json:"status"`
 	Version     int    `json:"version"`
 	WeightGrams int    `json:"weight_grams"`
+	// Product is the whole product after the change, for read models
+	// (search) that index more than the fields above.
+	Product *Product `json:"product,omitempty"`
 }
 
 // StockChanged is the payload of catalog.stock_changed.
@@ -111,4 +114,8 @@ type Catalog interface {
 	// Commit turns the order's reservation into a deduction of on-hand
 	// stock; idempotent.
 	Commit(ctx context.Context, orderID string) error
+	// Page lists every product (any status) in id order after the given
+	// id, for read models that rebuild from catalog (search reindex);
+	// total, the number of products, is set on the first page only.
+	Page(ctx context.Context, after string, limit int) (items []Product, total int, err error)
 }

@@ -739,6 +739,111 @@ func (*CommitResponse) Descriptor() ([]byte, []int) {
 	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{12}
 }
 
+type ListProductsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	After         string                 `protobuf:"bytes,1,opt,name=after,proto3" json:"after,omitempty"`
+	Limit         int64                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsRequest) Reset() {
+	*x = ListProductsRequest{}
+	mi := &file_catalog_v1_catalog_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsRequest) ProtoMessage() {}
+
+func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_catalog_v1_catalog_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
+func (*ListProductsRequest) Descriptor() ([]byte, []int) {
+	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListProductsRequest) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListProductsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Products []*Product             `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
+	// total is set on the first page only (after empty).
+	Total         int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsResponse) Reset() {
+	*x = ListProductsResponse{}
+	mi := &file_catalog_v1_catalog_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsResponse) ProtoMessage() {}
+
+func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_catalog_v1_catalog_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
+func (*ListProductsResponse) Descriptor() ([]byte, []int) {
+	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListProductsResponse) GetProducts() []*Product {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *ListProductsResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 var File_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_catalog_v1_catalog_proto_rawDesc = "" +
@@ -795,14 +900,21 @@ const file_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0fReleaseResponse\"*\n" +
 	"\rCommitRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"\x10\n" +
-	"\x0eCommitResponse2\xf6\x02\n" +
+	"\x0eCommitResponse\"A\n" +
+	"\x13ListProductsRequest\x12\x14\n" +
+	"\x05after\x18\x01 \x01(\tR\x05after\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x03R\x05limit\"]\n" +
+	"\x14ListProductsResponse\x12/\n" +
+	"\bproducts\x18\x01 \x03(\v2\x13.catalog.v1.ProductR\bproducts\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total2\xc9\x03\n" +
 	"\x0eCatalogService\x12K\n" +
 	"\n" +
 	"GetProduct\x12\x1d.catalog.v1.GetProductRequest\x1a\x1e.catalog.v1.GetProductResponse\x12N\n" +
 	"\vGetProducts\x12\x1e.catalog.v1.GetProductsRequest\x1a\x1f.catalog.v1.GetProductsResponse\x12B\n" +
 	"\aReserve\x12\x1a.catalog.v1.ReserveRequest\x1a\x1b.catalog.v1.ReserveResponse\x12B\n" +
 	"\aRelease\x12\x1a.catalog.v1.ReleaseRequest\x1a\x1b.catalog.v1.ReleaseResponse\x12?\n" +
-	"\x06Commit\x12\x19.catalog.v1.CommitRequest\x1a\x1a.catalog.v1.CommitResponseBAZ?github.com/opencommerce/commerce/api/proto/catalog/v1;catalogv1b\x06proto3"
+	"\x06Commit\x12\x19.catalog.v1.CommitRequest\x1a\x1a.catalog.v1.CommitResponse\x12Q\n" +
+	"\fListProducts\x12\x1f.catalog.v1.ListProductsRequest\x1a .catalog.v1.ListProductsResponseBAZ?github.com/opencommerce/commerce/api/proto/catalog/v1;catalogv1b\x06proto3"
 
 var (
 	file_catalog_v1_catalog_proto_rawDescOnce sync.Once
@@ -816,7 +928,7 @@ func file_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_catalog_v1_catalog_proto_goTypes = []any{
 	(*Stock)(nil),                 // 0: catalog.v1.Stock
 	(*Product)(nil),               // 1: catalog.v1.Product
@@ -831,33 +943,38 @@ var file_catalog_v1_catalog_proto_goTypes = []any{
 	(*ReleaseResponse)(nil),       // 10: catalog.v1.ReleaseResponse
 	(*CommitRequest)(nil),         // 11: catalog.v1.CommitRequest
 	(*CommitResponse)(nil),        // 12: catalog.v1.CommitResponse
-	(*structpb.Struct)(nil),       // 13: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*ListProductsRequest)(nil),   // 13: catalog.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),  // 14: catalog.v1.ListProductsResponse
+	(*structpb.Struct)(nil),       // 15: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_catalog_v1_catalog_proto_depIdxs = []int32{
-	13, // 0: catalog.v1.Product.attributes:type_name -> google.protobuf.Struct
+	15, // 0: catalog.v1.Product.attributes:type_name -> google.protobuf.Struct
 	0,  // 1: catalog.v1.Product.stock:type_name -> catalog.v1.Stock
-	14, // 2: catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	14, // 3: catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 2: catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	16, // 3: catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 4: catalog.v1.GetProductResponse.product:type_name -> catalog.v1.Product
 	1,  // 5: catalog.v1.GetProductsResponse.products:type_name -> catalog.v1.Product
 	6,  // 6: catalog.v1.ReserveRequest.lines:type_name -> catalog.v1.Line
-	14, // 7: catalog.v1.ReserveRequest.expires_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: catalog.v1.CatalogService.GetProduct:input_type -> catalog.v1.GetProductRequest
-	4,  // 9: catalog.v1.CatalogService.GetProducts:input_type -> catalog.v1.GetProductsRequest
-	7,  // 10: catalog.v1.CatalogService.Reserve:input_type -> catalog.v1.ReserveRequest
-	9,  // 11: catalog.v1.CatalogService.Release:input_type -> catalog.v1.ReleaseRequest
-	11, // 12: catalog.v1.CatalogService.Commit:input_type -> catalog.v1.CommitRequest
-	3,  // 13: catalog.v1.CatalogService.GetProduct:output_type -> catalog.v1.GetProductResponse
-	5,  // 14: catalog.v1.CatalogService.GetProducts:output_type -> catalog.v1.GetProductsResponse
-	8,  // 15: catalog.v1.CatalogService.Reserve:output_type -> catalog.v1.ReserveResponse
-	10, // 16: catalog.v1.CatalogService.Release:output_type -> catalog.v1.ReleaseResponse
-	12, // 17: catalog.v1.CatalogService.Commit:output_type -> catalog.v1.CommitResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	16, // 7: catalog.v1.ReserveRequest.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 8: catalog.v1.ListProductsResponse.products:type_name -> catalog.v1.Product
+	2,  // 9: catalog.v1.CatalogService.GetProduct:input_type -> catalog.v1.GetProductRequest
+	4,  // 10: catalog.v1.CatalogService.GetProducts:input_type -> catalog.v1.GetProductsRequest
+	7,  // 11: catalog.v1.CatalogService.Reserve:input_type -> catalog.v1.ReserveRequest
+	9,  // 12: catalog.v1.CatalogService.Release:input_type -> catalog.v1.ReleaseRequest
+	11, // 13: catalog.v1.CatalogService.Commit:input_type -> catalog.v1.CommitRequest
+	13, // 14: catalog.v1.CatalogService.ListProducts:input_type -> catalog.v1.ListProductsRequest
+	3,  // 15: catalog.v1.CatalogService.GetProduct:output_type -> catalog.v1.GetProductResponse
+	5,  // 16: catalog.v1.CatalogService.GetProducts:output_type -> catalog.v1.GetProductsResponse
+	8,  // 17: catalog.v1.CatalogService.Reserve:output_type -> catalog.v1.ReserveResponse
+	10, // 18: catalog.v1.CatalogService.Release:output_type -> catalog.v1.ReleaseResponse
+	12, // 19: catalog.v1.CatalogService.Commit:output_type -> catalog.v1.CommitResponse
+	14, // 20: catalog.v1.CatalogService.ListProducts:output_type -> catalog.v1.ListProductsResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_catalog_v1_catalog_proto_init() }
@@ -871,7 +988,7 @@ func file_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_catalog_v1_catalog_proto_rawDesc), len(file_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CatalogService_GetProduct_FullMethodName  = "/catalog.v1.CatalogService/GetProduct"
-	CatalogService_GetProducts_FullMethodName = "/catalog.v1.CatalogService/GetProducts"
-	CatalogService_Reserve_FullMethodName     = "/catalog.v1.CatalogService/Reserve"
-	CatalogService_Release_FullMethodName     = "/catalog.v1.CatalogService/Release"
-	CatalogService_Commit_FullMethodName      = "/catalog.v1.CatalogService/Commit"
+	CatalogService_GetProduct_FullMethodName   = "/catalog.v1.CatalogService/GetProduct"
+	CatalogService_GetProducts_FullMethodName  = "/catalog.v1.CatalogService/GetProducts"
+	CatalogService_Reserve_FullMethodName      = "/catalog.v1.CatalogService/Reserve"
+	CatalogService_Release_FullMethodName      = "/catalog.v1.CatalogService/Release"
+	CatalogService_Commit_FullMethodName       = "/catalog.v1.CatalogService/Commit"
+	CatalogService_ListProducts_FullMethodName = "/catalog.v1.CatalogService/ListProducts"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -37,6 +38,7 @@ type CatalogServiceClient interface {
 	Reserve(ctx context.Context, in *ReserveRequest, opts ...grpc.CallOption) (*ReserveResponse, error)
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
 	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
+	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -97,6 +99,16 @@ func (c *catalogServiceClient) Commit(ctx context.Context, in *CommitRequest, op
 	return out, nil
 }
 
+func (c *catalogServiceClient) ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProductsResponse)
+	err := c.cc.Invoke(ctx, CatalogService_ListProducts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -108,6 +120,7 @@ type CatalogServiceServer interface {
 	Reserve(context.Context, *ReserveRequest) (*ReserveResponse, error)
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
 	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
+	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -132,6 +145,9 @@ func (UnimplementedCatalogServiceServer) Release(context.Context, *ReleaseReques
 }
 func (UnimplementedCatalogServiceServer) Commit(context.Context, *CommitRequest) (*CommitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Commit not implemented")
+}
+func (UnimplementedCatalogServiceServer) ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProducts not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -244,6 +260,24 @@ func _CatalogService_Commit_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_ListProducts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProductsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).ListProducts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_ListProducts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).ListProducts(ctx, req.(*ListProductsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -270,6 +304,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Commit",
 			Handler:    _CatalogService_Commit_Handler,
+		},
+		{
+			MethodName: "ListProducts",
+			Handler:    _CatalogService_ListProducts_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -97,3 +97,16 @@ func FromProto(m *catalogv1.Product) catalogapi.Product {
 		Status: m.GetStatus(), Version: int(m.GetVersion()), CreatedAt: m.GetCreatedAt().AsTime(), UpdatedAt: m.GetUpdatedAt().AsTime(),
 		Stock: catalogapi.Stock{OnHand: int(s.GetOnHand()), Reserved: int(s.GetReserved()), Available: int(s.GetAvailable())}}
 }
+
+// Page implements catalogapi.Catalog.
+func (c *Client) Page(ctx context.Context, after string, limit int) ([]catalogapi.Product, int, error) {
+	r, err := c.c.ListProducts(ctx, &catalogv1.ListProductsRequest{After: after, Limit: int64(limit)})
+	if err != nil {
+		return nil, 0, grpcx.FromStatus(err)
+	}
+	out := make([]catalogapi.Product, len(r.GetProducts()))
+	for i, p := range r.GetProducts() {
+		out[i] = FromProto(p)
+	}
+	return out, int(r.GetTotal()), nil
+}

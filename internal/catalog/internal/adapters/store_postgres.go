@@ -330,3 +330,10 @@ func (Store) ReserveLines(ctx context.Context, db bun.IDB, orderID string, ids [
 
 // IsUniqueViolation reports a duplicate-key error.
 func IsUniqueViolation(err error) bool { return pg.IsUniqueViolation(err) }
+
+// Count is the number of products of any status.
+func (Store) Count(ctx context.Context, db bun.IDB) (int, error) {
+	var n int
+	err := db.NewRaw("SELECT count(*) FROM catalog.products").Scan(ctx, &n)
+	return n, err
+}

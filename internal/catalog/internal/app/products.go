@@ -367,3 +367,28 @@ func mergeValidation(err error) error {
 	}
 	return errs.Validation(fields...)
 }
+
+// Page implements catalogapi.Catalog: every product by id, for rebuilds.
+func (s *Service) Page(ctx context.Context, after string, limit int) ([]catalogapi.Product, int, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	if after != "" && !validID(after) {
+		return nil, 0, errs.New(errs.BadRequest, "bad_cursor", "after must be a product id")
+	}
+	rows, err := s.store.List(ctx, s.db, adapters.Filter{After: after, Limit: limit})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]catalogapi.Product, len(rows))
+	for i := range rows {
+		out[i] = toProduct(&rows[i])
+	}
+	total := 0
+	if after == "" {
+		if total, err = s.store.Count(ctx, s.db); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, total, nil
+}

@@ -62,7 +62,7 @@ func toProduct(r *adapters.ProductRow) catalogapi.Product {
 
 func productEvent(typ string, r *adapters.ProductRow) (events.Envelope, error) {
 	return events.New(typ, r.ID, catalogapi.ProductEvent{ProductID: r.ID, SKU: r.SKU, Name: r.Name, Category: r.Category, Brand: r.Brand,
-		Price: r.Price, Currency: r.Currency, Status: r.Status, Version: r.Version, WeightGrams: r.WeightGrams})
+		Price: r.Price, Currency: r.Currency, Status: r.Status, Version: r.Version, WeightGrams: r.WeightGrams, Product: ptr(toProduct(r))})
 }
 
 func stockEvents(kind, reason, ref string, moves []adapters.Movement, after map[string]adapters.StockRow) ([]events.Envelope, error) {
@@ -98,3 +98,5 @@ func (s *Service) invalidate(ctx context.Context, ids ...string) {
 		s.log.WarnContext(ctx, "cache invalidation failed", "err", err, "products", len(ids))
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

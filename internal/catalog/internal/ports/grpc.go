@@ -63,3 +63,16 @@ func (g *GRPC) Release(ctx context.Context, r *catalogv1.ReleaseRequest) (*catal
 func (g *GRPC) Commit(ctx context.Context, r *catalogv1.CommitRequest) (*catalogv1.CommitResponse, error) {
 	return &catalogv1.CommitResponse{}, g.api.Commit(ctx, r.GetOrderId())
 }
+
+// ListProducts implements catalogv1.CatalogServiceServer.
+func (g *GRPC) ListProducts(ctx context.Context, r *catalogv1.ListProductsRequest) (*catalogv1.ListProductsResponse, error) {
+	items, total, err := g.api.Page(ctx, r.GetAfter(), int(r.GetLimit()))
+	if err != nil {
+		return nil, err
+	}
+	out := &catalogv1.ListProductsResponse{Total: int64(total), Products: make([]*catalogv1.Product, len(items))}
+	for i, p := range items {
+		out.Products[i] = grpcclient.ToProto(p)
+	}
+	return out, nil
+}
