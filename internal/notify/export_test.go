@@ -3,4 +3,6 @@ package notify
 import "context"
 
 // DispatchOnceForTest sends one batch of queued emails and texts.
-func (m *Module) DispatchOnceForTest(ctx context.Context) (int, error) { return m.svc.DispatchOnce(ctx) }
+func (m *Module) DispatchOnceForTest(ctx context.Context) (int, error) {
+	return m.svc.DispatchOnce(ctx)
+}
