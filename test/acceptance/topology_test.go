@@ -24,8 +24,8 @@ func monolithOnly(t *testing.T) {
 	}
 }
 
-// startSplit starts catalog alone, payments alone, the other contexts
-// together, all on one database with events on a kfake broker and calls over
+// startSplit starts catalog alone, payments alone, search alone, the other
+// contexts together, all on one database with events on a kfake broker and calls over
 // gRPC, behind a gateway whose URL the scenario uses.
 func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	began := time.Now()
@@ -53,8 +53,9 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	pay, _ := startOne(t, with(map[string]string{"CONTEXTS": "payments", "GRPC_ADDR": "127.0.0.1:0"}))
 	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify", "GRPC_ADDR": "127.0.0.1:0",
 		"CATALOG_GRPC_ADDR": cat.GRPC, "PAYMENTS_GRPC_ADDR": pay.GRPC}))
-	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL}
-	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "notify", "chat", "search"} {
+	srch, _ := startOne(t, with(map[string]string{"CONTEXTS": "search", "CATALOG_GRPC_ADDR": cat.GRPC}))
+	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL, "search=" + srch.URL}
+	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "notify", "chat"} {
 		ups = append(ups, c+"="+rest.URL)
 	}
 	gwEnv := map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "GATEWAY_UPSTREAMS": strings.Join(ups, ",")}
@@ -62,7 +63,7 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 		gwEnv["RATE_LIMIT_PER_MINUTE"] = v
 	}
 	gw, _ := startOne(t, gwEnv)
-	gw.children = []*proc{rest, pay, cat}
+	gw.children = []*proc{rest, srch, pay, cat}
 	return gw, time.Since(began)
 }
 
