@@ -41,6 +41,9 @@ func (f fakeCatalog) Products(_ context.Context, ids []string) (map[string]catal
 func (fakeCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error { return nil }
 func (fakeCatalog) Release(context.Context, string, string) error                        { return nil }
 func (fakeCatalog) Commit(context.Context, string) error                                 { return nil }
+func (fakeCatalog) Page(context.Context, string, int) ([]catalogapi.Product, int, error) {
+	return nil, 0, nil
+}
 
 type fakeAuth struct{}
 
