@@ -77,6 +77,15 @@ type OrderingHost interface {
 	PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error)
 }
 
+// ChatHost is a hosted chat context.
+type ChatHost interface {
+	Topics() []string
+	Routes(api *httpx.Router)
+	Run(ctx context.Context) error
+	// Shutdown closes the live connections so the HTTP server can drain.
+	Shutdown()
+}
+
 // SearchHost is a hosted search context.
 type SearchHost interface {
 	Routes(api *httpx.Router)

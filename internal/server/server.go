@@ -51,6 +51,7 @@ type Server struct {
 	limiter      *ratelimit.Limiter
 	notify       NotifyHost
 	search       SearchHost
+	chat         ChatHost
 	Auth         AuthHost
 	Catalog      CatalogHost
 	Fulfill      FulfillmentHost
@@ -187,6 +188,9 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.search != nil {
 		s.search.Routes(api)
 	}
+	if s.chat != nil {
+		s.chat.Routes(api)
+	}
 	if s.notify != nil {
 		s.notify.Routes(api)
 	}
@@ -280,6 +284,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down")
 	if s.notify != nil {
 		s.notify.Shutdown() // streams never end by themselves
+	}
+	if s.chat != nil {
+		s.chat.Shutdown() // nor do WebSockets
 	}
 	if err := s.App.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 		s.log.Error("http shutdown", "err", err)

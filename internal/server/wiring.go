@@ -98,6 +98,11 @@ func (s *Server) wireContexts(db *pg.DB, outbox *events.Outbox, limiter *ratelim
 				func(ctx context.Context) error { return s.search.Run(ctx) }, nil)
 		},
 		func() error {
+			return host("chat", func() error { s.chat, err = newChatHost(d); return err },
+				func() []string { return s.chat.Topics() }, nil,
+				func(ctx context.Context) error { return s.chat.Run(ctx) }, nil)
+		},
+		func() error {
 			return host("notify", func() error { s.notify, err = newNotifyHost(d); return err },
 				nil, func() []events.Consumer { return s.notify.Consumers() }, nil, nil)
 		},

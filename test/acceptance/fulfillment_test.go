@@ -63,7 +63,7 @@ func TestFulfillmentFollowsPayment(t *testing.T) {
 		for _, it := range list["items"].([]any) {
 			kinds[it.(map[string]any)["kind"].(string)]++
 		}
-		if kinds["order_placed"] == 1 && kinds["order_paid"] == 1 && kinds["order_shipped"] == 1 {
+		if kinds["order_placed"] == 1 && kinds["order_paid"] == 1 && kinds["order_shipped"] == 1 && kinds["order_delivered"] == 1 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -51,7 +51,7 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	}
 	cat, _ := startOne(t, with(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": "127.0.0.1:0"}))
 	pay, _ := startOne(t, with(map[string]string{"CONTEXTS": "payments", "GRPC_ADDR": "127.0.0.1:0"}))
-	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify", "GRPC_ADDR": "127.0.0.1:0",
+	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify,chat", "GRPC_ADDR": "127.0.0.1:0",
 		"CATALOG_GRPC_ADDR": cat.GRPC, "PAYMENTS_GRPC_ADDR": pay.GRPC}))
 	srch, _ := startOne(t, with(map[string]string{"CONTEXTS": "search", "CATALOG_GRPC_ADDR": cat.GRPC}))
 	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL, "search=" + srch.URL}

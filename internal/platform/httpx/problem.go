@@ -39,7 +39,7 @@ var kindStatus = map[errs.Kind]int{
 var statusCode = map[int]string{
 	400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
 	408: "request_timeout", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
-	422: "validation_failed", 429: "rate_limited", 500: "internal", 503: "unavailable",
+	422: "validation_failed", 426: "upgrade_required", 429: "rate_limited", 500: "internal", 503: "unavailable",
 }
 
 // StatusOf maps any error to its HTTP status: this is the one place that

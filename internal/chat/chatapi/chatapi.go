@@ -1,0 +1,21 @@
+// Package chatapi is what other contexts may import from chat: the events
+// it publishes.
+package chatapi
+
+// EventMessageSent is published (through the outbox) for every new
+// message, so other contexts (notify) can reach offline participants.
+const EventMessageSent = "chat.message_sent"
+
+// Topics lists every topic chat publishes.
+var Topics = []string{EventMessageSent}
+
+// MessageSent is the payload of chat.message_sent.
+type MessageSent struct {
+	MessageID      string   `json:"message_id"`
+	ConversationID string   `json:"conversation_id"`
+	SenderID       string   `json:"sender_id"`
+	Recipients     []string `json:"recipients"`
+	Kind           string   `json:"kind"`
+	Preview        string   `json:"preview"`
+	CreatedAt      string   `json:"created_at"`
+}

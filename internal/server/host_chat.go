@@ -1,0 +1,13 @@
+//go:build !no_chat
+
+package server
+
+import "github.com/opencommerce/commerce/internal/chat"
+
+func newChatHost(d hostDeps) (ChatHost, error) {
+	auth, err := d.s.authAPI()
+	if err != nil {
+		return nil, err
+	}
+	return chat.New(chat.Deps{DB: d.db, Outbox: d.outbox, Redis: d.s.Redis.Client, Auth: auth, Limiter: d.limiter, Log: d.s.log}), nil
+}

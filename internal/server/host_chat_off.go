@@ -1,0 +1,5 @@
+//go:build no_chat
+
+package server
+
+func newChatHost(hostDeps) (ChatHost, error) { return nil, builtWithout("chat") }
