@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -162,12 +162,12 @@ func (w *WS) serve(conn *websocket.Conn, who authn.Principal) {
 		_ = conn.Close()
 		return
 	}
-	s := &session{w: w, conn: conn, who: who, id: uuid.NewString(), direct: make(chan []byte, 32), member: map[string]bool{},
+	s := &session{w: w, conn: conn, who: who, id: uuid.NewString(), direct: make(chan []byte, 64), member: map[string]bool{},
 		typed: map[string]time.Time{}, done: make(chan struct{})}
 	defer sub.Close()
+	go s.writeLoop(sub)
 	s.online(ctx, true)
 	defer s.online(context.WithoutCancel(ctx), false)
-	go s.writeLoop(sub)
 	s.readLoop(ctx)
 	s.stop()
 }
@@ -366,20 +366,29 @@ func (s *session) refreshPresence(ctx context.Context) {
 	_, _ = pipe.Exec(ctx)
 }
 
-// Online reports whether user has a live connection on any instance.
-func (w *WS) Online(ctx context.Context, user string) bool {
-	m, err := w.rdb.HGetAll(ctx, presenceKey+user).Result()
-	if err != nil {
-		return false
+// onlineOf reports which of users have a live connection on any
+// instance, in one round trip.
+func (w *WS) onlineOf(ctx context.Context, users []string) map[string]bool {
+	out := make(map[string]bool, len(users))
+	if len(users) == 0 {
+		return out
 	}
+	pipe := w.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(users))
+	for i, u := range users {
+		cmds[i] = pipe.HGetAll(ctx, presenceKey+u)
+	}
+	_, _ = pipe.Exec(ctx)
 	now := time.Now().Unix()
-	for _, v := range m {
-		var exp int64
-		if _, err := fmt.Sscan(v, &exp); err == nil && exp > now {
-			return true
+	for i, c := range cmds {
+		for _, v := range c.Val() {
+			if exp, err := strconv.ParseInt(v, 10, 64); err == nil && exp > now {
+				out[users[i]] = true
+				break
+			}
 		}
 	}
-	return false
+	return out
 }
 
 // online records this connection coming or going; the user's contacts hear
@@ -387,13 +396,14 @@ func (w *WS) Online(ctx context.Context, user string) bool {
 func (s *session) online(ctx context.Context, up bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	was := s.w.Online(ctx, s.who.UserID)
+	me := []string{s.who.UserID}
+	was := s.w.onlineOf(ctx, me)[s.who.UserID]
 	if up {
 		s.refreshPresence(ctx)
 	} else {
 		s.w.rdb.HDel(ctx, presenceKey+s.who.UserID, s.id)
 	}
-	now := s.w.Online(ctx, s.who.UserID)
+	now := s.w.onlineOf(ctx, me)[s.who.UserID]
 	contacts, err := s.w.svc.Contacts(ctx, s.who.UserID)
 	if err != nil {
 		return
@@ -401,11 +411,17 @@ func (s *session) online(ctx context.Context, up bool) {
 	if was != now {
 		s.w.publish(ctx, contacts, encode(presenceFrame{Type: "presence", UserID: s.who.UserID, Online: now}))
 	}
-	if up { // who of my contacts is online right now
-		for _, c := range contacts {
-			if s.w.Online(ctx, c) {
-				s.reply(presenceFrame{Type: "presence", UserID: c, Online: true})
+	if up { // who of my contacts is online right now (the first ones)
+		n := 0
+		for u, on := range s.w.onlineOf(ctx, contacts) {
+			if on && n < presenceSnapshot {
+				s.reply(presenceFrame{Type: "presence", UserID: u, Online: true})
+				n++
 			}
 		}
 	}
 }
+
+// presenceSnapshot caps the presence frames sent on connect (the direct
+// queue must not overflow).
+const presenceSnapshot = 48
