@@ -41,6 +41,7 @@ func New(d Deps) *Module {
 	log := d.Log.With("context", "chat")
 	svc := app.New(d.DB, d.Outbox, d.Auth, log)
 	ws := ports.NewWS(svc, d.Redis, d.Limiter, log)
+	svc.SetPresence(ws.OnlineOf)
 	return &Module{ws: ws, http: ports.NewHTTP(svc, ws)}
 }
 

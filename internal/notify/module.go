@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/chat/chatapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/notify/internal/ports"
@@ -87,6 +88,9 @@ func (m *Module) Consumers() []events.Consumer {
 	}, {
 		Name: "notify.fulfillment_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered}, Handle: m.svc.HandleFulfillmentEvent,
+	}, {
+		Name: "notify.chat", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Topics: []string{chatapi.EventMessageSent}, Handle: m.svc.HandleChatEvent,
 	}, {
 		Name: "notify.payments", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{paymentsapi.EventPaymentFailed}, Handle: m.svc.HandlePaymentEvent,

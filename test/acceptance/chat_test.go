@@ -234,6 +234,25 @@ func TestChatOverWebSocket(t *testing.T) {
 	cws.send(map[string]any{"type": "message", "conversation_id": id, "client_id": "c-3", "text": "hello?"})
 	cws.expectFrame("error", func(f map[string]any) bool { return f["code"] == "conversation_closed" })
 	expect(t, call(t, s.u, "POST", "/api/v1/chat/conversations/"+id+"/reopen", nil, cust), 200, "reopen")
+
+	// Offline participants hear of new messages from notify: the admin
+	// in-app; the customer in-app and by email (once per burst).
+	cws.send(map[string]any{"type": "message", "conversation_id": id, "client_id": "c-4", "text": "Anyone there?"})
+	cws.expectFrame("message", func(f map[string]any) bool { return f["client_id"] == "c-4" })
+	waitNotification(t, s.u, s.admin, "chat_message")
+	cws.c.Close(websocket.StatusNormalClosure, "bye")
+	aws2 := dialChat(t, s.u, s.admin, false)
+	time.Sleep(300 * time.Millisecond) // the customer's presence lapses with its connection
+	for i := 0; i < 2; i++ {
+		aws2.send(map[string]any{"type": "message", "conversation_id": id, "client_id": "a-late-" + string(rune('0'+i)), "text": "Your parcel ships today"})
+		aws2.expectFrame("message", func(f map[string]any) bool { return f["sender_id"] == adminID && f["text"] == "Your parcel ships today" && f["duplicate"] == nil })
+	}
+	waitNotification(t, s.u, cust, "chat_message")
+	s.smtp.WaitFor(t, "chatty@shop.test", "Subject: You have a new message", 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if n := s.emails("chatty@shop.test", "You have a new message"); n != 1 {
+		t.Fatalf("%d chat emails for one burst, want 1", n)
+	}
 }
 
 // Two instances on one database and Redis deliver across each other.

@@ -15,7 +15,11 @@ type MessageSent struct {
 	ConversationID string   `json:"conversation_id"`
 	SenderID       string   `json:"sender_id"`
 	Recipients     []string `json:"recipients"`
-	Kind           string   `json:"kind"`
-	Preview        string   `json:"preview"`
-	CreatedAt      string   `json:"created_at"`
+	// Offline are the recipients with no live connection when it was sent:
+	// the ones to reach another way (email).
+	Offline   []string `json:"offline"`
+	Title     string   `json:"title"`
+	Kind      string   `json:"kind"`
+	Preview   string   `json:"preview"`
+	CreatedAt string   `json:"created_at"`
 }

@@ -15,6 +15,7 @@ const (
 	KindOrderRefunded   = "order_refunded"
 	KindOrderShipped    = "order_shipped"
 	KindOrderDelivered  = "order_delivered"
+	KindChatMessage     = "chat_message"
 	// In-app only.
 	KindWelcome       = "welcome"
 	KindEmailVerified = "email_verified"

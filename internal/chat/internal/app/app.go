@@ -52,6 +52,13 @@ type Service struct {
 	outbox *events.Outbox
 	auth   authapi.Auth
 	log    *slog.Logger
+	online func(ctx context.Context, users []string) map[string]bool
+}
+
+// SetPresence tells the service who is connected (the live side knows),
+// so chat.message_sent can name the recipients to reach another way.
+func (s *Service) SetPresence(online func(ctx context.Context, users []string) map[string]bool) {
+	s.online = online
 }
 
 // New builds the service; auth checks participants exist.
@@ -357,6 +364,19 @@ func (s *Service) Send(ctx context.Context, who authn.Principal, in SendInput) (
 		}
 		return Sent{}, err
 	}
+	// Presence is read before the transaction (no network call inside it).
+	var offline []string
+	if users, err := s.Participants(ctx, in.ConversationID); err == nil {
+		on := map[string]bool{}
+		if s.online != nil {
+			on = s.online(ctx, users)
+		}
+		for _, u := range users {
+			if u != who.UserID && !on[u] {
+				offline = append(offline, u)
+			}
+		}
+	}
 	var out Sent
 	var attachment any
 	if in.Attachment != nil {
@@ -405,8 +425,13 @@ func (s *Service) Send(ctx context.Context, who authn.Principal, in SendInput) (
 				others = append(others, r)
 			}
 		}
+		var title string
+		if err := tx.NewRaw("SELECT title FROM chat.conversations WHERE id = ?", m.ConversationID).Scan(ctx, &title); err != nil {
+			return err
+		}
 		ev, err := events.New(chatapi.EventMessageSent, m.ConversationID, chatapi.MessageSent{MessageID: m.ID, ConversationID: m.ConversationID,
-			SenderID: m.SenderID, Recipients: others, Kind: m.Kind, Preview: preview, CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339Nano)})
+			SenderID: m.SenderID, Recipients: others, Offline: offline, Title: title, Kind: m.Kind, Preview: preview,
+			CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339Nano)})
 		if err != nil {
 			return err
 		}

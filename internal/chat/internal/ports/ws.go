@@ -366,9 +366,9 @@ func (s *session) refreshPresence(ctx context.Context) {
 	_, _ = pipe.Exec(ctx)
 }
 
-// onlineOf reports which of users have a live connection on any
+// OnlineOf reports which of users have a live connection on any
 // instance, in one round trip.
-func (w *WS) onlineOf(ctx context.Context, users []string) map[string]bool {
+func (w *WS) OnlineOf(ctx context.Context, users []string) map[string]bool {
 	out := make(map[string]bool, len(users))
 	if len(users) == 0 {
 		return out
@@ -397,13 +397,13 @@ func (s *session) online(ctx context.Context, up bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	me := []string{s.who.UserID}
-	was := s.w.onlineOf(ctx, me)[s.who.UserID]
+	was := s.w.OnlineOf(ctx, me)[s.who.UserID]
 	if up {
 		s.refreshPresence(ctx)
 	} else {
 		s.w.rdb.HDel(ctx, presenceKey+s.who.UserID, s.id)
 	}
-	now := s.w.onlineOf(ctx, me)[s.who.UserID]
+	now := s.w.OnlineOf(ctx, me)[s.who.UserID]
 	contacts, err := s.w.svc.Contacts(ctx, s.who.UserID)
 	if err != nil {
 		return
@@ -413,7 +413,7 @@ func (s *session) online(ctx context.Context, up bool) {
 	}
 	if up { // who of my contacts is online right now (the first ones)
 		n := 0
-		for u, on := range s.w.onlineOf(ctx, contacts) {
+		for u, on := range s.w.OnlineOf(ctx, contacts) {
 			if on && n < presenceSnapshot {
 				s.reply(presenceFrame{Type: "presence", UserID: u, Online: true})
 				n++

@@ -121,6 +121,9 @@ func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
+		if err := rememberUser(ctx, tx, p.UserID, p.Email, p.Name); err != nil {
+			return err
+		}
 		kind, page := notifyapi.KindVerifyEmail, "/verify-email"
 		if e.Type == authapi.EventPasswordResetRequested {
 			kind, page = notifyapi.KindPasswordReset, "/reset-password"
@@ -138,6 +141,9 @@ func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envel
 		if err := e.Decode(&p); err != nil {
 			return err
 		}
+		if err := rememberUser(ctx, tx, p.UserID, p.Email, p.Name); err != nil {
+			return err
+		}
 		return notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindWelcome, "Welcome", "Your account is ready. Confirm your email address with the link we sent you.")
 	case authapi.EventUserVerified:
 		var p authapi.UserVerified
@@ -147,6 +153,16 @@ func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envel
 		return notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindEmailVerified, "Email address confirmed", "Your email address "+p.Email+" is confirmed.")
 	}
 	return nil
+}
+
+// rememberUser keeps the address notify may write to outside orders.
+func rememberUser(ctx context.Context, tx bun.Tx, userID, email, name string) error {
+	if nullUUID(userID) == nil || email == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO notify.users (user_id, email, name) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, name = excluded.name, updated_at = now()`, userID, email, name)
+	return err
 }
 
 func (s *Service) queueEmail(ctx context.Context, tx bun.Tx, eventID, kind, userID, to string, data map[string]any) error {

@@ -32,6 +32,13 @@ var ErrNotFound = errs.New(errs.NotFound, "not_found", "notification not found")
 // inserts are serialised by a transaction-scoped advisory lock, so the
 // next seq is computed safely and seq order is commit order.
 func notifyInApp(ctx context.Context, tx bun.Tx, eventID, userID, kind, title, body string) error {
+	return notifyInAppKeyed(ctx, tx, eventID, eventID, userID, kind, title, body)
+}
+
+// notifyInAppKeyed is notifyInApp with the id derived from key instead of
+// the event: an event for several users, or several events that should
+// make one notification (a burst of chat messages), choose the key.
+func notifyInAppKeyed(ctx context.Context, tx bun.Tx, eventID, key, userID, kind, title, body string) error {
 	if _, err := uuid.Parse(userID); err != nil {
 		return nil
 	}
@@ -40,7 +47,7 @@ func notifyInApp(ctx context.Context, tx bun.Tx, eventID, userID, kind, title, b
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO notify.notifications (id, user_id, kind, title, body, event_id, seq)
 		VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM notify.notifications WHERE user_id = ?))
-		ON CONFLICT (id) DO NOTHING`, derivedID(eventID, kind), userID, kind, title, body, eventID, userID)
+		ON CONFLICT (id) DO NOTHING`, derivedID(key, kind), userID, kind, title, body, eventID, userID)
 	return err
 }
 

@@ -31,6 +31,7 @@ var defaultSubjects = map[string]string{
 	"order_canceled":   "Your order was canceled",
 	"order_refunded":   "Your refund is on its way",
 	"order_shipped":    "Your order has shipped",
+	"chat_message":     "You have a new message",
 }
 
 // templateOf maps kinds that share a template to it.
