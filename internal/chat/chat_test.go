@@ -37,16 +37,8 @@ func dial(t *testing.T, base, tok string) *websocket.Conn {
 // under -race: sessions, the fan-out hub and presence.
 func TestConcurrentSendersKeepOneOrder(t *testing.T) {
 	env := servertest.Start(t, nil)
-	tok := func(role string) (string, string) {
-		id := uuid.NewString()
-		s, _, err := env.Server.Keys.Issue(authn.Principal{UserID: id, Role: role}, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id, s
-	}
-	_, cust := tok("customer")
-	_, admin := tok("admin")
+	_, cust, _ := issue(t, env, "customer")
+	_, admin, _ := issue(t, env, "admin")
 	conv := env.Do("POST", "/api/v1/chat/conversations", map[string]any{"title": "order"}, cust)
 	if conv.Status != 201 {
 		t.Fatalf("open: %d %s", conv.Status, conv.Body)
@@ -119,4 +111,69 @@ func TestConcurrentSendersKeepOneOrder(t *testing.T) {
 	if n := len(h.JSON()["items"].([]any)); n != 2*each {
 		t.Fatalf("history holds %d", n)
 	}
+}
+
+// Attachments travel as metadata; a user over the message rate gets
+// rate_limited error frames and the connection stays usable.
+func TestAttachmentsAndRateLimit(t *testing.T) {
+	env := servertest.Start(t, nil)
+	_, cust, _ := issue(t, env, "customer")
+	id := env.Do("POST", "/api/v1/chat/conversations", map[string]any{"title": "photos"}, cust).Str("id")
+	c := dial(t, env.URL, cust)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	send := func(v map[string]any) {
+		b, _ := json.Marshal(v)
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]any {
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f map[string]any
+			_ = json.Unmarshal(data, &f)
+			if f["type"] != "presence" {
+				return f
+			}
+		}
+	}
+	send(map[string]any{"type": "message", "conversation_id": id, "client_id": "img", "kind": "image",
+		"attachment": map[string]any{"url": "https://cdn.example/p.jpg", "name": "p.jpg", "size": 1234, "mime": "image/jpeg"}})
+	if f := read(); f["kind"] != "image" || f["attachment"].(map[string]any)["url"] != "https://cdn.example/p.jpg" {
+		t.Fatalf("image: %v", f)
+	}
+	send(map[string]any{"type": "message", "conversation_id": id, "client_id": "bad", "kind": "file", "attachment": map[string]any{"url": "javascript:alert(1)"}})
+	if f := read(); f["code"] != "bad_message" {
+		t.Fatalf("bad attachment: %v", f)
+	}
+	limited := 0
+	for i := 0; i < 15; i++ {
+		send(map[string]any{"type": "message", "conversation_id": id, "client_id": fmt.Sprint("m", i), "text": "spam"})
+	}
+	for i := 0; i < 15; i++ {
+		if f := read(); f["code"] == "rate_limited" {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("15 messages in a burst were never rate limited")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	send(map[string]any{"type": "message", "conversation_id": id, "client_id": "later", "text": "calm again"})
+	if f := read(); f["client_id"] != "later" || f["type"] != "message" {
+		t.Fatalf("after the window: %v", f)
+	}
+}
+
+func issue(t *testing.T, env *servertest.Env, role string) (string, string, error) {
+	id := uuid.NewString()
+	s, _, err := env.Server.Keys.Issue(authn.Principal{UserID: id, Role: role}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, s, nil
 }
