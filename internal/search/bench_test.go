@@ -67,13 +67,17 @@ func (g *genCatalog) Page(_ context.Context, after string, limit int) ([]catalog
 
 var errUnused = errors.New("not used by reindex")
 
-func (g *genCatalog) Product(context.Context, string) (catalogapi.Product, error) { return catalogapi.Product{}, errUnused }
+func (g *genCatalog) Product(context.Context, string) (catalogapi.Product, error) {
+	return catalogapi.Product{}, errUnused
+}
 func (g *genCatalog) Products(context.Context, []string) (map[string]catalogapi.Product, error) {
 	return nil, errUnused
 }
-func (g *genCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error { return errUnused }
-func (g *genCatalog) Release(context.Context, string, string) error                       { return errUnused }
-func (g *genCatalog) Commit(context.Context, string) error                                { return errUnused }
+func (g *genCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error {
+	return errUnused
+}
+func (g *genCatalog) Release(context.Context, string, string) error { return errUnused }
+func (g *genCatalog) Commit(context.Context, string) error          { return errUnused }
 
 // typo drops one inner letter.
 func typo(w string, r *rand.Rand) string {
