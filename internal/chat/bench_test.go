@@ -23,6 +23,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/procstat"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
@@ -82,7 +83,7 @@ func BenchmarkChatConnections(b *testing.B) {
 	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	rssIdle := rssKiB()
+	rssIdle := procstat.RSSKiB()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "CHAT_BENCH_CLIENT=1", "CHAT_BENCH_URL="+env.URL, "CHAT_BENCH_PAIRS="+file, fmt.Sprint("CHAT_BENCH_RATE=", rate))
 	cmd.Stderr = os.Stderr
@@ -95,7 +96,7 @@ func BenchmarkChatConnections(b *testing.B) {
 	if !sc.Scan() || sc.Text() != "ready" {
 		b.Fatalf("client fleet: %q", sc.Text())
 	}
-	rssConnected := rssKiB()
+	rssConnected := procstat.RSSKiB()
 	b.ResetTimer()
 	var lat []float64
 	sent := 0
@@ -112,7 +113,7 @@ func BenchmarkChatConnections(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	rssBusy := rssKiB()
+	rssBusy := procstat.RSSKiB()
 	if len(lat) == 0 {
 		b.Fatal("no message delivered")
 	}
@@ -134,16 +135,6 @@ func redisUp() bool {
 	return err == nil
 }
 
-func rssKiB() int64 {
-	data, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
 
 // runChatClients connects both sides of every pair, prints "ready", sends
 // at the given rate for 10 s from the customers, prints each agent-side

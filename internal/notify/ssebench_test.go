@@ -24,6 +24,7 @@ import (
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/procstat"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
@@ -72,7 +73,7 @@ func benchFanout(b *testing.B, n int) {
 	if err := os.WriteFile(file, []byte(toks.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	rssIdle := rssKiB()
+	rssIdle := procstat.RSSKiB()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "SSE_BENCH_CLIENT=1", "SSE_BENCH_URL="+env.URL, "SSE_BENCH_TOKENS="+file)
 	cmd.Stderr = os.Stderr
@@ -85,7 +86,7 @@ func benchFanout(b *testing.B, n int) {
 	if !lines.Scan() || lines.Text() != "ready" {
 		b.Fatalf("client fleet: %q", lines.Text())
 	}
-	rssConnected := rssKiB()
+	rssConnected := procstat.RSSKiB()
 
 	svc := app.New(env.DB, env.Server.Redis.Client, nil, app.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
@@ -124,17 +125,6 @@ func pgArray(ss []string) string {
 	return "{" + strings.Join(ss, ",") + "}"
 }
 
-// rssKiB is this process's resident set size.
-func rssKiB() int64 {
-	data, _ := os.ReadFile("/proc/self/status")
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
 
 // runSSEClients opens a stream per token, prints "ready" once all are
 // open, then "<seq> <unix nanos>" per received event.

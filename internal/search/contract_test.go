@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,23 +166,14 @@ func names(r engine.Result) []string {
 	return out
 }
 
-func has(list []string, want string) bool {
-	for _, s := range list {
-		if s == want {
-			return true
-		}
-	}
-	return false
-}
-
 func i64(v int64) *int64 { return &v }
 
 func TestTyposStillFind(t *testing.T) {
 	backends(t, func(t *testing.T, h *harness) {
-		if got := names(h.search(engine.Query{Text: "hedphones"})); !has(got, "Studio Headphones") || !has(got, "Wireless Noise Cancelling Headphones") {
+		if got := names(h.search(engine.Query{Text: "hedphones"})); !slices.Contains(got, "Studio Headphones") || !slices.Contains(got, "Wireless Noise Cancelling Headphones") {
 			t.Fatalf("hedphones: %v", got)
 		}
-		if got := names(h.search(engine.Query{Text: "sumsung"})); !has(got, "Galaxy S24 Smartphone") || !has(got, "Galaxy Buds Earbuds") {
+		if got := names(h.search(engine.Query{Text: "sumsung"})); !slices.Contains(got, "Galaxy S24 Smartphone") || !slices.Contains(got, "Galaxy Buds Earbuds") {
 			t.Fatalf("sumsung: %v", got)
 		}
 		if got := names(h.search(engine.Query{Text: "sony hedphones"})); len(got) != 1 || got[0] != "Wireless Noise Cancelling Headphones" {
@@ -191,7 +183,7 @@ func TestTyposStillFind(t *testing.T) {
 		if got := names(h.search(engine.Query{Text: "headphones"})); len(got) < 2 || !strings.Contains(got[0], "Headphones") {
 			t.Fatalf("ranking: %v", got)
 		}
-		if got := names(h.search(engine.Query{Text: "espres"})); !has(got, "Espresso Machine") {
+		if got := names(h.search(engine.Query{Text: "espres"})); !slices.Contains(got, "Espresso Machine") {
 			t.Fatalf("prefix: %v", got)
 		}
 		if s, err := h.b.Suggest(context.Background(), "gal", 5); err != nil || len(s) == 0 || !strings.HasPrefix(s[0], "Galaxy") {
@@ -291,7 +283,7 @@ func TestUpdatesArchivesAndAbsurdInput(t *testing.T) {
 		h.put(catalogapi.Product{ID: h.ids[1], Name: "Studio Headphones", Brand: "Audio-Technica", Category: "audio", Price: 14900, Currency: "USD",
 			Status: catalogapi.StatusArchived, CreatedAt: time.Now()}, catalogapi.EventProductArchived)
 		h.settle()
-		if got := names(h.search(engine.Query{Text: "headphones"})); has(got, "Studio Headphones") {
+		if got := names(h.search(engine.Query{Text: "headphones"})); slices.Contains(got, "Studio Headphones") {
 			t.Fatalf("archived product found: %v", got)
 		}
 		for _, text := range []string{strings.Repeat("headphones ", 1000), "'; DROP TABLE search.products; --", `% _ \ " & | ! ( ) : * < >`, "🎧🎧", "ёжик 東京", "   "} {

@@ -3,6 +3,7 @@ package acceptance
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,15 +21,6 @@ func hitNames(r map[string]any) []string {
 		out = append(out, h.(map[string]any)["name"].(string))
 	}
 	return out
-}
-
-func contains(list []string, want string) bool {
-	for _, s := range list {
-		if s == want {
-			return true
-		}
-	}
-	return false
 }
 
 // The walk on a seeded catalog plus a few known products: typos,
@@ -62,10 +54,10 @@ func TestSearchOverHTTP(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	if got := hitNames(s.search("q=hedphones")); !contains(got, "Studio Headphones") || !contains(got, "Wireless Noise Cancelling Headphones") {
+	if got := hitNames(s.search("q=hedphones")); !slices.Contains(got, "Studio Headphones") || !slices.Contains(got, "Wireless Noise Cancelling Headphones") {
 		t.Fatalf("hedphones: %v", got)
 	}
-	if got := hitNames(s.search("q=sumsung")); !contains(got, "Galaxy Smartphone") {
+	if got := hitNames(s.search("q=sumsung")); !slices.Contains(got, "Galaxy Smartphone") {
 		t.Fatalf("sumsung: %v", got)
 	}
 	if s, err := call(t, s.u, "GET", "/api/v1/search/suggest?q=galax", nil, "").JSON()["suggestions"].([]any); !err || len(s) == 0 {
@@ -91,7 +83,7 @@ func TestSearchOverHTTP(t *testing.T) {
 			t.Fatalf("price %v in 2500..2500", p)
 		}
 	}
-	if !contains(hitNames(s.search("min_price=2500&max_price=2500&limit=100")), "Galaxy Smartphone") {
+	if !slices.Contains(hitNames(s.search("min_price=2500&max_price=2500&limit=100")), "Galaxy Smartphone") {
 		t.Fatal("the edge price is excluded")
 	}
 	// Sort and pages: price_asc over everything, 37 per page.
@@ -127,7 +119,7 @@ func TestSearchOverHTTP(t *testing.T) {
 	began := time.Now()
 	expect(t, call(t, s.u, "PUT", "/api/v1/admin/products/"+kettle, map[string]any{"sku": cur["sku"], "name": "Gooseneck Pour-Over Kettle",
 		"brand": "Fellow", "category": "kitchen", "price": 16500, "currency": "USD", "version": cur["version"]}, s.admin), 200, "update")
-	for !contains(hitNames(s.search("q=gooseneck")), "Gooseneck Pour-Over Kettle") {
+	for !slices.Contains(hitNames(s.search("q=gooseneck")), "Gooseneck Pour-Over Kettle") {
 		if time.Since(began) > 10*time.Second {
 			t.Fatal("update never searchable")
 		}
@@ -141,7 +133,7 @@ func TestSearchOverHTTP(t *testing.T) {
 	// Archive: gone from results.
 	expect(t, call(t, s.u, "DELETE", "/api/v1/admin/products/"+sony, nil, s.admin), 204, "archive")
 	deadline = time.Now().Add(10 * time.Second)
-	for contains(hitNames(s.search("q=headphones")), "Wireless Noise Cancelling Headphones") {
+	for slices.Contains(hitNames(s.search("q=headphones")), "Wireless Noise Cancelling Headphones") {
 		if time.Now().After(deadline) {
 			t.Fatal("archived product still found")
 		}

@@ -152,3 +152,16 @@ func effectiveSort(q Query, words []string) string {
 func emptyResult() Result {
 	return Result{Hits: []json.RawMessage{}, Facets: Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}}
 }
+
+// plan is what every backend does first: the query's words, its effective
+// sort and cursor; done means the text had nothing searchable (only
+// symbols or emoji), so nothing can match.
+func plan(q Query) (words []string, sort string, cur cursorState, done bool, err error) {
+	words = Words(q.Text)
+	if strings.TrimSpace(q.Text) != "" && len(words) == 0 {
+		return nil, "", cur, true, nil
+	}
+	sort = effectiveSort(q, words)
+	cur, err = decodeCursor(q.Cursor, sort)
+	return words, sort, cur, false, err
+}

@@ -151,16 +151,9 @@ func filterValue(s string) string {
 // Search implements Backend.
 func (m *Meili) Search(ctx context.Context, q Query) (Result, error) {
 	began := time.Now()
-	words := Words(q.Text)
-	if strings.TrimSpace(q.Text) != "" && len(words) == 0 {
-		r := emptyResult()
-		r.TookMS = ms(time.Since(began))
-		return r, nil
-	}
-	sort := effectiveSort(q, words)
-	cur, err := decodeCursor(q.Cursor, sort)
-	if err != nil {
-		return Result{}, err
+	words, sort, cur, done, err := plan(q)
+	if done || err != nil {
+		return emptyResult(), err
 	}
 	var filters []string
 	if q.Category != "" {

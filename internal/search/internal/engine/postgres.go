@@ -83,16 +83,9 @@ func TSQuery(ctx context.Context, db *pg.DB, words []string) (string, error) {
 // hits, total and facets together.
 func (p *Postgres) Search(ctx context.Context, q Query) (Result, error) {
 	began := time.Now()
-	words := Words(q.Text)
-	if strings.TrimSpace(q.Text) != "" && len(words) == 0 {
-		r := emptyResult() // only symbols or emoji: nothing can match
-		r.TookMS = ms(time.Since(began))
-		return r, nil
-	}
-	sort := effectiveSort(q, words)
-	cur, err := decodeCursor(q.Cursor, sort)
-	if err != nil {
-		return Result{}, err
+	words, sort, cur, done, err := plan(q)
+	if done || err != nil {
+		return emptyResult(), err
 	}
 	var args []any
 	rank := "0::real"
