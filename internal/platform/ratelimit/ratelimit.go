@@ -143,8 +143,9 @@ func (l *Limiter) approx(key string, limit int, win time.Duration) Result {
 	}
 	used := w.base + w.pending
 	if used >= int64(limit) {
+		end := w.end // read under the lock: sync moves it
 		l.mu.Unlock()
-		return Result{Allowed: false, Count: used + 1, RetryAfter: w.end.Sub(now)}
+		return Result{Allowed: false, Count: used + 1, RetryAfter: end.Sub(now)}
 	}
 	w.pending++
 	var delta int64
@@ -152,11 +153,12 @@ func (l *Limiter) approx(key string, limit int, win time.Duration) Result {
 		w.syncing, delta = true, w.pending
 		w.base, w.pending = w.base+delta, 0
 	}
+	end := w.end // read under the lock: sync moves it
 	l.mu.Unlock()
 	if delta > 0 {
 		go l.sync(key, w, delta, win, limit)
 	}
-	return Result{Allowed: true, Count: used + 1, RetryAfter: w.end.Sub(now)}
+	return Result{Allowed: true, Count: used + 1, RetryAfter: end.Sub(now)}
 }
 
 // sync sends local hits to Redis and adopts the global count and window.
