@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 // on one in-process server, paired into support conversations (a customer
 // and an agent), and sends CHAT_BENCH_RATE messages per second (default
 // 500) for 10 s from the customers; reported: the server's resident memory
-// per connection and send → receipt latency at the agent (p50/p99).
+// per connection, send → receipt latency at the agent (p50/p99), and how
+// long all connections took to open and settle (a reconnect storm).
 //
 //	go test -run '^$' -bench ChatConnections -benchtime 1x ./internal/chat/
 func BenchmarkChatConnections(b *testing.B) {
@@ -88,6 +89,7 @@ func BenchmarkChatConnections(b *testing.B) {
 	cmd.Env = append(os.Environ(), "CHAT_BENCH_CLIENT=1", "CHAT_BENCH_URL="+env.URL, "CHAT_BENCH_PAIRS="+file, fmt.Sprint("CHAT_BENCH_RATE=", rate))
 	cmd.Stderr = os.Stderr
 	out, _ := cmd.StdoutPipe()
+	connecting := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -97,6 +99,7 @@ func BenchmarkChatConnections(b *testing.B) {
 		b.Fatalf("client fleet: %q", sc.Text())
 	}
 	rssConnected := procstat.RSSKiB()
+	connectAll := time.Since(connecting)
 	b.ResetTimer()
 	var lat []float64
 	sent := 0
@@ -125,6 +128,7 @@ func BenchmarkChatConnections(b *testing.B) {
 	b.ReportMetric(float64(rssConnected)/1024, "rss_MiB")
 	b.ReportMetric(float64(rssBusy)/1024, "rss_busy_MiB")
 	b.ReportMetric(float64(rssConnected-rssIdle)/float64(conns), "KiB/conn")
+	b.ReportMetric(connectAll.Seconds(), "connect_all_s")
 }
 
 func redisUp() bool {
@@ -134,7 +138,6 @@ func redisUp() bool {
 	}
 	return err == nil
 }
-
 
 // runChatClients connects both sides of every pair, prints "ready", sends
 // at the given rate for 10 s from the customers, prints each agent-side

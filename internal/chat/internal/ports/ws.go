@@ -165,11 +165,30 @@ func (w *WS) serve(conn *websocket.Conn, who authn.Principal) {
 	s := &session{w: w, conn: conn, who: who, id: uuid.NewString(), direct: make(chan []byte, 64), member: map[string]bool{},
 		typed: map[string]time.Time{}, done: make(chan struct{})}
 	defer sub.Close()
-	go s.writeLoop(sub)
+	// The connection belongs to fasthttp again once this function returns:
+	// the writer must be finished by then, never left writing to it.
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		defer s.recoverFrom("writer")
+		s.writeLoop(sub)
+	}()
+	defer func() {
+		s.stop()
+		<-written
+	}()
+	defer s.recoverFrom("reader")
 	s.online(ctx, true)
 	defer s.online(context.WithoutCancel(ctx), false)
 	s.readLoop(ctx)
-	s.stop()
+}
+
+// recoverFrom keeps one connection's bug from taking the process down.
+func (s *session) recoverFrom(what string) {
+	if r := recover(); r != nil {
+		s.w.log.Error("chat connection panicked", "in", what, "panic", r, "user_id", s.who.UserID)
+		s.stop()
+	}
 }
 
 func (s *session) stop() { s.once.Do(func() { close(s.done) }) }
@@ -379,45 +398,74 @@ func (w *WS) OnlineOf(ctx context.Context, users []string) map[string]bool {
 		cmds[i] = pipe.HGetAll(ctx, presenceKey+u)
 	}
 	_, _ = pipe.Exec(ctx)
-	now := time.Now().Unix()
 	for i, c := range cmds {
-		for _, v := range c.Val() {
-			if exp, err := strconv.ParseInt(v, 10, 64); err == nil && exp > now {
-				out[users[i]] = true
-				break
-			}
-		}
+		out[users[i]] = live(c.Val())
 	}
 	return out
 }
 
-// online records this connection coming or going; the user's contacts hear
-// of it when it changes whether the user is online at all.
+// live reports whether a presence hash holds an unexpired connection.
+func live(conns map[string]string) bool {
+	now := time.Now().Unix()
+	for _, v := range conns {
+		if exp, err := strconv.ParseInt(v, 10, 64); err == nil && exp > now {
+			return true
+		}
+	}
+	return false
+}
+
+// online records this connection coming or going, in one round trip
+// that also tells whether the user was and is online anywhere; contacts
+// hear of it only when that changes. A new connection also learns which
+// of its contacts are online. (A reconnect storm costs two Redis round
+// trips and one query per connection.)
 func (s *session) online(ctx context.Context, up bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	me := []string{s.who.UserID}
-	was := s.w.OnlineOf(ctx, me)[s.who.UserID]
+	key := presenceKey + s.who.UserID
+	pipe := s.w.rdb.Pipeline()
+	before := pipe.HGetAll(ctx, key)
 	if up {
-		s.refreshPresence(ctx)
+		pipe.HSet(ctx, key, s.id, time.Now().Add(PongWait).Unix())
+		pipe.Expire(ctx, key, PongWait+PingEvery)
 	} else {
-		s.w.rdb.HDel(ctx, presenceKey+s.who.UserID, s.id)
+		pipe.HDel(ctx, key, s.id)
 	}
-	now := s.w.OnlineOf(ctx, me)[s.who.UserID]
-	contacts, err := s.w.svc.Contacts(ctx, s.who.UserID)
-	if err != nil {
+	after := pipe.HGetAll(ctx, key)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		s.w.log.Warn("chat: presence", "err", err)
 		return
 	}
-	if was != now {
-		s.w.publish(ctx, contacts, encode(presenceFrame{Type: "presence", UserID: s.who.UserID, Online: now}))
+	was, now := live(before.Val()), live(after.Val())
+	if was == now && !up {
+		return // another connection of the user is still live: nothing to tell
 	}
-	if up { // who of my contacts is online right now (the first ones)
-		n := 0
-		for u, on := range s.w.OnlineOf(ctx, contacts) {
-			if on && n < presenceSnapshot {
-				s.reply(presenceFrame{Type: "presence", UserID: u, Online: true})
-				n++
-			}
+	contacts, err := s.w.svc.Contacts(ctx, s.who.UserID)
+	if err != nil || len(contacts) == 0 {
+		return
+	}
+	pipe = s.w.rdb.Pipeline()
+	if was != now {
+		frame := encode(presenceFrame{Type: "presence", UserID: s.who.UserID, Online: now})
+		for _, c := range contacts {
+			pipe.Publish(ctx, s.w.hub.Channel(c), frame)
+		}
+	}
+	var cmds []*redis.MapStringStringCmd
+	if up {
+		for _, c := range contacts {
+			cmds = append(cmds, pipe.HGetAll(ctx, presenceKey+c))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		s.w.log.Warn("chat: presence", "err", err)
+	}
+	n := 0
+	for i, c := range cmds { // who of my contacts is online right now (the first ones)
+		if n < presenceSnapshot && live(c.Val()) {
+			s.reply(presenceFrame{Type: "presence", UserID: contacts[i], Online: true})
+			n++
 		}
 	}
 }
