@@ -353,6 +353,12 @@ func (g *Gateway) tunnel(c *fiber.Ctx, cb *gobreaker.CircuitBreaker[any], base s
 		go func() { _, _ = io.Copy(up, client); done <- struct{}{} }()
 		go func() { _, _ = io.Copy(client, br); done <- struct{}{} }()
 		<-done
+		// Both copies must end before fasthttp takes the client
+		// connection back: closing the upstream ends one, an expired
+		// deadline the other (closing a hijacked conn is fasthttp's job).
+		_ = up.Close()
+		_ = client.SetDeadline(time.Now())
+		<-done
 	})
 	return nil
 }
