@@ -159,7 +159,9 @@ func TestChatOverWebSocket(t *testing.T) {
 	cws.expectFrame("presence", func(f map[string]any) bool { return f["user_id"] == adminID && f["online"] == true })
 
 	cws.send(map[string]any{"type": "typing", "conversation_id": id})
-	aws.expectFrame("typing", func(f map[string]any) bool { return f["sender_id"] == custID && f["conversation_id"] == id })
+	aws.expectFrame("typing", func(f map[string]any) bool {
+		return f["sender_id"] == custID && f["conversation_id"] == id && f["id"] != "" && f["created_at"] != nil
+	})
 
 	cws.send(map[string]any{"type": "message", "conversation_id": id, "client_id": "c-1", "text": "My parcel never arrived"})
 	got := aws.expectFrame("message", nil)
@@ -262,7 +264,9 @@ func TestChatOverWebSocket(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the customer's presence lapses with its connection
 	for i := 0; i < 2; i++ {
 		aws2.send(map[string]any{"type": "message", "conversation_id": id, "client_id": "a-late-" + string(rune('0'+i)), "text": "Your parcel ships today"})
-		aws2.expectFrame("message", func(f map[string]any) bool { return f["sender_id"] == adminID && f["text"] == "Your parcel ships today" && f["duplicate"] == nil })
+		aws2.expectFrame("message", func(f map[string]any) bool {
+			return f["sender_id"] == adminID && f["text"] == "Your parcel ships today" && f["duplicate"] == nil
+		})
 	}
 	waitNotification(t, s.u, cust, "chat_message")
 	s.smtp.WaitFor(t, "chatty@shop.test", "Subject: You have a new message", 20*time.Second)

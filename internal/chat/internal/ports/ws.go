@@ -116,6 +116,7 @@ type messageFrame struct {
 
 type eventFrame struct {
 	Type           string    `json:"type"`
+	ID             string    `json:"id"`
 	ConversationID string    `json:"conversation_id"`
 	SenderID       string    `json:"sender_id"`
 	MessageID      string    `json:"message_id,omitempty"`
@@ -296,14 +297,14 @@ func (s *session) handle(ctx context.Context, f inFrame) {
 		if err != nil {
 			return
 		}
-		s.w.publish(ctx, without(users, s.who.UserID), encode(eventFrame{Type: "typing", ConversationID: f.ConversationID, SenderID: s.who.UserID, CreatedAt: now.UTC()}))
+		s.w.publish(ctx, without(users, s.who.UserID), encode(eventFrame{Type: "typing", ID: uuid.NewString(), ConversationID: f.ConversationID, SenderID: s.who.UserID, CreatedAt: now.UTC()}))
 	case "read":
 		seq, users, err := s.w.svc.MarkRead(ctx, s.who, f.ConversationID, f.MessageID)
 		if err != nil {
 			s.replyErr(err, "")
 			return
 		}
-		s.w.publish(ctx, users, encode(eventFrame{Type: "read", ConversationID: f.ConversationID, SenderID: s.who.UserID, MessageID: f.MessageID,
+		s.w.publish(ctx, users, encode(eventFrame{Type: "read", ID: uuid.NewString(), ConversationID: f.ConversationID, SenderID: s.who.UserID, MessageID: f.MessageID,
 			Seq: seq, CreatedAt: time.Now().UTC()}))
 	default:
 		s.reply(errorFrame{Type: "error", Code: "bad_frame", Message: "type must be message, typing or read"})
