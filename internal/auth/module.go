@@ -29,7 +29,10 @@ type Deps struct {
 	Limiter           *ratelimit.Limiter
 	Config            app.Config
 	PasswordMemoryKiB int
-	Log               *slog.Logger
+	// CredentialsPerMinute caps credential requests (register, login,
+	// verify, refresh, password reset) per client IP; default 60.
+	CredentialsPerMinute int
+	Log                  *slog.Logger
 }
 
 // Config re-exports the use-case configuration for cmd/.
@@ -44,7 +47,7 @@ type Module struct {
 // New assembles the module.
 func New(d Deps) *Module {
 	svc := app.New(d.DB, d.Outbox, d.Keys, adapters.NewArgon2(d.PasswordMemoryKiB), d.Limiter, d.Config, d.Log.With("context", "auth"))
-	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Keys, d.Limiter)}
+	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Keys, d.Limiter, d.CredentialsPerMinute)}
 }
 
 // API is the in-process implementation of authapi.Auth.

@@ -17,7 +17,7 @@ import (
 func newAuthHost(d hostDeps) (AuthHost, error) {
 	cfg := d.s.cfg
 	return auth.New(auth.Deps{DB: d.db, Outbox: d.outbox, Keys: d.s.Keys, Limiter: d.limiter, PasswordMemoryKiB: cfg.PasswordHashMemoryKiB, Log: d.s.log,
-		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}}), nil
+		CredentialsPerMinute: cfg.AuthPerMinute, Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, LoginMaxFailures: cfg.LoginMaxFailures, LoginWindow: cfg.LoginWindow}}), nil
 }
 
 // CreateAdmin creates a verified admin (`commerce admin create`); false

@@ -285,7 +285,7 @@ func TestChatAcrossInstances(t *testing.T) {
 	env := func() map[string]string {
 		return map[string]string{"DATABASE_URL": db, "REDIS_URL": "redis://127.0.0.1:6379/0", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": key,
 			"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": "ord-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
-			"RATE_LIMIT_PER_MINUTE": "100000"}
+			"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
 	}
 	a, _ := startOne(t, env())
 	b, _ := startOne(t, env())

@@ -213,7 +213,7 @@ func TestSSEAcrossInstances(t *testing.T) {
 	env := func() map[string]string {
 		return map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "REDIS_URL": "redis://127.0.0.1:6379/0", "DATA_DIR": t.TempDir(),
 			"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": "ord-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
-			"PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000"}
+			"PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
 	}
 	envA := env()
 	envA["JWT_PRIVATE_KEY_FILE"] = jwtKeyFile(t)

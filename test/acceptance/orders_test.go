@@ -35,7 +35,7 @@ func newShop(t *testing.T, extra map[string]string) *shop {
 	env := map[string]string{
 		"DATABASE_URL": pgtest.NewDatabase(t), "REDIS_URL": redisURL(t), "DATA_DIR": t.TempDir(),
 		"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": "ord-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
-		"PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000",
+		"PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
 	}
 	for k, v := range extra {
 		env[k] = v

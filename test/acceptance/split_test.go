@@ -25,7 +25,7 @@ func TestSplitTopology(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	common := func(extra map[string]string) map[string]string {
 		env := map[string]string{"DATABASE_URL": db, "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "EVENT_TRANSPORT": "kafka",
-			"KAFKA_BROKERS": strings.Join(cluster.ListenAddrs(), ","), "PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000"}
+			"KAFKA_BROKERS": strings.Join(cluster.ListenAddrs(), ","), "PAYMENT_WEBHOOK_SECRET": webhookSecret, "RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
 		for k, v := range extra {
 			env[k] = v
 		}
@@ -41,7 +41,7 @@ func TestSplitTopology(t *testing.T) {
 	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "payments", "notify", "chat", "search"} {
 		ups = append(ups, c+"="+rest.URL)
 	}
-	gw, _ := start(t, map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "RATE_LIMIT_PER_MINUTE": "100000",
+	gw, _ := start(t, map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
 		"GATEWAY_UPSTREAMS": strings.Join(append(ups, "catalog="+cat.URL), ",")})
 	edge := gw.URL
 

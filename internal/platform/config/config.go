@@ -33,10 +33,12 @@ type Config struct {
 	PublicURL      string
 	// Notifications: email template overrides, the SMS failover chain and
 	// the SSE keep-alive.
-	TemplatesDir    string
-	SMSProviders    string
-	SMSHTTPToken    string
-	SSEHeartbeat    time.Duration
+	TemplatesDir string
+	SMSProviders string
+	SMSHTTPToken string
+	SSEHeartbeat time.Duration
+	// AuthPerMinute caps credential requests per client IP.
+	AuthPerMinute   int
 	StripeSecretKey string
 	StripeWebhook   string
 	StripeAPIBase   string
@@ -166,6 +168,7 @@ func (c *Config) specs() []spec {
 		{env: "PASSWORD_HASH_MEMORY_KIB", def: "19456", help: "argon2id memory in KiB (OWASP minimum 19456)", k: kInt, ptr: &c.PasswordHashMemoryKiB, check: positive},
 		{env: "LOGIN_MAX_FAILURES", def: "5", help: "failed logins per email+IP per window before 429", k: kInt, ptr: &c.LoginMaxFailures, check: positive},
 		{env: "LOGIN_FAILURE_WINDOW", def: "15m", help: "window of LOGIN_MAX_FAILURES", k: kDuration, ptr: &c.LoginWindow},
+		{env: "AUTH_RATE_LIMIT_PER_MINUTE", def: "60", help: "credential requests (register, login, verify, refresh, password reset) per client IP and minute", k: kInt, ptr: &c.AuthPerMinute, check: positive},
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
 		{env: "PPROF_ADDR", help: "serve Go profiling endpoints on this private address (off when empty)", k: kString, ptr: &c.PprofAddr, check: addr},

@@ -19,11 +19,16 @@ type HTTP struct {
 	svc     *app.Service
 	keys    *authn.Keys
 	limiter *ratelimit.Limiter
+	perIP   int
 }
 
-// NewHTTP builds the handlers.
-func NewHTTP(svc *app.Service, keys *authn.Keys, limiter *ratelimit.Limiter) *HTTP {
-	return &HTTP{svc: svc, keys: keys, limiter: limiter}
+// NewHTTP builds the handlers; perIP caps credential requests per client
+// IP and minute (0 = 60).
+func NewHTTP(svc *app.Service, keys *authn.Keys, limiter *ratelimit.Limiter, perIP int) *HTTP {
+	if perIP <= 0 {
+		perIP = 60
+	}
+	return &HTTP{svc: svc, keys: keys, limiter: limiter, perIP: perIP}
 }
 
 type emailBody struct {
@@ -43,7 +48,7 @@ type statusBody struct {
 func (h *HTTP) Routes(root, api *httpx.Router) {
 	root.Handle(openapi.Op{Method: "GET", Path: "/.well-known/jwks.json", Summary: "Public keys that verify access tokens", Tag: "auth", Response: authn.JWKS{}}, h.jwks)
 	// A per-IP cap on credential endpoints on top of the per-account limits.
-	perIP := httpx.RateLimit(h.limiter, "auth-ip", 60, time.Minute, httpx.ByIP)
+	perIP := httpx.RateLimit(h.limiter, "auth-ip", h.perIP, time.Minute, httpx.ByIP)
 	a := api.Group("/auth")
 	a.Handle(openapi.Op{Method: "POST", Path: "/register", Summary: "Create an account; sends a verification email", Tag: "auth", Request: app.RegisterInput{}, Response: app.User{}, Status: 201, Errors: []int{409}}, perIP, h.register)
 	a.Handle(openapi.Op{Method: "POST", Path: "/verify", Summary: "Verify the email address with the mailed token", Tag: "auth", Request: tokenBody{}, Response: statusBody{}}, perIP, h.verify)
