@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,7 +29,7 @@ import (
 // TestMain lets the benchmark re-run this binary as its client fleet, so
 // the clients' memory is not counted as the server's.
 func TestMain(m *testing.M) {
-	if os.Getenv("CHAT_BENCH_CLIENT") != "" {
+	if procstat.InFleet() {
 		os.Exit(runChatClients())
 	}
 	os.Exit(m.Run())
@@ -84,21 +83,10 @@ func BenchmarkChatConnections(b *testing.B) {
 	if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	rssIdle := procstat.RSSKiB()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CHAT_BENCH_CLIENT=1", "CHAT_BENCH_URL="+env.URL, "CHAT_BENCH_PAIRS="+file, fmt.Sprint("CHAT_BENCH_RATE=", rate))
-	cmd.Stderr = os.Stderr
-	out, _ := cmd.StdoutPipe()
+	rssIdle, liveIdle := procstat.RSSKiB(), procstat.LiveKiB()
 	connecting := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || sc.Text() != "ready" {
-		b.Fatalf("client fleet: %q", sc.Text())
-	}
-	rssConnected := procstat.RSSKiB()
+	sc := procstat.StartFleet(b, "CHAT_BENCH_URL="+env.URL, "CHAT_BENCH_PAIRS="+file, fmt.Sprint("CHAT_BENCH_RATE=", rate))
+	rssConnected, liveConnected := procstat.RSSKiB(), procstat.LiveKiB()
 	connectAll := time.Since(connecting)
 	b.ResetTimer()
 	var lat []float64
@@ -125,9 +113,10 @@ func BenchmarkChatConnections(b *testing.B) {
 	b.ReportMetric(q(0.5), "p50_ms")
 	b.ReportMetric(q(0.99), "p99_ms")
 	b.ReportMetric(float64(len(lat))/float64(max(sent, 1)), "delivered/sent")
+	b.ReportMetric(float64(rssIdle)/1024, "rss_idle_MiB")
 	b.ReportMetric(float64(rssConnected)/1024, "rss_MiB")
 	b.ReportMetric(float64(rssBusy)/1024, "rss_busy_MiB")
-	b.ReportMetric(float64(rssConnected-rssIdle)/float64(conns), "KiB/conn")
+	b.ReportMetric(float64(liveConnected-liveIdle)/float64(conns), "live_KiB/conn")
 	b.ReportMetric(connectAll.Seconds(), "connect_all_s")
 }
 

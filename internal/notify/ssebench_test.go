@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -32,7 +31,7 @@ import (
 // TestMain lets the benchmark re-run this binary as its client fleet, so
 // the clients' memory is not counted as the server's.
 func TestMain(m *testing.M) {
-	if os.Getenv("SSE_BENCH_CLIENT") != "" {
+	if procstat.InFleet() {
 		os.Exit(runSSEClients(os.Getenv("SSE_BENCH_URL"), os.Getenv("SSE_BENCH_TOKENS")))
 	}
 	os.Exit(m.Run())
@@ -73,20 +72,9 @@ func benchFanout(b *testing.B, n int) {
 	if err := os.WriteFile(file, []byte(toks.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	rssIdle := procstat.RSSKiB()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "SSE_BENCH_CLIENT=1", "SSE_BENCH_URL="+env.URL, "SSE_BENCH_TOKENS="+file)
-	cmd.Stderr = os.Stderr
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewScanner(out)
-	if !lines.Scan() || lines.Text() != "ready" {
-		b.Fatalf("client fleet: %q", lines.Text())
-	}
-	rssConnected := procstat.RSSKiB()
+	rssIdle, liveIdle := procstat.RSSKiB(), procstat.LiveKiB()
+	lines := procstat.StartFleet(b, "SSE_BENCH_URL="+env.URL, "SSE_BENCH_TOKENS="+file)
+	rssConnected, liveConnected := procstat.RSSKiB(), procstat.LiveKiB()
 
 	svc := app.New(env.DB, env.Server.Redis.Client, nil, app.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
@@ -117,8 +105,9 @@ func benchFanout(b *testing.B, n int) {
 	b.ReportMetric(q(0.50), "p50_ms")
 	b.ReportMetric(q(0.99), "p99_ms")
 	b.ReportMetric(q(1), "last_ms")
+	b.ReportMetric(float64(rssIdle)/1024, "rss_idle_MiB")
 	b.ReportMetric(float64(rssConnected)/1024, "rss_MiB")
-	b.ReportMetric(float64(rssConnected-rssIdle)/float64(n), "KiB/stream")
+	b.ReportMetric(float64(liveConnected-liveIdle)/float64(n), "live_KiB/stream")
 }
 
 func pgArray(ss []string) string {

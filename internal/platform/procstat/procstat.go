@@ -4,6 +4,7 @@ package procstat
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -19,4 +20,14 @@ func RSSKiB() int64 {
 		}
 	}
 	return 0
+}
+
+// LiveKiB is the Go memory in use after a collection: live heap plus
+// goroutine stacks. Unlike RSS it does not keep memory an earlier run
+// freed, so deltas measure what was added.
+func LiveKiB() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse+m.StackInuse) / 1024
 }
