@@ -23,8 +23,8 @@ import (
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
-	"github.com/opencommerce/commerce/internal/platform/procstat"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/procstat"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
@@ -113,7 +113,6 @@ func benchFanout(b *testing.B, n int) {
 func pgArray(ss []string) string {
 	return "{" + strings.Join(ss, ",") + "}"
 }
-
 
 // runSSEClients opens a stream per token, prints "ready" once all are
 // open, then "<seq> <unix nanos>" per received event.
