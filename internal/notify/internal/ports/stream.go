@@ -2,7 +2,9 @@ package ports
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"net"
 	"strconv"
 	"time"
 
@@ -72,21 +74,29 @@ func (h *HTTP) stream(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
 	c.Set("X-Accel-Buffering", "no") // nginx: do not buffer
-	// The body is written by a goroutine of its own, which can outlive the
-	// request context: take the connection now. Every flush pushes its
-	// write deadline forward, replacing the server-wide write timeout that
-	// would otherwise cut the stream, and bounding how long a stuck client
-	// can hold it.
-	conn := c.Context().Conn()
+	// The stream takes the connection over (hijack): fasthttp writes the
+	// status and headers with a body delimited by the connection's close,
+	// then hands the raw connection to one goroutine that writes events
+	// through a small buffer. That is one goroutine and about 1 KB of
+	// buffers per stream instead of fasthttp's stream pipe (two goroutines,
+	// three 4 KB buffers), and no server write timeout cutting it: every
+	// flush sets its own write deadline, which also drops a stuck client.
+	c.Response().Header.SetContentLength(-2) // identity: the body ends with the connection
+	c.Response().Header.SetConnectionClose()
+	// fasthttp names the identity coding; HTTP/1.1 clients (Go's among
+	// them) accept a close-delimited body only without that header.
+	head := bytes.Replace(c.Response().Header.Header(), []byte("Transfer-Encoding: identity\r\n"), nil, 1)
+	c.Context().HijackSetNoResponse(true) // the head is written here, below
 	cfg := h.streamCfg
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+	c.Context().Hijack(func(conn net.Conn) {
 		defer sub.Close()
 		defer func() {
 			if r := recover(); r != nil {
 				h.log.Error("notification stream panicked", "panic", r)
 			}
 		}()
-		s := &sseWriter{w: w, deadline: func() { _ = conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)) }}
+		s := &sseWriter{w: bufio.NewWriterSize(conn, 1024), deadline: func() { _ = conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)) }}
+		s.raw(string(head))
 		s.raw("retry: 2000\n\n")
 		if !s.catchUp(h.svc, user, &last) || !s.flush() {
 			return
