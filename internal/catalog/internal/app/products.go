@@ -249,6 +249,11 @@ func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, 
 	}
 	v, err, _ := s.loads.Do(id, func() (any, error) {
 		lctx := context.WithoutCancel(ctx) // one caller's cancel must not fail the others
+		// A caller that missed the cache just before an earlier flight
+		// filled it starts a new flight after that one ended: look again.
+		if e, _, hit, err := s.cache.Get(lctx, id); err == nil && hit {
+			return e, nil
+		}
 		s.DBReads()
 		row, err := s.store.Product(lctx, s.db, id)
 		if errors.Is(err, adapters.ErrNotFound) {
