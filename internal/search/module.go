@@ -155,6 +155,14 @@ func (m *Module) Reindex(ctx context.Context, progress func(done, total int)) (i
 			total = n
 		}
 		if len(page) == 0 {
+			// Merge the full-text index's pending entries and refresh the
+			// planner's statistics: the first searches after a rebuild
+			// should be as fast as any other.
+			for _, t := range []string{"search.products", "search.stock", "search.terms"} {
+				if _, err := m.db.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+					return done, err
+				}
+			}
 			return done, nil
 		}
 		ids := make([]string, len(page))

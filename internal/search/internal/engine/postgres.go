@@ -23,6 +23,10 @@ func NewPostgres(db *pg.DB) *Postgres { return &Postgres{db: db} }
 // Name implements Backend.
 func (*Postgres) Name() string { return "postgres" }
 
+// closeEnough keeps a correction only if it is at least this share of the
+// best correction's similarity.
+const closeEnough = 0.8
+
 // minTypoLen is the shortest word that is typo-corrected: shorter ones
 // have too few trigrams to be told apart.
 const minTypoLen = 4
@@ -42,17 +46,26 @@ func TSQuery(ctx context.Context, db *pg.DB, words []string) (string, error) {
 	}
 	if len(check) > 0 {
 		var rows []struct {
-			Word string `bun:"word"`
-			Term string `bun:"term"`
+			Word string  `bun:"word"`
+			Term string  `bun:"term"`
+			Sim  float64 `bun:"sim"`
 		}
-		err := db.NewRaw(`SELECT w.word, t.term FROM unnest(?::text[]) AS w(word)
-			CROSS JOIN LATERAL (SELECT term FROM search.terms WHERE term % w.word
-			                    ORDER BY similarity(term, w.word) DESC, term LIMIT 3) t`, pgdialect.Array(check)).Scan(ctx, &rows)
+		err := db.NewRaw(`SELECT w.word, t.term, t.sim FROM unnest(?::text[]) AS w(word)
+			CROSS JOIN LATERAL (SELECT term, similarity(term, w.word)::float8 AS sim FROM search.terms WHERE term % w.word
+			                    ORDER BY sim DESC, term LIMIT 3) t`, pgdialect.Array(check)).Scan(ctx, &rows)
 		if err != nil {
 			return "", err
 		}
-		for _, r := range rows {
-			alts[r.Word] = append(alts[r.Word], r.Term)
+		best := map[string]float64{}
+		for _, r := range rows { // best first per word
+			if _, ok := best[r.Word]; !ok {
+				best[r.Word] = r.Sim
+			}
+			// A much weaker candidate than the best is another word, not
+			// the intended one ("chargr": charger 0.5, chair 0.3).
+			if r.Sim >= best[r.Word]*closeEnough {
+				alts[r.Word] = append(alts[r.Word], r.Term)
+			}
 		}
 	}
 	parts := make([]string, 0, len(words))
