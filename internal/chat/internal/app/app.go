@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -358,23 +359,26 @@ func (s *Service) Send(ctx context.Context, who authn.Principal, in SendInput) (
 	if err := in.validate(); err != nil {
 		return Sent{}, err
 	}
-	if ok, err := s.IsParticipant(ctx, who.UserID, in.ConversationID); err != nil || !ok {
-		if err == nil {
-			err = ErrNotFound
-		}
+	if _, err := uuid.Parse(in.ConversationID); err != nil {
+		return Sent{}, ErrNotFound
+	}
+	// One read gives both the membership check and, with presence read
+	// before the transaction (no network call inside it), who is offline.
+	users, err := s.Participants(ctx, in.ConversationID)
+	if err != nil {
 		return Sent{}, err
 	}
-	// Presence is read before the transaction (no network call inside it).
+	if !slices.Contains(users, who.UserID) {
+		return Sent{}, ErrNotFound
+	}
+	on := map[string]bool{}
+	if s.online != nil {
+		on = s.online(ctx, users)
+	}
 	var offline []string
-	if users, err := s.Participants(ctx, in.ConversationID); err == nil {
-		on := map[string]bool{}
-		if s.online != nil {
-			on = s.online(ctx, users)
-		}
-		for _, u := range users {
-			if u != who.UserID && !on[u] {
-				offline = append(offline, u)
-			}
+	for _, u := range users {
+		if u != who.UserID && !on[u] {
+			offline = append(offline, u)
 		}
 	}
 	var out Sent
@@ -383,7 +387,7 @@ func (s *Service) Send(ctx context.Context, who authn.Principal, in SendInput) (
 		b, _ := json.Marshal(in.Attachment)
 		attachment = string(b)
 	}
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var existing []Message
 		if err := tx.NewRaw(`SELECT `+msgCols+` FROM chat.messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?`,
 			in.ConversationID, who.UserID, in.ClientID).Scan(ctx, &existing); err != nil {
