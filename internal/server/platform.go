@@ -20,33 +20,36 @@ import (
 	"github.com/opencommerce/commerce/migrations"
 )
 
-// Database opens the configured PostgreSQL, or starts the embedded one when
-// DATABASE_URL is unset. stop releases it (stopping an embedded server only
-// if this process started it, unless always is set).
-func Database(ctx context.Context, cfg *config.Config, log *slog.Logger, always bool) (*pg.DB, func(), error) {
+// Database opens the configured PostgreSQL, or the embedded one when
+// DATABASE_URL is unset. serve marks `commerce serve`: it must own
+// DATA_DIR (another serve there is an error naming it) and stops the
+// embedded server on exit even if it adopted it after a crash. Other
+// commands use the server of a running serve and never stop it; with no
+// serve running they start it and stop it again. stop releases it all.
+func Database(ctx context.Context, cfg *config.Config, log *slog.Logger, serve bool) (*pg.DB, func(), error) {
 	dsn := cfg.DatabaseURL
 	var emb *pg.Embedded
 	if dsn == "" {
 		start := time.Now()
 		var err error
-		emb, err = pg.StartEmbedded(ctx, cfg.DataDir, log)
+		emb, err = pg.StartEmbedded(ctx, cfg.DataDir, log, serve)
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 		}
-		log.Info("embedded PostgreSQL ready", "took_ms", time.Since(start).Milliseconds())
+		log.Info("embedded PostgreSQL ready", "took_ms", time.Since(start).Milliseconds(), "owner", emb.Owner())
 		dsn = emb.DSN()
 	}
 	db, err := pg.Open(ctx, dsn)
 	if err != nil {
-		if emb != nil && emb.Started {
-			_ = emb.Stop(context.Background())
+		if emb != nil {
+			_ = emb.Close(context.Background(), false)
 		}
 		return nil, nil, err
 	}
 	stop := func() {
 		_ = db.Close()
-		if emb != nil && (emb.Started || always) {
-			if err := emb.Stop(context.Background()); err != nil {
+		if emb != nil {
+			if err := emb.Close(context.Background(), serve); err != nil {
 				log.Error("stop embedded PostgreSQL", "err", err)
 			}
 		}
@@ -62,8 +65,8 @@ func Migrator(db *pg.DB, cfg *config.Config) (*migrate.Migrator, error) {
 // OpenMigrated is Database followed by applying pending migrations, the
 // start of every subcommand that works on shop data. It returns how many
 // migrations it applied.
-func OpenMigrated(ctx context.Context, cfg *config.Config, log *slog.Logger, always bool) (*pg.DB, func(), int, error) {
-	db, stop, err := Database(ctx, cfg, log, always)
+func OpenMigrated(ctx context.Context, cfg *config.Config, log *slog.Logger, serve bool) (*pg.DB, func(), int, error) {
+	db, stop, err := Database(ctx, cfg, log, serve)
 	if err != nil {
 		return nil, nil, 0, err
 	}
