@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"sort"
 	"strconv"
@@ -143,7 +144,7 @@ func (c *Config) specs() []spec {
 		{env: "SMS_PROVIDERS", def: "log", help: `SMS failover chain, tried in order: "log" and http(s) URLs (JSON POST {id,to,body}; https://:token@host/path carries its own token)`, k: kString, ptr: &c.SMSProviders, secret: true},
 		{env: "SMS_HTTP_TOKEN", help: "bearer token of HTTP SMS providers without their own", k: kString, ptr: &c.SMSHTTPToken, secret: true},
 		{env: "SSE_HEARTBEAT", def: "15s", help: "keep-alive comment interval of Server-Sent Event streams", k: kDuration, ptr: &c.SSEHeartbeat, check: positiveDuration},
-		{env: "PUBLIC_URL", def: "http://localhost:8080", help: "base URL used in links sent to users", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
+		{env: "PUBLIC_URL", help: "base URL used in links sent to users (default http://localhost:<port of HTTP_ADDR>, or its host when HTTP_ADDR names one)", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
 		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},
 		{env: "STRIPE_WEBHOOK_SECRET", help: "Stripe webhook signing secret", k: kString, ptr: &c.StripeWebhook, secret: true},
 		{env: "STRIPE_API_BASE", help: "Stripe API base URL (stripe-mock)", k: kString, ptr: &c.StripeAPIBase},
@@ -312,6 +313,9 @@ func (s spec) assign(raw string) error {
 
 func (c *Config) validate() error {
 	var errs []error
+	if c.PublicURL == "" {
+		c.PublicURL = DefaultPublicURL(c.HTTPAddr)
+	}
 	if len(c.Contexts) == 1 && c.Contexts[0] == "all" {
 		c.Contexts = append([]string(nil), AllContexts...)
 	}
@@ -349,6 +353,27 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("PASSWORD_HASH_MEMORY_KIB: must be at least 8"))
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultPublicURL is PUBLIC_URL when unset: where HTTP_ADDR serves, so
+// that links in emails reach the shop without configuration. The host is
+// HTTP_ADDR's when it names one, localhost for a wildcard (":9000",
+// "0.0.0.0:9000", "[::]:9000"); port 80 is left out.
+func DefaultPublicURL(httpAddr string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	if port != "80" {
+		return "http://" + net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		return "http://[" + host + "]"
+	}
+	return "http://" + host
 }
 
 // Hosts reports whether this process hosts the named bounded context.

@@ -78,3 +78,32 @@ func TestRouteLimits(t *testing.T) {
 		t.Fatalf("%+v", c.RouteLimits)
 	}
 }
+
+// PUBLIC_URL follows HTTP_ADDR when unset, so links in emails point where
+// the shop listens.
+func TestPublicURLDefaultsToHTTPAddr(t *testing.T) {
+	cases := map[string]string{
+		"":                 "http://localhost:8080", // HTTP_ADDR default :8080
+		":9000":            "http://localhost:9000",
+		"0.0.0.0:9000":     "http://localhost:9000",
+		"[::]:9000":        "http://localhost:9000",
+		"127.0.0.1:9000":   "http://127.0.0.1:9000",
+		"shop.test:8443":   "http://shop.test:8443",
+		"[::1]:9000":       "http://[::1]:9000",
+		"shop.test:80":     "http://shop.test",
+		"[2001:db8::1]:80": "http://[2001:db8::1]",
+	}
+	for addr, want := range cases {
+		c, err := Load(nil, env(map[string]string{"HTTP_ADDR": addr}))
+		if err != nil || c.PublicURL != want {
+			t.Errorf("HTTP_ADDR=%q: PUBLIC_URL %q %v, want %q", addr, c.PublicURL, err, want)
+		}
+	}
+	c, err := Load([]string{"--http-addr", ":9000"}, env(map[string]string{"PUBLIC_URL": "https://shop.example"}))
+	if err != nil || c.PublicURL != "https://shop.example" {
+		t.Fatalf("an explicit PUBLIC_URL wins: %q %v", c.PublicURL, err)
+	}
+	if c.Masked()["PUBLIC_URL"] != "https://shop.example" {
+		t.Fatalf("masked: %v", c.Masked()["PUBLIC_URL"])
+	}
+}
