@@ -17,6 +17,7 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
@@ -29,8 +30,10 @@ type Deps struct {
 	Catalog     catalogapi.Catalog
 	Auth        authapi.Auth
 	Fulfillment fulfillmentapi.Fulfillment
-	SessionTTL  time.Duration
-	Log         *slog.Logger
+	// Payments says which gateways checkout may accept.
+	Payments   paymentsapi.Payments
+	SessionTTL time.Duration
+	Log        *slog.Logger
 }
 
 // Module is the assembled cart context.
@@ -43,7 +46,7 @@ type Module struct {
 // New assembles the module.
 func New(d Deps) *Module {
 	log := d.Log.With("context", "cart")
-	svc := app.New(d.DB, d.Catalog, d.Auth, d.Fulfillment, d.SessionTTL, log)
+	svc := app.New(d.DB, d.Catalog, d.Auth, d.Fulfillment, d.Payments, d.SessionTTL, log)
 	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
 }
 

@@ -93,7 +93,7 @@ func (m *Module) Consumers() []events.Consumer {
 		Topics: []string{chatapi.EventMessageSent}, Handle: m.svc.HandleChatEvent,
 	}, {
 		Name: "notify.payments", Inbox: "notify.inbox", After: m.svc.AfterEvent,
-		Topics: []string{paymentsapi.EventPaymentFailed}, Handle: m.svc.HandlePaymentEvent,
+		Topics: []string{paymentsapi.EventPaymentFailed, paymentsapi.EventPaymentAmountMismatch}, Handle: m.svc.HandlePaymentEvent,
 	}}
 }
 

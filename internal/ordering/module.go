@@ -65,7 +65,8 @@ func (m *Module) Topics() []string { return orderingapi.Topics }
 // Consumers are ordering's event subscriptions.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "ordering.payments", Inbox: "ordering.inbox",
-		Topics: []string{paymentsapi.EventPaymentSucceeded, paymentsapi.EventPaymentFailed, paymentsapi.EventRefundSucceeded},
+		Topics: []string{paymentsapi.EventPaymentSucceeded, paymentsapi.EventPaymentFailed, paymentsapi.EventRefundSucceeded,
+			paymentsapi.EventPaymentAmountMismatch},
 		Handle: m.svc.HandlePaymentEvent}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
 		Topics: []string{fulfillmentapi.EventFulfillmentCreated, fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered},
 		Handle: m.svc.HandleFulfillmentEvent}}

@@ -17,5 +17,9 @@ func newCartHost(d hostDeps) (CartHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cart.New(cart.Deps{DB: d.db, Catalog: cat, Auth: au, Fulfillment: ful, SessionTTL: d.s.cfg.CheckoutTTL, Log: d.s.log}), nil
+	pay, err := d.s.paymentsAPI()
+	if err != nil {
+		return nil, err
+	}
+	return cart.New(cart.Deps{DB: d.db, Catalog: cat, Auth: au, Fulfillment: ful, Payments: pay, SessionTTL: d.s.cfg.CheckoutTTL, Log: d.s.log}), nil
 }

@@ -27,6 +27,10 @@ type UserRegistered struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
 	Name   string `json:"name"`
+	// Role is "admin" for administrators (created by BOOTSTRAP_ADMIN_* or
+	// `commerce admin create`), so notify knows whom to tell about
+	// payments that need review; empty or "customer" otherwise.
+	Role string `json:"role,omitempty"`
 }
 
 // UserVerified is the payload of auth.user_verified.

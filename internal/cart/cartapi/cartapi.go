@@ -34,7 +34,7 @@ type Item struct {
 type Session struct {
 	ID             string          `json:"checkout_session_id"`
 	UserID         string          `json:"-"`
-	Status         string          `json:"status"`
+	Status         string          `json:"status" enum:"pending,order_placed,expired,canceled"`
 	Items          []Item          `json:"items"`
 	Subtotal       int64           `json:"subtotal"`
 	Discount       int64           `json:"discount"`
@@ -43,8 +43,8 @@ type Session struct {
 	Currency       string          `json:"currency"`
 	PromoCode      *string         `json:"promo_code"`
 	Address        authapi.Address `json:"address"`
-	Courier        string          `json:"courier"`
-	PaymentGateway string          `json:"payment_gateway"`
+	Courier        string          `json:"courier" enum:"standard,express"`
+	PaymentGateway string          `json:"payment_gateway" enum:"stripe,test"`
 	ETADays        int             `json:"eta_days"`
 	OrderID        *string         `json:"order_id"`
 	ExpiresAt      time.Time       `json:"expires_at"`

@@ -20,4 +20,7 @@ const (
 	KindWelcome       = "welcome"
 	KindEmailVerified = "email_verified"
 	KindPaymentFailed = "payment_failed"
+	// KindPaymentReview tells administrators a payment needs review (a
+	// provider reported another amount or currency than the intent's).
+	KindPaymentReview = "payment_review"
 )

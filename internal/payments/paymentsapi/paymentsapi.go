@@ -14,10 +14,49 @@ const (
 	EventPaymentSucceeded = "payments.payment_succeeded"
 	EventPaymentFailed    = "payments.payment_failed"
 	EventRefundSucceeded  = "payments.refund_succeeded"
+	// EventPaymentAmountMismatch says a provider reported success for an
+	// amount or currency other than the intent's: the order stays unpaid
+	// and an admin must review the payment.
+	EventPaymentAmountMismatch = "payments.payment_amount_mismatch"
 )
 
 // Topics lists every topic payments publishes.
-var Topics = []string{EventPaymentSucceeded, EventPaymentFailed, EventRefundSucceeded}
+var Topics = []string{EventPaymentSucceeded, EventPaymentFailed, EventRefundSucceeded, EventPaymentAmountMismatch}
+
+// Payment statuses. StatusAmountMismatch is reviewable: the provider
+// reported money that does not match the intent, so nothing was paid.
+const (
+	StatusRequiresPayment = "requires_payment"
+	StatusSucceeded       = "succeeded"
+	StatusFailed          = "failed"
+	StatusCanceled        = "canceled"
+	StatusAmountMismatch  = "amount_mismatch"
+)
+
+// AmountMismatchEvent is the payload of payment_amount_mismatch: what the
+// intent asked for and what the provider's signed event reported.
+type AmountMismatchEvent struct {
+	PaymentID        string `json:"payment_id"`
+	OrderID          string `json:"order_id"`
+	Gateway          string `json:"gateway"`
+	IntentID         string `json:"intent_id"`
+	ProviderEventID  string `json:"provider_event_id"`
+	ExpectedAmount   int64  `json:"expected_amount"`
+	ExpectedCurrency string `json:"expected_currency"`
+	// ReceivedAmount is -1 when the event carried no amount at all.
+	ReceivedAmount   int64  `json:"received_amount"`
+	ReceivedCurrency string `json:"received_currency"`
+}
+
+// Gateway describes a payment gateway this shop accepts at checkout.
+type Gateway struct {
+	// Name is the payment_gateway value of checkout.
+	Name string `json:"name" enum:"stripe,test"`
+	// DisplayName is a label a storefront can show.
+	DisplayName string `json:"display_name"`
+	// Test is true when no real money moves (the built-in test gateway).
+	Test bool `json:"test"`
+}
 
 // PaymentEvent is the payload of payment_succeeded and payment_failed.
 type PaymentEvent struct {
@@ -66,6 +105,9 @@ var (
 	ErrNotCaptured    = errs.New(errs.Conflict, "payment_not_captured", "this payment has not been captured")
 	ErrGateway        = errs.New(errs.Internal, "gateway_error", "the payment provider did not answer; try again")
 	ErrUnknownGateway = errs.Validation(errs.Field("payment_gateway", "must be one of the configured gateways"))
+	// ErrGatewayUnavailable is answered when a known gateway is not
+	// configured in this shop (stripe without STRIPE_SECRET_KEY).
+	ErrGatewayUnavailable = errs.New(errs.Invalid, "gateway_unavailable", "this shop does not accept that payment gateway; see GET /api/v1/payments/gateways")
 )
 
 // Payments is what other contexts may ask of payments.
@@ -78,4 +120,7 @@ type Payments interface {
 	// Refund returns money of a captured payment. The refund's total never
 	// exceeds the captured amount; idempotencyKey makes retries safe.
 	Refund(ctx context.Context, orderID string, amount int64, reason, idempotencyKey string) (Refund, error)
+	// Gateways lists the gateways this shop accepts, so checkout can refuse
+	// one that would only fail when the order is placed.
+	Gateways(ctx context.Context) ([]Gateway, error)
 }

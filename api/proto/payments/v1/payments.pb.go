@@ -478,6 +478,146 @@ func (x *RefundResponse) GetRefund() *RefundResult {
 	return nil
 }
 
+type ListGatewaysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGatewaysRequest) Reset() {
+	*x = ListGatewaysRequest{}
+	mi := &file_payments_v1_payments_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGatewaysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGatewaysRequest) ProtoMessage() {}
+
+func (x *ListGatewaysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGatewaysRequest.ProtoReflect.Descriptor instead.
+func (*ListGatewaysRequest) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{8}
+}
+
+type Gateway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Test          bool                   `protobuf:"varint,3,opt,name=test,proto3" json:"test,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Gateway) Reset() {
+	*x = Gateway{}
+	mi := &file_payments_v1_payments_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Gateway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Gateway) ProtoMessage() {}
+
+func (x *Gateway) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Gateway.ProtoReflect.Descriptor instead.
+func (*Gateway) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Gateway) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Gateway) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Gateway) GetTest() bool {
+	if x != nil {
+		return x.Test
+	}
+	return false
+}
+
+type ListGatewaysResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Gateways      []*Gateway             `protobuf:"bytes,1,rep,name=gateways,proto3" json:"gateways,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGatewaysResponse) Reset() {
+	*x = ListGatewaysResponse{}
+	mi := &file_payments_v1_payments_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGatewaysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGatewaysResponse) ProtoMessage() {}
+
+func (x *ListGatewaysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGatewaysResponse.ProtoReflect.Descriptor instead.
+func (*ListGatewaysResponse) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListGatewaysResponse) GetGateways() []*Gateway {
+	if x != nil {
+		return x.Gateways
+	}
+	return nil
+}
+
 var File_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_payments_v1_payments_proto_rawDesc = "" +
@@ -513,11 +653,19 @@ const file_payments_v1_payments_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"C\n" +
 	"\x0eRefundResponse\x121\n" +
-	"\x06refund\x18\x01 \x01(\v2\x19.payments.v1.RefundResultR\x06refund2\x81\x02\n" +
+	"\x06refund\x18\x01 \x01(\v2\x19.payments.v1.RefundResultR\x06refund\"\x15\n" +
+	"\x13ListGatewaysRequest\"T\n" +
+	"\aGateway\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x12\n" +
+	"\x04test\x18\x03 \x01(\bR\x04test\"H\n" +
+	"\x14ListGatewaysResponse\x120\n" +
+	"\bgateways\x18\x01 \x03(\v2\x14.payments.v1.GatewayR\bgateways2\xd6\x02\n" +
 	"\x0fPaymentsService\x12S\n" +
 	"\fCreateIntent\x12 .payments.v1.CreateIntentRequest\x1a!.payments.v1.CreateIntentResponse\x12V\n" +
 	"\rRequestCancel\x12!.payments.v1.RequestCancelRequest\x1a\".payments.v1.RequestCancelResponse\x12A\n" +
-	"\x06Refund\x12\x1a.payments.v1.RefundRequest\x1a\x1b.payments.v1.RefundResponseBCZAgithub.com/opencommerce/commerce/api/proto/payments/v1;paymentsv1b\x06proto3"
+	"\x06Refund\x12\x1a.payments.v1.RefundRequest\x1a\x1b.payments.v1.RefundResponse\x12S\n" +
+	"\fListGateways\x12 .payments.v1.ListGatewaysRequest\x1a!.payments.v1.ListGatewaysResponseBCZAgithub.com/opencommerce/commerce/api/proto/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_payments_v1_payments_proto_rawDescOnce sync.Once
@@ -531,7 +679,7 @@ func file_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_payments_v1_payments_proto_rawDescData
 }
 
-var file_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_payments_v1_payments_proto_goTypes = []any{
 	(*CreateIntentRequest)(nil),   // 0: payments.v1.CreateIntentRequest
 	(*Intent)(nil),                // 1: payments.v1.Intent
@@ -541,23 +689,29 @@ var file_payments_v1_payments_proto_goTypes = []any{
 	(*RefundRequest)(nil),         // 5: payments.v1.RefundRequest
 	(*RefundResult)(nil),          // 6: payments.v1.RefundResult
 	(*RefundResponse)(nil),        // 7: payments.v1.RefundResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*ListGatewaysRequest)(nil),   // 8: payments.v1.ListGatewaysRequest
+	(*Gateway)(nil),               // 9: payments.v1.Gateway
+	(*ListGatewaysResponse)(nil),  // 10: payments.v1.ListGatewaysResponse
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_payments_v1_payments_proto_depIdxs = []int32{
-	1, // 0: payments.v1.CreateIntentResponse.intent:type_name -> payments.v1.Intent
-	8, // 1: payments.v1.RefundResult.created_at:type_name -> google.protobuf.Timestamp
-	6, // 2: payments.v1.RefundResponse.refund:type_name -> payments.v1.RefundResult
-	0, // 3: payments.v1.PaymentsService.CreateIntent:input_type -> payments.v1.CreateIntentRequest
-	3, // 4: payments.v1.PaymentsService.RequestCancel:input_type -> payments.v1.RequestCancelRequest
-	5, // 5: payments.v1.PaymentsService.Refund:input_type -> payments.v1.RefundRequest
-	2, // 6: payments.v1.PaymentsService.CreateIntent:output_type -> payments.v1.CreateIntentResponse
-	4, // 7: payments.v1.PaymentsService.RequestCancel:output_type -> payments.v1.RequestCancelResponse
-	7, // 8: payments.v1.PaymentsService.Refund:output_type -> payments.v1.RefundResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: payments.v1.CreateIntentResponse.intent:type_name -> payments.v1.Intent
+	11, // 1: payments.v1.RefundResult.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 2: payments.v1.RefundResponse.refund:type_name -> payments.v1.RefundResult
+	9,  // 3: payments.v1.ListGatewaysResponse.gateways:type_name -> payments.v1.Gateway
+	0,  // 4: payments.v1.PaymentsService.CreateIntent:input_type -> payments.v1.CreateIntentRequest
+	3,  // 5: payments.v1.PaymentsService.RequestCancel:input_type -> payments.v1.RequestCancelRequest
+	5,  // 6: payments.v1.PaymentsService.Refund:input_type -> payments.v1.RefundRequest
+	8,  // 7: payments.v1.PaymentsService.ListGateways:input_type -> payments.v1.ListGatewaysRequest
+	2,  // 8: payments.v1.PaymentsService.CreateIntent:output_type -> payments.v1.CreateIntentResponse
+	4,  // 9: payments.v1.PaymentsService.RequestCancel:output_type -> payments.v1.RequestCancelResponse
+	7,  // 10: payments.v1.PaymentsService.Refund:output_type -> payments.v1.RefundResponse
+	10, // 11: payments.v1.PaymentsService.ListGateways:output_type -> payments.v1.ListGatewaysResponse
+	8,  // [8:12] is the sub-list for method output_type
+	4,  // [4:8] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_payments_v1_payments_proto_init() }
@@ -571,7 +725,7 @@ func file_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_payments_v1_payments_proto_rawDesc), len(file_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

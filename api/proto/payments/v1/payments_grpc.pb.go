@@ -22,6 +22,7 @@ const (
 	PaymentsService_CreateIntent_FullMethodName  = "/payments.v1.PaymentsService/CreateIntent"
 	PaymentsService_RequestCancel_FullMethodName = "/payments.v1.PaymentsService/RequestCancel"
 	PaymentsService_Refund_FullMethodName        = "/payments.v1.PaymentsService/Refund"
+	PaymentsService_ListGateways_FullMethodName  = "/payments.v1.PaymentsService/ListGateways"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -33,6 +34,7 @@ type PaymentsServiceClient interface {
 	CreateIntent(ctx context.Context, in *CreateIntentRequest, opts ...grpc.CallOption) (*CreateIntentResponse, error)
 	RequestCancel(ctx context.Context, in *RequestCancelRequest, opts ...grpc.CallOption) (*RequestCancelResponse, error)
 	Refund(ctx context.Context, in *RefundRequest, opts ...grpc.CallOption) (*RefundResponse, error)
+	ListGateways(ctx context.Context, in *ListGatewaysRequest, opts ...grpc.CallOption) (*ListGatewaysResponse, error)
 }
 
 type paymentsServiceClient struct {
@@ -73,6 +75,16 @@ func (c *paymentsServiceClient) Refund(ctx context.Context, in *RefundRequest, o
 	return out, nil
 }
 
+func (c *paymentsServiceClient) ListGateways(ctx context.Context, in *ListGatewaysRequest, opts ...grpc.CallOption) (*ListGatewaysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGatewaysResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_ListGateways_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentsServiceServer is the server API for PaymentsService service.
 // All implementations must embed UnimplementedPaymentsServiceServer
 // for forward compatibility.
@@ -82,6 +94,7 @@ type PaymentsServiceServer interface {
 	CreateIntent(context.Context, *CreateIntentRequest) (*CreateIntentResponse, error)
 	RequestCancel(context.Context, *RequestCancelRequest) (*RequestCancelResponse, error)
 	Refund(context.Context, *RefundRequest) (*RefundResponse, error)
+	ListGateways(context.Context, *ListGatewaysRequest) (*ListGatewaysResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }
 
@@ -100,6 +113,9 @@ func (UnimplementedPaymentsServiceServer) RequestCancel(context.Context, *Reques
 }
 func (UnimplementedPaymentsServiceServer) Refund(context.Context, *RefundRequest) (*RefundResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Refund not implemented")
+}
+func (UnimplementedPaymentsServiceServer) ListGateways(context.Context, *ListGatewaysRequest) (*ListGatewaysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGateways not implemented")
 }
 func (UnimplementedPaymentsServiceServer) mustEmbedUnimplementedPaymentsServiceServer() {}
 func (UnimplementedPaymentsServiceServer) testEmbeddedByValue()                         {}
@@ -176,6 +192,24 @@ func _PaymentsService_Refund_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_ListGateways_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGatewaysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).ListGateways(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_ListGateways_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).ListGateways(ctx, req.(*ListGatewaysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentsService_ServiceDesc is the grpc.ServiceDesc for PaymentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -194,6 +228,10 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Refund",
 			Handler:    _PaymentsService_Refund_Handler,
+		},
+		{
+			MethodName: "ListGateways",
+			Handler:    _PaymentsService_ListGateways_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -10,8 +11,11 @@ import (
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/auth/internal/adapters"
 	"github.com/opencommerce/commerce/internal/auth/internal/domain"
+	"github.com/opencommerce/commerce/internal/platform/address"
+	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
 // Me returns the caller's profile.
@@ -46,41 +50,22 @@ func (s *Service) UpdateMe(ctx context.Context, userID string, in UpdateMeInput)
 	return s.Me(ctx, userID)
 }
 
-// AddressInput is the body of POST and PATCH /me/addresses. On PATCH,
-// absent fields keep their values.
-type AddressInput struct {
-	Label      *string `json:"label"`
-	Line1      *string `json:"line1"`
-	Line2      *string `json:"line2"`
-	City       *string `json:"city"`
-	Region     *string `json:"region"`
-	PostalCode *string `json:"postal_code"`
-	Country    *string `json:"country"`
-	Phone      *string `json:"phone"`
-	IsDefault  *bool   `json:"is_default"`
-}
+// AddressInput is the body of POST and PATCH /me/addresses: the
+// platform's one address shape (the same as checkout's and the shipping
+// quote's), every field optional at decoding. On PATCH, absent fields keep
+// their values; the result must be a deliverable address either way.
+type AddressInput = address.Patch
 
 func toAddress(r *adapters.AddressRow) authapi.Address {
 	return authapi.Address{ID: r.ID, Label: r.Label, Line1: r.Line1, Line2: r.Line2, City: r.City, Region: r.Region,
 		PostalCode: r.PostalCode, Country: r.Country, Phone: r.Phone, IsDefault: r.IsDefault}
 }
 
-func (in AddressInput) apply(r *adapters.AddressRow) error {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&r.Label, in.Label)
-	set(&r.Line1, in.Line1)
-	set(&r.Line2, in.Line2)
-	set(&r.City, in.City)
-	set(&r.Region, in.Region)
-	set(&r.PostalCode, in.PostalCode)
-	set(&r.Country, in.Country)
-	set(&r.Phone, in.Phone)
-	a := toAddress(r)
-	if err := authapi.NormalizeAddress(&a); err != nil {
+// applyAddress sets the fields present in in on r and checks the result.
+func applyAddress(in AddressInput, r *adapters.AddressRow) error {
+	a := address.Address{Label: r.Label, Line1: r.Line1, Line2: r.Line2, City: r.City, Region: r.Region, PostalCode: r.PostalCode, Country: r.Country, Phone: r.Phone}
+	in.Apply(&a)
+	if err := a.Normalize(address.Deliverable, ""); err != nil {
 		return err
 	}
 	r.Label, r.Line1, r.Line2, r.City, r.Region, r.PostalCode, r.Country, r.Phone = a.Label, a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country, a.Phone
@@ -104,7 +89,7 @@ func (s *Service) Addresses(ctx context.Context, userID string) ([]authapi.Addre
 // default replaces the old one in the same transaction.
 func (s *Service) AddAddress(ctx context.Context, userID string, in AddressInput) (authapi.Address, error) {
 	r := &adapters.AddressRow{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID}
-	if err := in.apply(r); err != nil {
+	if err := applyAddress(in, r); err != nil {
 		return authapi.Address{}, err
 	}
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -143,7 +128,7 @@ func (s *Service) UpdateAddress(ctx context.Context, userID, id string, in Addre
 		if err != nil {
 			return err
 		}
-		if err := in.apply(r); err != nil {
+		if err := applyAddress(in, r); err != nil {
 			return err
 		}
 		if in.IsDefault != nil {
@@ -213,7 +198,13 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 	if f := domain.CheckPassword(password, email); f != nil {
 		return false, errs.Validation(*f)
 	}
-	if _, err := s.store.UserByEmail(ctx, s.db, email); err == nil {
+	if u, err := s.store.UserByEmail(ctx, s.db, email); err == nil {
+		if u.Role == authn.RoleAdmin {
+			// Announced again with a stable event id: an admin created by
+			// an older version becomes known to notify, and consumers'
+			// inboxes drop the repeat.
+			return false, s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error { return s.announceAdmin(ctx, tx, u) })
+		}
 		return false, nil
 	} else if !errors.Is(err, adapters.ErrNotFound) {
 		return false, err
@@ -223,12 +214,31 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 		return false, err
 	}
 	row := &adapters.UserRow{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Name: "Administrator", PasswordHash: hash,
-		Role: "admin", Status: domain.StatusActive}
-	err = s.store.CreateUser(ctx, s.db, row)
+		Role: authn.RoleAdmin, Status: domain.StatusActive}
+	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.store.CreateUser(ctx, tx, row); err != nil {
+			return err
+		}
+		return s.announceAdmin(ctx, tx, row)
+	})
 	if errors.Is(err, adapters.ErrDuplicate) {
 		return false, nil // created concurrently by another replica
 	}
 	return err == nil, err
+}
+
+// announceAdmin publishes user_registered with role admin under an event
+// id derived from the user, so announcing twice is one event to consumers.
+func (s *Service) announceAdmin(ctx context.Context, tx bun.Tx, u *adapters.UserRow) error {
+	ev, err := events.New(authapi.EventUserRegistered, u.ID, authapi.UserRegistered{UserID: u.ID, Email: u.Email, Name: u.Name, Role: authn.RoleAdmin})
+	if err != nil {
+		return fmt.Errorf("admin announcement: %w", err)
+	}
+	ev.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte("auth.admin:"+u.ID)).String()
+	if err := s.outbox.Publish(ctx, tx, ev); err != nil {
+		return fmt.Errorf("admin announcement: %w", err)
+	}
+	return nil
 }
 
 // User implements authapi.Auth.

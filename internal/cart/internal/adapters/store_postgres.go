@@ -96,7 +96,7 @@ func (Store) UpdateCart(ctx context.Context, db bun.IDB, c *CartRow) error {
 type PromotionRow struct {
 	ID              string     `bun:"id" json:"id"`
 	Code            string     `bun:"code" json:"code"`
-	Kind            string     `bun:"kind" json:"kind"`
+	Kind            string     `bun:"kind" json:"kind" enum:"percent,fixed"`
 	Value           int64      `bun:"value" json:"value"`
 	Currency        *string    `bun:"currency" json:"currency"`
 	MinSubtotal     int64      `bun:"min_subtotal" json:"min_subtotal"`

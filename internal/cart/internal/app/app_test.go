@@ -16,6 +16,9 @@ import (
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/address"
+	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 )
 
@@ -58,15 +61,29 @@ func (fakeShipping) Quote(_ context.Context, r fulfillmentapi.QuoteRequest) (ful
 	return fulfillmentapi.Quote{Courier: r.Courier, Cost: 499, Currency: r.Currency, ETADays: 3}, nil
 }
 
+// fakePayments accepts the named gateways.
+type fakePayments struct {
+	paymentsapi.Payments
+	names []string
+}
+
+func (f fakePayments) Gateways(context.Context) ([]paymentsapi.Gateway, error) {
+	out := make([]paymentsapi.Gateway, len(f.names))
+	for i, n := range f.names {
+		out[i] = paymentsapi.Gateway{Name: n}
+	}
+	return out, nil
+}
+
 func newCart(t *testing.T, ttl time.Duration) (*Service, string) {
 	db := pgtest.New(t)
 	pid := uuid.Must(uuid.NewV7()).String()
 	cat := fakeCatalog{products: map[string]catalogapi.Product{pid: {ID: pid, Name: "Mug", Price: 1250, Currency: "USD", Status: "active",
 		WeightGrams: 300, Stock: catalogapi.Stock{OnHand: 1000, Available: 1000}}}}
-	return New(db, cat, fakeAuth{}, fakeShipping{}, ttl, slog.New(slog.NewTextHandler(io.Discard, nil))), pid
+	return New(db, cat, fakeAuth{}, fakeShipping{}, fakePayments{names: []string{"stripe", "test"}}, ttl, slog.New(slog.NewTextHandler(io.Discard, nil))), pid
 }
 
-var addr = &authapi.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+var addr = &address.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
 
 func TestPromoMaxUsesHoldsUnderConcurrentOrders(t *testing.T) {
 	s, pid := newCart(t, time.Hour)
@@ -186,5 +203,25 @@ func TestExpiredSessionIsRefused(t *testing.T) {
 	}
 	if got, _ := s.CheckoutSession(ctx, sess.ID); got.Status != cartapi.SessionExpired {
 		t.Fatalf("status %s", got.Status)
+	}
+}
+
+// A gateway the shop does not accept is refused at checkout (422
+// gateway_unavailable), not when the order is placed.
+func TestCheckoutRefusesUnconfiguredGateway(t *testing.T) {
+	s, pid := newCart(t, time.Minute)
+	s.payments = fakePayments{names: []string{"test"}}
+	ctx := context.Background()
+	u := uuid.Must(uuid.NewV7()).String()
+	if _, err := s.AddItem(ctx, u, pid, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "stripe"})
+	e, ok := errs.As(err)
+	if !ok || e.Code != "gateway_unavailable" || e.Kind != errs.Invalid {
+		t.Fatalf("stripe without a key: %v", err)
+	}
+	if _, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "test"}); err != nil {
+		t.Fatalf("test gateway: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
@@ -32,14 +33,16 @@ type Service struct {
 	catalog     catalogapi.Catalog
 	auth        authapi.Auth
 	fulfillment fulfillmentapi.Fulfillment
+	payments    paymentsapi.Payments
 	sessionTTL  time.Duration
 	log         *slog.Logger
 	now         func() time.Time
 }
 
 // New builds the service.
-func New(db *pg.DB, catalog catalogapi.Catalog, auth authapi.Auth, fulfillment fulfillmentapi.Fulfillment, sessionTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, catalog: catalog, auth: auth, fulfillment: fulfillment, sessionTTL: sessionTTL, log: log, now: time.Now}
+func New(db *pg.DB, catalog catalogapi.Catalog, auth authapi.Auth, fulfillment fulfillmentapi.Fulfillment, payments paymentsapi.Payments,
+	sessionTTL time.Duration, log *slog.Logger) *Service {
+	return &Service{db: db, catalog: catalog, auth: auth, fulfillment: fulfillment, payments: payments, sessionTTL: sessionTTL, log: log, now: time.Now}
 }
 
 // Errors of cart operations.
@@ -58,7 +61,7 @@ type Line struct {
 	Quantity    int      `json:"quantity"`
 	LineTotal   int64    `json:"line_total"`
 	Available   int      `json:"available"`
-	Flags       []string `json:"flags"` // archived, insufficient_stock, unknown_product
+	Flags       []string `json:"flags" enum:"archived,insufficient_stock,unknown_product"`
 	SKU         string   `json:"-"`
 	WeightGrams int      `json:"-"`
 }

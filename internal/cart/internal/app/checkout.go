@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +16,8 @@ import (
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/address"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
 )
@@ -22,7 +25,7 @@ import (
 // CheckoutInput is the body of POST /checkout: address_id or address.
 type CheckoutInput struct {
 	AddressID      string           `json:"address_id"`
-	Address        *authapi.Address `json:"address"`
+	Address        *address.Address `json:"address"`
 	Courier        string           `json:"courier" validate:"required,oneof=standard express"`
 	PaymentGateway string           `json:"payment_gateway" validate:"required,oneof=stripe test"`
 }
@@ -44,6 +47,9 @@ func (s *Service) Checkout(ctx context.Context, userID string, in CheckoutInput)
 	if (in.AddressID == "") == (in.Address == nil) {
 		return cartapi.Session{}, ErrAddressChoice
 	}
+	if err := s.checkGateway(ctx, in.PaymentGateway); err != nil {
+		return cartapi.Session{}, err
+	}
 	var addr authapi.Address
 	if in.AddressID != "" {
 		a, err := s.auth.Address(ctx, userID, in.AddressID)
@@ -55,11 +61,11 @@ func (s *Service) Checkout(ctx context.Context, userID string, in CheckoutInput)
 		}
 		addr = a
 	} else {
-		addr = *in.Address
-		if err := authapi.NormalizeAddress(&addr); err != nil {
-			return cartapi.Session{}, prefixFields(err, "address.")
+		a := *in.Address
+		if err := a.Normalize(address.Deliverable, "address."); err != nil {
+			return cartapi.Session{}, err
 		}
-		addr.ID, addr.IsDefault = "", false
+		addr = authapi.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
 	}
 	view, err := s.View(ctx, userID)
 	if err != nil {
@@ -106,6 +112,23 @@ func (s *Service) Checkout(ctx context.Context, userID string, in CheckoutInput)
 	return toSession(row), nil
 }
 
+// checkGateway refuses a gateway the shop does not accept (stripe without
+// a Stripe key) at checkout, instead of an order that fails when placed.
+func (s *Service) checkGateway(ctx context.Context, name string) error {
+	gws, err := s.payments.Gateways(ctx)
+	if err != nil {
+		return fmt.Errorf("payment gateways: %w", err)
+	}
+	for _, g := range gws {
+		if g.Name == name {
+			return nil
+		}
+	}
+	e := *paymentsapi.ErrGatewayUnavailable
+	e.Fields = []errs.FieldError{errs.Field("payment_gateway", "this shop does not accept "+name+" payments")}
+	return &e
+}
+
 func toSession(r *adapters.SessionRow) cartapi.Session {
 	s := cartapi.Session{ID: r.ID, UserID: r.UserID, Status: r.Status, Subtotal: r.Subtotal, Discount: r.Discount, ShippingCost: r.ShippingCost,
 		Total: r.Total, Currency: r.Currency, PromoCode: r.PromoCode, Courier: r.Courier, PaymentGateway: r.PaymentGateway, ETADays: r.ETADays,
@@ -113,18 +136,6 @@ func toSession(r *adapters.SessionRow) cartapi.Session {
 	_ = json.Unmarshal(r.Items, &s.Items)
 	_ = json.Unmarshal(r.Address, &s.Address)
 	return s
-}
-
-func prefixFields(err error, prefix string) error {
-	if e, ok := errs.As(err); ok && len(e.Fields) > 0 {
-		c := *e
-		c.Fields = make([]errs.FieldError, len(e.Fields))
-		for i, f := range e.Fields {
-			c.Fields[i] = errs.Field(prefix+f.Field, f.Message)
-		}
-		return &c
-	}
-	return err
 }
 
 // effectiveStatus reports a pending session past its expiry as expired.

@@ -26,6 +26,7 @@ import (
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -144,6 +145,11 @@ func (s *Service) HandleAuthEvent(ctx context.Context, tx bun.Tx, e events.Envel
 		if err := rememberUser(ctx, tx, p.UserID, p.Email, p.Name); err != nil {
 			return err
 		}
+		if p.Role == authn.RoleAdmin {
+			// Administrators are created verified; they need no welcome.
+			_, err := tx.ExecContext(ctx, "UPDATE notify.users SET role = ? WHERE user_id = ?", authn.RoleAdmin, p.UserID)
+			return err
+		}
 		return notifyInApp(ctx, tx, e.ID, p.UserID, notifyapi.KindWelcome, "Welcome", "Your account is ready. Confirm your email address with the link we sent you.")
 	case authapi.EventUserVerified:
 		var p authapi.UserVerified
@@ -231,19 +237,51 @@ func orderContact(ctx context.Context, tx bun.Tx, orderID string) (contact, bool
 // HandlePaymentEvent tells the customer a payment attempt failed (success
 // and refunds reach them through ordering's events).
 func (s *Service) HandlePaymentEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
-	if e.Type != paymentsapi.EventPaymentFailed {
-		return nil
+	switch e.Type {
+	case paymentsapi.EventPaymentFailed:
+		var p paymentsapi.PaymentEvent
+		if err := e.Decode(&p); err != nil {
+			return err
+		}
+		to, ok, err := orderContact(ctx, tx, p.OrderID)
+		if err != nil || !ok {
+			return err // an order notify never heard of has no one to tell
+		}
+		return notifyInApp(ctx, tx, e.ID, to.userID, notifyapi.KindPaymentFailed, "Payment failed",
+			"The payment of "+money(p.Amount, strings.ToUpper(p.Currency))+" for order "+p.OrderID+" did not go through. You can try again before the order expires.")
+	case paymentsapi.EventPaymentAmountMismatch:
+		return s.tellAdminsMismatch(ctx, tx, e)
 	}
-	var p paymentsapi.PaymentEvent
-	if err := e.Decode(&p); err != nil {
+	return nil
+}
+
+// tellAdminsMismatch gives every administrator an in-app notification
+// (pushed live after commit) about a payment that needs review.
+func (s *Service) tellAdminsMismatch(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	var m paymentsapi.AmountMismatchEvent
+	if err := e.Decode(&m); err != nil {
 		return err
 	}
-	to, ok, err := orderContact(ctx, tx, p.OrderID)
-	if err != nil || !ok {
-		return err // an order notify never heard of has no one to tell
+	got := "no amount"
+	if m.ReceivedAmount >= 0 {
+		got = money(m.ReceivedAmount, strings.ToUpper(m.ReceivedCurrency))
 	}
-	return notifyInApp(ctx, tx, e.ID, to.userID, notifyapi.KindPaymentFailed, "Payment failed",
-		"The payment of "+money(p.Amount, strings.ToUpper(p.Currency))+" for order "+p.OrderID+" did not go through. You can try again before the order expires.")
+	body := "The " + m.Gateway + " payment " + m.PaymentID + " for order " + m.OrderID + " reported " + got + " instead of " +
+		money(m.ExpectedAmount, strings.ToUpper(m.ExpectedCurrency)) + " (provider event " + m.ProviderEventID +
+		"). The order was not marked paid; review the payment with the provider."
+	var admins []string
+	if err := tx.NewRaw("SELECT user_id::text FROM notify.users WHERE role = ? ORDER BY user_id", authn.RoleAdmin).Scan(ctx, &admins); err != nil {
+		return fmt.Errorf("admins to tell: %w", err)
+	}
+	if len(admins) == 0 {
+		s.log.ErrorContext(ctx, "payment needs review and no administrator is known to notify", "payment_id", m.PaymentID, "order_id", m.OrderID)
+	}
+	for _, id := range admins {
+		if err := notifyInAppKeyed(ctx, tx, e.ID, e.ID+":"+id, id, notifyapi.KindPaymentReview, "Payment needs review", body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HandleFulfillmentEvent tells the customer the order shipped or arrived.

@@ -336,6 +336,15 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, tx bun.Tx, e events.En
 			return note(ctx, tx, o.ID, step{"late_payment", map[string]any{"amount": p.Amount, "status": o.Status}})
 		}
 		return nil
+	case paymentsapi.EventPaymentAmountMismatch:
+		// The order stays pending_payment (its deadline still applies); the
+		// timeline shows admins why it was not paid.
+		var m paymentsapi.AmountMismatchEvent
+		if err := e.Decode(&m); err != nil {
+			return err
+		}
+		return note(ctx, tx, m.OrderID, step{"payment_amount_mismatch", map[string]any{"intent_id": m.IntentID, "payment_id": m.PaymentID,
+			"expected_amount": m.ExpectedAmount, "expected_currency": m.ExpectedCurrency, "received_amount": m.ReceivedAmount, "received_currency": m.ReceivedCurrency}})
 	case paymentsapi.EventRefundSucceeded:
 		var r paymentsapi.RefundEvent
 		if err := e.Decode(&r); err != nil {

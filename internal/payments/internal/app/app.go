@@ -7,7 +7,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,7 +52,8 @@ type Payment struct {
 	ClientSecret   string    `bun:"client_secret" json:"-"`
 	Amount         int64     `bun:"amount" json:"amount"`
 	Currency       string    `bun:"currency" json:"currency"`
-	Status         string    `bun:"status" json:"status"`
+	Status         string    `bun:"status" json:"status" enum:"requires_payment,succeeded,failed,canceled,amount_mismatch"`
+	AmountCaptured int64     `bun:"amount_captured" json:"amount_captured"`
 	AmountRefunded int64     `bun:"amount_refunded" json:"amount_refunded"`
 	CreatedAt      time.Time `bun:"created_at" json:"created_at"`
 	UpdatedAt      time.Time `bun:"updated_at" json:"updated_at"`
@@ -67,7 +70,7 @@ type Refund struct {
 	CreatedAt time.Time `bun:"created_at" json:"created_at"`
 }
 
-const paymentCols = "id::text, order_id::text, gateway, provider_intent_id, client_secret, amount, currency, status, amount_refunded, created_at, updated_at"
+const paymentCols = "id::text, order_id::text, gateway, provider_intent_id, client_secret, amount, currency, status, amount_captured, amount_refunded, created_at, updated_at"
 
 func (s *Service) payment(ctx context.Context, db bun.IDB, where string, arg any, lock bool) (*Payment, error) {
 	q := "SELECT " + paymentCols + " FROM payments.payments WHERE " + where
@@ -158,9 +161,11 @@ func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, sig
 		if p == nil {
 			p, err = s.payment(ctx, tx, "provider_intent_id = ?", ev.Data.Object.ID, true)
 		}
-		if errors.Is(err, paymentsapi.ErrNotFound) || p == nil || p.Gateway != gw {
+		if errors.Is(err, paymentsapi.ErrNotFound) || p == nil || p.Gateway != gw || p.IntentID != ev.Data.Object.ID {
+			// An event naming one order's id in its metadata but another
+			// intent is not that order's payment.
 			s.log.WarnContext(ctx, "webhook for an unknown intent ignored", "gateway", gw, "event_id", ev.ID)
-			return nil
+			return s.recordEvent(ctx, tx, gw, ev, "", "unknown_intent")
 		}
 		if err != nil {
 			return err
@@ -168,32 +173,110 @@ func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, sig
 		var typ, status string
 		switch ev.Type {
 		case "payment_intent.succeeded":
-			if p.Status == "succeeded" {
-				return nil
+			if p.Status == paymentsapi.StatusSucceeded {
+				return s.recordEvent(ctx, tx, gw, ev, p.ID, "already_succeeded")
 			}
-			typ, status = paymentsapi.EventPaymentSucceeded, "succeeded"
+			if got, cur, ok := received(ev); !ok || got != p.Amount || !strings.EqualFold(cur, p.Currency) {
+				return s.amountMismatch(ctx, tx, gw, ev, p, got, cur)
+			}
+			typ, status = paymentsapi.EventPaymentSucceeded, paymentsapi.StatusSucceeded
 		case "payment_intent.payment_failed":
-			if p.Status != "requires_payment" {
-				return nil
+			if p.Status != paymentsapi.StatusRequiresPayment {
+				return s.recordEvent(ctx, tx, gw, ev, p.ID, "ignored")
 			}
-			typ, status = paymentsapi.EventPaymentFailed, "failed"
+			typ, status = paymentsapi.EventPaymentFailed, paymentsapi.StatusFailed
 		default:
-			return nil
+			return s.recordEvent(ctx, tx, gw, ev, p.ID, "ignored")
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE payments.payments SET status = ?, updated_at = now() WHERE id = ?", status, p.ID); err != nil {
+		// Only a success captures money, and only the intent's own amount
+		// (checked above): refunds are bounded by amount_captured.
+		if _, err := tx.ExecContext(ctx, `UPDATE payments.payments SET status = ?,
+			amount_captured = CASE WHEN ? = 'succeeded' THEN amount ELSE amount_captured END, updated_at = now() WHERE id = ?`, status, status, p.ID); err != nil {
 			return err
 		}
-		amount := p.Amount
-		if ev.Data.Object.Amount > 0 && ev.Data.Object.Amount != p.Amount {
-			s.log.WarnContext(ctx, "webhook amount differs from the intent", "payment_id", p.ID, "intent_amount", p.Amount, "event_amount", ev.Data.Object.Amount)
-			amount = ev.Data.Object.Amount
+		if err := s.recordEvent(ctx, tx, gw, ev, p.ID, status); err != nil {
+			return err
 		}
-		out, err := events.New(typ, p.OrderID, paymentsapi.PaymentEvent{PaymentID: p.ID, OrderID: p.OrderID, Gateway: gw, IntentID: p.IntentID, Amount: amount, Currency: p.Currency})
+		out, err := events.New(typ, p.OrderID, paymentsapi.PaymentEvent{PaymentID: p.ID, OrderID: p.OrderID, Gateway: gw, IntentID: p.IntentID, Amount: p.Amount, Currency: p.Currency})
 		if err != nil {
 			return err
 		}
 		return s.outbox.Publish(ctx, tx, out)
 	})
+}
+
+// received is the money a success event reports: amount_received when the
+// provider sent it (Stripe does), else amount. ok is false when the event
+// names no amount or no currency, which can never pay an order.
+func received(ev gateway.Event) (amount int64, currency string, ok bool) {
+	o := ev.Data.Object
+	switch {
+	case o.AmountReceived != nil:
+		amount = *o.AmountReceived
+	case o.Amount != nil:
+		amount = *o.Amount
+	default:
+		return -1, o.Currency, false
+	}
+	return amount, o.Currency, o.Currency != ""
+}
+
+// amountMismatch handles a signed success whose money differs from the
+// intent's: the payment becomes reviewable, the order stays unpaid (its
+// deadline still applies), admins are told through the event and the
+// error log, and the provider gets a 2xx so it stops retrying.
+func (s *Service) amountMismatch(ctx context.Context, tx bun.Tx, gw string, ev gateway.Event, p *Payment, got int64, cur string) error {
+	s.log.ErrorContext(ctx, "payment succeeded with an amount or currency other than the intent's; order left unpaid for review",
+		"payment_id", p.ID, "order_id", p.OrderID, "gateway", gw, "intent_id", p.IntentID, "event_id", ev.ID,
+		"expected_amount", p.Amount, "expected_currency", p.Currency, "received_amount", got, "received_currency", cur)
+	if _, err := tx.ExecContext(ctx, "UPDATE payments.payments SET status = ?, updated_at = now() WHERE id = ?", paymentsapi.StatusAmountMismatch, p.ID); err != nil {
+		return fmt.Errorf("mark payment %s amount_mismatch: %w", p.ID, err)
+	}
+	if err := s.recordEvent(ctx, tx, gw, ev, p.ID, paymentsapi.StatusAmountMismatch); err != nil {
+		return err
+	}
+	out, err := events.New(paymentsapi.EventPaymentAmountMismatch, p.OrderID, paymentsapi.AmountMismatchEvent{PaymentID: p.ID, OrderID: p.OrderID,
+		Gateway: gw, IntentID: p.IntentID, ProviderEventID: ev.ID, ExpectedAmount: p.Amount, ExpectedCurrency: p.Currency,
+		ReceivedAmount: got, ReceivedCurrency: strings.ToUpper(cur)})
+	if err != nil {
+		return err
+	}
+	return s.outbox.Publish(ctx, tx, out)
+}
+
+// recordEvent stores what a processed provider event said and what was
+// done with it, for review.
+func (s *Service) recordEvent(ctx context.Context, tx bun.Tx, gw string, ev gateway.Event, paymentID, outcome string) error {
+	o := ev.Data.Object
+	amount := o.AmountReceived
+	if amount == nil {
+		amount = o.Amount
+	}
+	var pid any
+	if paymentID != "" {
+		pid = paymentID
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE payments.webhook_events SET payment_id = ?, amount = ?, currency = nullif(?, ''), outcome = ?
+		WHERE gateway = ? AND event_id = ?`, pid, amount, strings.ToUpper(o.Currency), outcome, gw, ev.ID); err != nil {
+		return fmt.Errorf("record webhook event %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// Gateways implements paymentsapi.Payments: the configured gateways.
+func (s *Service) Gateways(context.Context) ([]paymentsapi.Gateway, error) {
+	out := make([]paymentsapi.Gateway, 0, len(s.gateways))
+	for _, name := range []string{"stripe", "test"} {
+		if _, ok := s.gateways[name]; !ok {
+			continue
+		}
+		g := paymentsapi.Gateway{Name: name, DisplayName: "Card (Stripe)"}
+		if name == "test" {
+			g.DisplayName, g.Test = "Test payment (no money moves)", true
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }
 
 // Refund implements paymentsapi.Payments: reserve the amount as a pending
@@ -220,14 +303,14 @@ func (s *Service) Refund(ctx context.Context, orderID string, amount int64, reas
 			existing = r
 			return nil
 		}
-		if p.Status != "succeeded" {
+		if p.Status != paymentsapi.StatusSucceeded || p.AmountCaptured == 0 {
 			return paymentsapi.ErrNotCaptured
 		}
 		var held int64
 		if err := tx.NewRaw("SELECT coalesce(sum(amount), 0) FROM payments.refunds WHERE payment_id = ? AND status IN ('pending', 'succeeded')", p.ID).Scan(ctx, &held); err != nil {
 			return err
 		}
-		if held+amount > p.Amount {
+		if held+amount > p.AmountCaptured {
 			return paymentsapi.ErrRefundTooLarge.WithDetail("refunds would total more than the captured amount")
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO payments.refunds (id, payment_id, amount, reason, status) VALUES (?, ?, ?, ?, 'pending')", refundID, p.ID, amount, reason)
@@ -283,7 +366,7 @@ func (s *Service) executeRefund(ctx context.Context, p *Payment, refundID string
 			return err
 		}
 		ev, err := events.New(paymentsapi.EventRefundSucceeded, p.OrderID, paymentsapi.RefundEvent{RefundID: refundID, PaymentID: p.ID, OrderID: p.OrderID,
-			Amount: amount, TotalRefunded: total, Captured: p.Amount, Currency: p.Currency, Reason: reason})
+			Amount: amount, TotalRefunded: total, Captured: p.AmountCaptured, Currency: p.Currency, Reason: reason})
 		if err != nil {
 			return err
 		}

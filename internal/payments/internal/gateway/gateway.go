@@ -38,10 +38,14 @@ type Event struct {
 	Type string `json:"type"`
 	Data struct {
 		Object struct {
-			ID       string            `json:"id"`
-			Amount   int64             `json:"amount"`
-			Currency string            `json:"currency"`
-			Metadata map[string]string `json:"metadata"`
+			ID string `json:"id"`
+			// Amount is what the intent asked for; AmountReceived what
+			// was captured (Stripe sends both). Pointers tell a missing
+			// field from zero: money is never assumed.
+			Amount         *int64            `json:"amount"`
+			AmountReceived *int64            `json:"amount_received"`
+			Currency       string            `json:"currency"`
+			Metadata       map[string]string `json:"metadata"`
 		} `json:"object"`
 	} `json:"data"`
 }

@@ -37,3 +37,16 @@ func (s GRPC) Refund(ctx context.Context, r *paymentsv1.RefundRequest) (*payment
 	}
 	return &paymentsv1.RefundResponse{Refund: &paymentsv1.RefundResult{Id: f.ID, Amount: f.Amount, Status: f.Status, TotalRefunded: f.TotalRefunded, CreatedAt: timestamppb.New(f.CreatedAt)}}, nil
 }
+
+// ListGateways implements paymentsv1.PaymentsServiceServer.
+func (s GRPC) ListGateways(ctx context.Context, _ *paymentsv1.ListGatewaysRequest) (*paymentsv1.ListGatewaysResponse, error) {
+	gws, err := s.API.Gateways(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &paymentsv1.ListGatewaysResponse{Gateways: make([]*paymentsv1.Gateway, len(gws))}
+	for i, g := range gws {
+		out.Gateways[i] = &paymentsv1.Gateway{Name: g.Name, DisplayName: g.DisplayName, Test: g.Test}
+	}
+	return out, nil
+}

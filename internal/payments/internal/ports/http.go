@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opencommerce/commerce/internal/payments/internal/app"
+	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
 )
@@ -22,9 +23,11 @@ type WebhookEvent struct {
 	Type string `json:"type"`
 	Data struct {
 		Object struct {
-			ID       string `json:"id"`
-			Amount   int64  `json:"amount"`
-			Currency string `json:"currency"`
+			ID             string            `json:"id"`
+			Amount         int64             `json:"amount"`
+			AmountReceived int64             `json:"amount_received"`
+			Currency       string            `json:"currency"`
+			Metadata       map[string]string `json:"metadata"`
 		} `json:"object"`
 	} `json:"data"`
 }
@@ -37,6 +40,8 @@ type received struct {
 func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/payments/webhooks/{gateway}", Summary: "Provider webhook (Stripe-Signature: t=..,v1=..; 300 s tolerance)", Tag: "payments",
 		Request: WebhookEvent{}, Response: received{}, Errors: []int{404}}, h.webhook)
+	api.Handle(openapi.Op{Method: "GET", Path: "/payments/gateways", Summary: "Payment gateways this shop accepts at checkout", Tag: "payments",
+		Response: httpx.Page[paymentsapi.Gateway]{}}, h.gateways)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds", Tag: "admin", Admin: true,
 		Query: []string{"limit"}, Response: httpx.Page[app.Payment]{}}, h.list)
 }
@@ -47,6 +52,14 @@ func (h *HTTP) webhook(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(received{Received: true})
+}
+
+func (h *HTTP) gateways(c *fiber.Ctx) error {
+	gws, err := h.svc.Gateways(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Page[paymentsapi.Gateway]{Items: gws})
 }
 
 func (h *HTTP) list(c *fiber.Ctx) error {

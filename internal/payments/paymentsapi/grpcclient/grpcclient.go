@@ -50,3 +50,16 @@ func (c *Client) Refund(ctx context.Context, orderID string, amount int64, reaso
 	f := r.GetRefund()
 	return paymentsapi.Refund{ID: f.GetId(), Amount: f.GetAmount(), Status: f.GetStatus(), TotalRefunded: f.GetTotalRefunded(), CreatedAt: f.GetCreatedAt().AsTime()}, nil
 }
+
+// Gateways implements paymentsapi.Payments.
+func (c *Client) Gateways(ctx context.Context) ([]paymentsapi.Gateway, error) {
+	r, err := c.c.ListGateways(ctx, &paymentsv1.ListGatewaysRequest{})
+	if err != nil {
+		return nil, grpcx.FromStatus(err)
+	}
+	out := make([]paymentsapi.Gateway, len(r.GetGateways()))
+	for i, g := range r.GetGateways() {
+		out[i] = paymentsapi.Gateway{Name: g.GetName(), DisplayName: g.GetDisplayName(), Test: g.GetTest()}
+	}
+	return out, nil
+}

@@ -1,0 +1,2 @@
+DROP INDEX notify.users_admins;
+ALTER TABLE notify.users DROP COLUMN role;
