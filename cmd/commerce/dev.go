@@ -13,11 +13,15 @@ import (
 
 // devCmd runs local helpers for split deployments on one machine.
 func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, devUsage, false)
+	}
 	if len(args) == 0 || args[0] != "kafka" {
-		return errors.New("usage: commerce dev kafka [--addr 127.0.0.1:9092] [--partitions 3]")
+		return errors.New("usage: commerce dev kafka [--addr 127.0.0.1:9092] [--partitions 3] (see --help)")
 	}
 	fs := flag.NewFlagSet("dev kafka", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, devUsage) }
 	addr := fs.String("addr", "127.0.0.1:9092", "listen address (loopback only)")
 	parts := fs.Int("partitions", 3, "partitions of auto-created topics")
 	if err := fs.Parse(args[1:]); err != nil {

@@ -1,6 +1,7 @@
 // Command commerce runs the whole shop as one binary (serve), manages its
-// database schema (migrate), creates administrators (admin) and reports
-// its version.
+// database schema (migrate), creates administrators (admin), loads a demo
+// catalog (seed), rebuilds the search index (search), prints the database
+// URL (db) and reports its version.
 package main
 
 import (
@@ -35,11 +36,12 @@ Usage:
   commerce admin create --email E --password P create a verified administrator
   commerce seed [--products N] [flags]         add a deterministic demo catalog (default 1000; safe to rerun)
   commerce search reindex [flags]              rebuild the search index from the catalog
+  commerce db url [flags]                      print the database URL, secret included: psql "$(commerce db url)"
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
   commerce version                             print the version
 
 Every flag mirrors an environment variable (--http-addr = HTTP_ADDR).
-Run 'commerce serve --help' for the list.
+Run 'commerce <command> --help' for a command's own usage and the list.
 `
 
 func main() {
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = seedCmd(ctx, args[1:], stdout, stderr)
 	case "search":
 		err = searchCmd(ctx, args[1:], stdout, stderr)
+	case "db":
+		err = dbCmd(ctx, args[1:], stdout, stderr)
 	case "dev":
 		err = devCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -100,6 +104,9 @@ func loadConfig(args []string, stdout io.Writer) (*config.Config, error) {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, serveUsage, true)
+	}
 	start := time.Now()
 	cfg, err := loadConfig(args, stdout)
 	if err != nil {
@@ -138,8 +145,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, migrateUsage, true)
+	}
 	if len(args) == 0 {
-		return errors.New("usage: commerce migrate up|down [N]|status")
+		return errors.New("usage: commerce migrate up|down [N]|status (see --help)")
+	}
+	switch args[0] {
+	case "up", "down", "status":
+	default:
+		return fmt.Errorf("unknown migrate action %q (up, down, status; see --help)", args[0])
 	}
 	action, rest := args[0], args[1:]
 	steps := 1
@@ -196,8 +211,11 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, adminUsage, true)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: commerce admin create --email E --password P")
+		return errors.New("usage: commerce admin create --email E --password P (see --help)")
 	}
 	var email, password string
 	var rest []string

@@ -12,8 +12,11 @@ import (
 // searchCmd is `commerce search reindex`: rebuild search's read model
 // from the catalog (after a restore, or to pick up a new backend).
 func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, searchUsage, true)
+	}
 	if len(args) == 0 || args[0] != "reindex" {
-		return fmt.Errorf("usage: commerce search reindex [flags]")
+		return fmt.Errorf("usage: commerce search reindex [flags] (see --help)")
 	}
 	cfg, log, db, closeDB, err := openShop(ctx, args[1:], stdout, stderr)
 	if err != nil {

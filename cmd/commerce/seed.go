@@ -13,7 +13,12 @@ import (
 	"github.com/opencommerce/commerce/internal/server"
 )
 
+// seedCmd is `commerce seed`: the demo catalog, so that a fresh shop has
+// something to browse and search.
 func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, seedUsage, true)
+	}
 	n := 1000
 	var rest []string
 	for i := 0; i < len(args); i++ {

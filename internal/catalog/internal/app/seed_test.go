@@ -2,6 +2,7 @@ package app
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +24,34 @@ func TestDemoProductsAreDeterministicAndValid(t *testing.T) {
 	}
 	if len(cats) < 10 {
 		t.Fatalf("categories: %v", cats)
+	}
+}
+
+// The README's search examples (`sumsung` → Samsung, `hedphones` →
+// headphones) find demo products even in a seed of a few products, and
+// Samsung is among the makers of the electronics categories.
+func TestDemoCatalogCoversTheREADMEExamples(t *testing.T) {
+	t.Parallel()
+	first := DemoProducts(0, 3)
+	brands, headphones := map[string]bool{}, 0
+	for _, p := range first {
+		brands[p.Brand] = true
+		if strings.Contains(p.Name, "Headphones") {
+			headphones++
+		}
+	}
+	if !brands["Samsung"] || headphones == 0 {
+		t.Fatalf("first demo products: %+v", first)
+	}
+	samsung := map[string]int{}
+	for _, p := range DemoProducts(0, 1000) {
+		if p.Brand == "Samsung" {
+			samsung[p.Category]++
+		}
+	}
+	for _, c := range []string{"audio", "phones", "computers"} {
+		if samsung[c] == 0 {
+			t.Errorf("no Samsung %s in 1000 demo products: %v", c, samsung)
+		}
 	}
 }

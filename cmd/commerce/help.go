@@ -1,0 +1,93 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/opencommerce/commerce/internal/platform/config"
+)
+
+// Each subcommand's own usage, printed by `commerce <command> --help`
+// (followed by the shared configuration flags for those that take them),
+// so an operator learns a command's flags without reading the code.
+const (
+	serveUsage = `Usage: commerce serve [flags]
+
+Runs the shop. With DATABASE_URL unset it manages an embedded PostgreSQL
+under DATA_DIR and owns DATA_DIR while it runs (DATA_DIR/serve.lock): a
+second serve on the same DATA_DIR is refused with the pid of the first.
+`
+	migrateUsage = `Usage: commerce migrate up|down [N]|status [flags]
+
+  up          apply every pending migration
+  down [N]    roll back the last N migrations (default 1)
+  status      list every migration, applied (with when) or pending
+
+Next to a running 'commerce serve' it uses that server's database and
+leaves it running.
+`
+	adminUsage = `Usage: commerce admin create --email E --password P [flags]
+
+Creates a verified administrator; fails if the email is taken.
+
+  --email E       the administrator's email
+  --password P    the administrator's password
+`
+	seedUsage = `Usage: commerce seed [--products N] [flags]
+
+Adds the first N products of a deterministic demo catalog (the same N gives
+the same products; SKUs already present are skipped, so it is safe to
+rerun), then ANALYZEs the catalog tables so that the first queries are
+planned with statistics. Next to a running 'commerce serve' it uses that
+server's database; 'commerce serve' indexes the products for search.
+
+  --products N    how many demo products, 1 to 10000000 (default 1000)
+`
+	searchUsage = `Usage: commerce search reindex [flags]
+
+Rebuilds the search index from the catalog, with progress (reads the
+catalog over gRPC at CATALOG_GRPC_ADDR when set).
+`
+	dbUsage = `Usage: commerce db url [flags]
+
+Prints a connection string for the shop's database, secret included, so
+that psql "$(commerce db url)" works.
+
+With DATABASE_URL set it prints DATABASE_URL. Otherwise it prints the URL
+of the embedded PostgreSQL under DATA_DIR: its private Unix socket as host
+and the generated password (DATA_DIR/postgres_password). It never starts
+the database: the URL works while 'commerce serve' runs (when the database
+is not running, the URL is still printed and a note goes to stderr). It
+fails when DATA_DIR holds no embedded database yet.
+`
+	devUsage = `Usage: commerce dev kafka [--addr 127.0.0.1:9092] [--partitions 3]
+
+Runs an in-process Kafka (kfake) for local split runs; messages live in
+memory only and Ctrl-C stops it.
+
+  --addr HOST:PORT    listen address, loopback only (default 127.0.0.1:9092)
+  --partitions N      partitions of auto-created topics (default 3)
+`
+)
+
+// wantsHelp reports whether the arguments ask for help.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// help prints a subcommand's usage and the shared configuration flags, and
+// returns flag.ErrHelp so that the command exits 0 without doing anything.
+func help(w io.Writer, usage string, shared bool) error {
+	fmt.Fprint(w, usage)
+	if shared {
+		fmt.Fprintln(w, "\nFlags (each mirrors the environment variable in brackets):")
+		config.Usage(w)
+	}
+	return flag.ErrHelp
+}
