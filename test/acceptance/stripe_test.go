@@ -48,6 +48,10 @@ func TestStripeGatewayAgainstStripeMock(t *testing.T) {
 	base := stripeMock(t)
 	const whsec = "whsec_stripe_acceptance"
 	s := newShop(t, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_old," + whsec, "STRIPE_API_BASE": base})
+	gws := expect(t, call(t, s.u, "GET", "/api/v1/payments/gateways", nil, ""), 200, "gateways").JSON()["items"].([]any)
+	if len(gws) != 2 || gws[0].(map[string]any)["name"] != "stripe" || gws[1].(map[string]any)["name"] != "test" {
+		t.Fatalf("gateways with a Stripe key: %v", gws)
+	}
 	tok := customerToken(t, s.u, s.smtp, "stripe@shop.test")
 	pid := s.product("SKU-STRIPE", 2000, 5)
 	expect(t, call(t, s.u, "POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 2}, tok), 200, "cart")
@@ -61,7 +65,7 @@ func TestStripeGatewayAgainstStripeMock(t *testing.T) {
 	id := o["id"].(string)
 	// Stripe's event shape, signed with the (rotated) endpoint secret; sent 10 times.
 	body, _ := json.Marshal(map[string]any{"id": "evt_stripe_1", "type": "payment_intent.succeeded", "data": map[string]any{"object": map[string]any{
-		"id": pay["intent_id"], "amount": o["total"], "currency": "usd", "metadata": map[string]string{"order_id": id}}}})
+		"id": pay["intent_id"], "amount": o["total"], "amount_received": o["total"], "currency": "usd", "metadata": map[string]string{"order_id": id}}}})
 	for i := 0; i < 10; i++ {
 		ts := time.Now().Unix()
 		sig := headerFor(whsec, body, ts)

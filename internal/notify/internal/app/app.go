@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -263,7 +264,10 @@ func (s *Service) tellAdminsMismatch(ctx context.Context, tx bun.Tx, e events.En
 		return err
 	}
 	got := "no amount"
-	if m.ReceivedAmount >= 0 {
+	switch {
+	case m.ReceivedAmount >= 0 && m.ReceivedCurrency == "":
+		got = strconv.FormatInt(m.ReceivedAmount, 10) + " (minor units, no currency)"
+	case m.ReceivedAmount >= 0:
 		got = money(m.ReceivedAmount, strings.ToUpper(m.ReceivedCurrency))
 	}
 	body := "The " + m.Gateway + " payment " + m.PaymentID + " for order " + m.OrderID + " reported " + got + " instead of " +
