@@ -230,6 +230,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // publishes the same contract as the monolith.
 func (g *Gateway) openAPI(c *fiber.Ctx) error {
 	merged := map[string]any{}
+	schemas := map[string]any{} // components of every upstream: their paths $ref them
 	var doc map[string]any
 	seen := map[string]bool{}
 	for _, base := range g.cfg.Upstreams {
@@ -248,6 +249,13 @@ func (g *Gateway) openAPI(c *fiber.Ctx) error {
 		if doc == nil {
 			doc = d
 		}
+		if comps, ok := d["components"].(map[string]any); ok {
+			if s, ok := comps["schemas"].(map[string]any); ok {
+				for name, schema := range s {
+					schemas[name] = schema
+				}
+			}
+		}
 		if paths, ok := d["paths"].(map[string]any); ok {
 			for p, item := range paths {
 				if owner(p) == "" || g.cfg.Upstreams[owner(p)] == base {
@@ -260,6 +268,9 @@ func (g *Gateway) openAPI(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	doc["paths"] = merged
+	if comps, ok := doc["components"].(map[string]any); ok {
+		comps["schemas"] = schemas
+	}
 	return c.JSON(doc)
 }
 

@@ -148,10 +148,10 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 			return "ip:" + c.IP()
 		})
 	}
-	root.Handle(openapi.Op{Method: "GET", Path: "/healthz", Summary: "Process is alive", Tag: "ops", Response: map[string]string{}}, func(c *fiber.Ctx) error {
+	root.Handle(openapi.Op{Method: "GET", Path: "/healthz", Summary: "Process is alive", Tag: "ops", Response: healthBody{}}, func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
-	root.Handle(openapi.Op{Method: "GET", Path: "/readyz", Summary: "Database and Redis reachable", Tag: "ops", Response: map[string]string{}, Errors: []int{503}}, s.ready)
+	root.Handle(openapi.Op{Method: "GET", Path: "/readyz", Summary: "Database and Redis reachable", Tag: "ops", Response: readyBody{}, Responses: map[int]any{503: readyBody{}}}, s.ready)
 	root.Handle(openapi.Op{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Tag: "ops", Produces: "text/plain", Response: ""}, s.metrics.Handler())
 	root.Handle(openapi.Op{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI 3.1 document", Tag: "ops", Response: map[string]any{}}, func(c *fiber.Ctx) error {
 		return c.JSON(s.Doc.Document("Commerce API", Version))
@@ -195,6 +195,18 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 		s.notify.Routes(api)
 	}
 	return app
+}
+
+// healthBody documents the answer of /healthz.
+type healthBody struct {
+	Status string `json:"status" enum:"ok"`
+}
+
+// readyBody documents the answer of /readyz (200 and 503 alike): one
+// check per dependency, "ok" or "unreachable".
+type readyBody struct {
+	Status string            `json:"status" enum:"ready,unavailable"`
+	Checks map[string]string `json:"checks"`
 }
 
 func (s *Server) ready(c *fiber.Ctx) error {

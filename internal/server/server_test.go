@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/openapi/openapitest"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 
@@ -46,6 +47,12 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	}
 	if r := e.Do("GET", "/docs", nil, ""); r.Status != 200 || !strings.Contains(string(r.Body), "openapi.json") {
 		t.Fatalf("/docs: %d", r.Status)
+	}
+	// The served document is valid OpenAPI 3.1, and every raw JSON field
+	// of a documented type says what it holds.
+	openapitest.Valid31(t, res.Body)
+	if raw := doc.Undeclared(); len(raw) > 0 {
+		t.Errorf("json.RawMessage fields without a declared schema (implement openapi.RawTyper): %v", raw)
 	}
 }
 

@@ -47,7 +47,7 @@ type Product struct {
 	Currency    string         `json:"currency"`
 	Images      []string       `json:"images"`
 	WeightGrams int            `json:"weight_grams"`
-	Status      string         `json:"status"`
+	Status      string         `json:"status" enum:"active,archived"`
 	Stock       Stock          `json:"stock"`
 	Version     int            `json:"version"`
 	CreatedAt   time.Time      `json:"created_at"`

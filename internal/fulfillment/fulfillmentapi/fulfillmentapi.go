@@ -24,7 +24,7 @@ type QuoteRequest struct {
 
 // Quote is the price and delivery estimate of a shipment.
 type Quote struct {
-	Courier  string `json:"courier"`
+	Courier  string `json:"courier" enum:"standard,express"`
 	Cost     int64  `json:"cost"`
 	Currency string `json:"currency"`
 	ETADays  int    `json:"eta_days"`

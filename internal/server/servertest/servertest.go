@@ -110,13 +110,16 @@ func (r Response) Str(k string) string {
 	return s
 }
 
-// Do sends a request; body may be nil, a []byte/string (sent raw) or a value to encode.
+// Do sends a request; body may be nil, a []byte/string (sent raw) or a
+// value to encode. The response is checked against the server's OpenAPI
+// document (see checkContract).
 func (e *Env) Do(method, path string, body any, token string, headers ...string) Response {
 	e.T.Helper()
 	return Do(e.T, e.URL, method, path, body, token, headers...)
 }
 
-// Do is Env.Do against any base URL (the acceptance suite uses it).
+// Do is Env.Do against any base URL (the acceptance suite uses it); every
+// response is validated against base's /openapi.json.
 func Do(t testing.TB, base, method, path string, body any, token string, headers ...string) Response {
 	t.Helper()
 	var rd io.Reader
@@ -152,7 +155,9 @@ func Do(t testing.TB, base, method, path string, body any, token string, headers
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	out := Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkContract(t, base, method, path, out)
+	return out
 }
 
 var tokenRe = regexp.MustCompile(`token to the API:\s+(\S+)`)
@@ -207,5 +212,7 @@ func PostDeclaringSize(t testing.TB, base, path string, size int) Response {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	out := Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkContract(t, base, "POST", path, out)
+	return out
 }

@@ -28,8 +28,8 @@ type User struct {
 	ID        string    `json:"id"`
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	Status    string    `json:"status"`
+	Role      string    `json:"role" enum:"customer,admin"`
+	Status    string    `json:"status" enum:"unverified,active,disabled"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

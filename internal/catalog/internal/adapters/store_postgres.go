@@ -239,7 +239,7 @@ func (Store) ExpiredOrders(ctx context.Context, db bun.IDB, limit int) ([]string
 // LedgerRow is one recorded stock movement.
 type LedgerRow struct {
 	ID            int64     `bun:"id" json:"id"`
-	Kind          string    `bun:"kind" json:"kind"`
+	Kind          string    `bun:"kind" json:"kind" enum:"adjust,reserve,release,commit"`
 	DeltaOnHand   int       `bun:"delta_on_hand" json:"delta_on_hand"`
 	DeltaReserved int       `bun:"delta_reserved" json:"delta_reserved"`
 	Reason        string    `bun:"reason" json:"reason"`

@@ -23,9 +23,10 @@ func NewHTTP(svc *app.Service) *HTTP { return &HTTP{svc: svc} }
 // Routes mounts catalog's routes on /api/v1.
 func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "GET", Path: "/products", Summary: "List products (active; admins may pass status=archived|all)", Tag: "catalog",
-		Query: []string{"category", "brand", "status", "limit", "cursor"}, Response: httpx.Page[catalogapi.Product]{}, Errors: []int{403}}, h.list)
+		Query: []string{"category", "brand", "status", "limit", "cursor"}, Response: httpx.Page[catalogapi.Product]{}, Errors: []int{403},
+		Params: []openapi.Param{openapi.QueryParam("status", "archived and all need an admin token", openapi.Enum(catalogapi.StatusActive, catalogapi.StatusArchived, "all"))}}, h.list)
 	api.Handle(openapi.Op{Method: "GET", Path: "/products/{id}", Summary: "One product; ETag / If-None-Match give 304", Tag: "catalog",
-		Response: catalogapi.Product{}, Errors: []int{304, 404}}, h.get)
+		Response: catalogapi.Product{}, Errors: []int{304, 404}, Params: []openapi.Param{openapi.HeaderParam("If-None-Match", "an ETag of this product: 304 while it is current", false)}}, h.get)
 	api.Handle(openapi.Op{Method: "POST", Path: "/admin/products", Summary: "Create a product (version 1)", Tag: "admin", Admin: true,
 		Request: app.ProductInput{}, Response: catalogapi.Product{}, Status: 201, Errors: []int{409}}, h.create)
 	api.Handle(openapi.Op{Method: "PUT", Path: "/admin/products/{id}", Summary: "Replace a product; send the version you read (stale: 409 version_conflict)", Tag: "admin", Admin: true,

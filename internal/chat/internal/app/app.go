@@ -70,16 +70,16 @@ func New(db *pg.DB, outbox *events.Outbox, auth authapi.Auth, log *slog.Logger) 
 // Participant is a member of a conversation.
 type Participant struct {
 	UserID      string `json:"user_id" bun:"user_id"`
-	Role        string `json:"role" bun:"role"`
+	Role        string `json:"role" bun:"role" enum:"owner,member,customer,agent"`
 	LastReadSeq int64  `json:"last_read_seq" bun:"last_read_seq"`
 }
 
 // Conversation is a conversation as its participants see it.
 type Conversation struct {
 	ID            string        `json:"id" bun:"id"`
-	Kind          string        `json:"kind" bun:"kind"`
+	Kind          string        `json:"kind" bun:"kind" enum:"support,group"`
 	Title         string        `json:"title" bun:"title"`
-	Status        string        `json:"status" bun:"status"`
+	Status        string        `json:"status" bun:"status" enum:"open,closed"`
 	CreatedBy     string        `json:"created_by" bun:"created_by"`
 	CreatedAt     time.Time     `json:"created_at" bun:"created_at"`
 	LastMessageAt *time.Time    `json:"last_message_at" bun:"last_message_at"`
@@ -104,10 +104,16 @@ type Message struct {
 	Seq            int64           `json:"seq" bun:"seq"`
 	SenderID       string          `json:"sender_id" bun:"sender_id"`
 	ClientID       string          `json:"client_id" bun:"client_id"`
-	Kind           string          `json:"kind" bun:"kind"`
+	Kind           string          `json:"kind" bun:"kind" enum:"text,image,file"`
 	Text           string          `json:"text" bun:"text"`
 	Attachment     json.RawMessage `json:"attachment,omitempty" bun:"attachment"`
 	CreatedAt      time.Time       `json:"created_at" bun:"created_at"`
+}
+
+// OpenAPIRawTypes tells the OpenAPI document that the stored attachment
+// is an Attachment.
+func (Message) OpenAPIRawTypes() map[string]any {
+	return map[string]any{"attachment": Attachment{}}
 }
 
 const convCols = `c.id::text, c.kind, c.title, c.status, c.created_by::text, c.created_at, c.last_message_at, c.last_seq,

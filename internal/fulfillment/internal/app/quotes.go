@@ -71,7 +71,7 @@ type Zone struct {
 
 // Rate is one line of the rate table.
 type Rate struct {
-	Courier        string `json:"courier" bun:"courier" validate:"required,oneof=standard express"`
+	Courier        string `json:"courier" bun:"courier" validate:"required,oneof=standard express" enum:"standard,express"`
 	Zone           string `json:"zone" bun:"zone" validate:"required"`
 	Currency       string `json:"currency" bun:"currency" validate:"required,iso4217"`
 	MinWeightGrams int    `json:"min_weight_grams" bun:"min_weight_grams" validate:"gte=0"`

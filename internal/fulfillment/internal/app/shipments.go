@@ -39,8 +39,8 @@ type Fulfillment struct {
 	OrderID    string     `json:"order_id" bun:"order_id"`
 	UserID     string     `json:"-" bun:"user_id"`
 	Email      string     `json:"-" bun:"email"`
-	Status     string     `json:"status" bun:"status"`
-	Courier    string     `json:"courier" bun:"courier"`
+	Status     string     `json:"status" bun:"status" enum:"pending,in_progress,shipped,delivered"`
+	Courier    string     `json:"courier" bun:"courier" enum:"standard,express"`
 	TrackingID *string    `json:"tracking_id" bun:"tracking_id"`
 	ETA        *time.Time `json:"eta" bun:"eta"`
 }

@@ -36,7 +36,11 @@ var errStreamsDown = errs.New(errs.Unavailable, "unavailable", "live notificatio
 func (h *HTTP) streamRoute(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "GET", Path: "/notifications/stream", Tag: "notifications", Auth: true, Produces: "text/event-stream", Response: "",
 		Summary: "Server-Sent Events of the caller's notifications: event = kind, id = seq, data = the notification; send Last-Event-ID (or ?last_event_id=) to resume; auth by bearer header or ?access_token=",
-		Query:   []string{"access_token", "last_event_id"}, Errors: []int{400, 503}}, h.stream)
+		Query:   []string{"access_token", "last_event_id"}, Errors: []int{503},
+		Params: []openapi.Param{
+			openapi.HeaderParam("Last-Event-ID", "the seq of the last notification received: the stream resumes after it", false),
+			openapi.QueryParam("last_event_id", "Last-Event-ID for clients that cannot set headers", map[string]any{"type": "integer", "minimum": 0}),
+		}}, h.stream)
 }
 
 // stream serves one SSE connection. Order of work: subscribe first, then

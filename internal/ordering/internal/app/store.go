@@ -11,6 +11,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -20,7 +22,7 @@ type Order struct {
 	UserID         string          `json:"user_id" bun:"user_id"`
 	Email          string          `json:"-" bun:"email"`
 	SessionID      string          `json:"checkout_session_id" bun:"checkout_session_id"`
-	Status         string          `json:"status" bun:"status"`
+	Status         string          `json:"status" bun:"status" enum:"placing,pending_payment,paid,fulfilling,shipped,delivered,expired,canceled,refunded"`
 	Items          json.RawMessage `json:"items" bun:"items"`
 	Subtotal       int64           `json:"subtotal" bun:"subtotal"`
 	Discount       int64           `json:"discount" bun:"discount"`
@@ -29,7 +31,7 @@ type Order struct {
 	Currency       string          `json:"currency" bun:"currency"`
 	PromoCode      *string         `json:"promo_code" bun:"promo_code"`
 	Address        json.RawMessage `json:"address" bun:"address"`
-	Courier        string          `json:"courier" bun:"courier"`
+	Courier        string          `json:"courier" bun:"courier" enum:"standard,express"`
 	Payment        Payment         `json:"payment" bun:"embed:"`
 	RefundedAmount int64           `json:"refunded_amount" bun:"refunded_amount"`
 	ExpiresAt      *time.Time      `json:"expires_at" bun:"expires_at"`
@@ -38,9 +40,15 @@ type Order struct {
 	UpdatedAt      time.Time       `json:"updated_at" bun:"updated_at"`
 }
 
+// OpenAPIRawTypes tells the OpenAPI document what the raw JSON columns
+// hold: the checkout session's frozen lines and shipping address.
+func (Order) OpenAPIRawTypes() map[string]any {
+	return map[string]any{"items": []cartapi.Item{}, "address": authapi.Address{}}
+}
+
 // Payment is the order's payment handle for the storefront.
 type Payment struct {
-	Gateway      string  `json:"gateway" bun:"payment_gateway"`
+	Gateway      string  `json:"gateway" bun:"payment_gateway" enum:"stripe,test"`
 	PaymentID    *string `json:"payment_id" bun:"payment_id"`
 	IntentID     *string `json:"intent_id" bun:"intent_id"`
 	ClientSecret *string `json:"client_secret" bun:"client_secret"`
@@ -71,6 +79,12 @@ type TimelineEntry struct {
 	Type      string          `json:"type" bun:"type"`
 	Detail    json.RawMessage `json:"detail" bun:"detail"`
 	CreatedAt time.Time       `json:"created_at" bun:"created_at"`
+}
+
+// OpenAPIRawTypes tells the OpenAPI document that a timeline entry's
+// detail is an object whose fields depend on its type.
+func (TimelineEntry) OpenAPIRawTypes() map[string]any {
+	return map[string]any{"detail": map[string]any{}}
 }
 
 type step struct {

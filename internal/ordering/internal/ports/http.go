@@ -35,7 +35,8 @@ func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "GET", Path: "/orders/{id}/events", Summary: "The order's saga/timeline entries", Tag: "orders", Auth: true,
 		Response: httpx.Page[app.TimelineEntry]{}, Errors: []int{404}}, h.timeline)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/orders", Summary: "All orders, optionally by status", Tag: "admin", Admin: true,
-		Query: []string{"status", "limit", "cursor"}, Response: httpx.Page[app.Order]{}}, h.adminList)
+		Query: []string{"status", "limit", "cursor"}, Response: httpx.Page[app.Order]{},
+		Params: []openapi.Param{openapi.QueryParam("status", "only orders in this status", openapi.Enum("pending_payment", "paid", "fulfilling", "shipped", "delivered", "expired", "canceled", "refunded"))}}, h.adminList)
 	api.Handle(openapi.Op{Method: "POST", Path: "/admin/orders/{id}/refund", Summary: "Refund part or all of a paid order (never above the captured amount)", Tag: "admin",
 		Admin: true, Request: app.RefundInput{}, Response: app.Order{}, Errors: []int{404, 409}}, h.refund)
 }

@@ -39,7 +39,8 @@ type received struct {
 // Routes mounts payments' routes on /api/v1.
 func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/payments/webhooks/{gateway}", Summary: "Provider webhook (Stripe-Signature: t=..,v1=..; 300 s tolerance)", Tag: "payments",
-		Request: WebhookEvent{}, Response: received{}, Errors: []int{404}}, h.webhook)
+		Request: WebhookEvent{}, LooseRequest: true, Response: received{}, Errors: []int{404},
+		Params: []openapi.Param{openapi.HeaderParam("Stripe-Signature", "t=<unix>,v1=<hex HMAC-SHA256(secret, t + \".\" + body)>", true)}}, h.webhook)
 	api.Handle(openapi.Op{Method: "GET", Path: "/payments/gateways", Summary: "Payment gateways this shop accepts at checkout", Tag: "payments",
 		Response: httpx.Page[paymentsapi.Gateway]{}}, h.gateways)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds", Tag: "admin", Admin: true,

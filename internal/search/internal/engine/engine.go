@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -42,6 +43,12 @@ type Result struct {
 	Facets     Facets            `json:"facets"`
 	NextCursor *string           `json:"next_cursor"`
 	TookMS     float64           `json:"took_ms"`
+}
+
+// OpenAPIRawTypes tells the OpenAPI document that hits are the indexed
+// product documents: the catalog's public product with its stock.
+func (Result) OpenAPIRawTypes() map[string]any {
+	return map[string]any{"hits": []catalogapi.Product{}}
 }
 
 // Facets are counts over every hit of the query and filters (not only the

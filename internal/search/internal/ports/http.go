@@ -35,11 +35,17 @@ type Suggestions struct {
 func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "GET", Path: "/search", Tag: "search", Response: engine.Result{}, Errors: []int{400, 422},
 		Summary: "Typo-tolerant product search with filters, facets over the whole filtered result, sorting and cursor pages",
-		Query:   []string{"q", "category", "brand", "min_price", "max_price", "sort", "limit", "cursor"}}, h.search)
+		Query:   []string{"q", "category", "brand", "min_price", "max_price", "sort", "limit", "cursor"},
+		Params: []openapi.Param{
+			openapi.QueryParam("min_price", "inclusive, minor units", map[string]any{"type": "integer", "minimum": 0}),
+			openapi.QueryParam("max_price", "inclusive, minor units", map[string]any{"type": "integer", "minimum": 0}),
+			openapi.QueryParam("sort", "default relevance", openapi.Enum(engine.SortRelevance, engine.SortPriceAsc, engine.SortPriceDesc, engine.SortNewest)),
+		}}, h.search)
 	api.Handle(openapi.Op{Method: "GET", Path: "/search/suggest", Tag: "search", Response: Suggestions{}, Errors: []int{422},
-		Summary: "Completions of a prefix: product names, then (corrected) words", Query: []string{"q", "limit"}}, h.suggest)
+		Summary: "Completions of a prefix: product names, then (corrected) words", Query: []string{"q", "limit"}, Params: []openapi.Param{openapi.Limit(20, 10)}}, h.suggest)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/search/popular", Tag: "search", Admin: true, Response: analytics.Report{}, Errors: []int{422},
-		Summary: "Most frequent queries and most frequent zero-hit queries over a period (?period=7d, 24h, ...)", Query: []string{"period", "limit"}}, h.popular)
+		Summary: "Most frequent queries and most frequent zero-hit queries over a period (?period=7d, 24h, ...)", Query: []string{"period", "limit"},
+		Params: []openapi.Param{openapi.QueryParam("period", "7d (default), 24h, ...: at most 90d", map[string]any{"type": "string", "default": "7d"})}}, h.popular)
 }
 
 // maxFilter bounds category and brand filters.
