@@ -53,6 +53,12 @@ var routes = map[string]string{
 	"/api/v1/admin/search":       "search",
 }
 
+// QueryTokenPaths are the streaming routes that take ?access_token= (an
+// EventSource or a browser WebSocket cannot send an Authorization header);
+// the edge honours the query token nowhere else, like the contexts, whose
+// routers learn the same set from the routes documenting access_token.
+var QueryTokenPaths = []string{"/api/v1/notifications/stream", "/api/v1/chat/ws"}
+
 var prefixes = func() []string {
 	var out []string
 	for p := range routes {
@@ -94,6 +100,7 @@ type Gateway struct {
 	met   *metrics.Metrics
 	cbs   map[string]*gobreaker.CircuitBreaker[any]
 	log   *slog.Logger
+	auth  *httpx.Auth
 	perOp time.Duration
 	// streams is the client of streaming relays: no overall timeout.
 	streams *http.Client
@@ -128,6 +135,10 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		IdleTimeout: cfg.IdleTimeout, CORSOrigins: cfg.CORSOrigins, TrustProxy: cfg.TrustProxy}, log)
 	app.Use(met.Middleware)
 	auth := httpx.NewAuth(keys.Verifier())
+	for _, p := range QueryTokenPaths {
+		auth.AllowQueryToken(p)
+	}
+	g.auth = auth
 	app.Use(auth.Identify)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", func(c *fiber.Ctx) error {
@@ -153,9 +164,7 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 // rejectInvalidTokens answers 401 at the edge for a bearer token that does
 // not verify, so forged tokens never reach a context.
 func (g *Gateway) rejectInvalidTokens(c *fiber.Ctx) error {
-	h := c.Get(fiber.HeaderAuthorization)
-	hasToken := len(h) > 7 && strings.EqualFold(h[:7], "bearer ") || c.Query("access_token") != ""
-	if _, ok := httpx.Principal(c); hasToken && !ok {
+	if _, ok := httpx.Principal(c); g.auth.HasToken(c) && !ok {
 		return errBadToken
 	}
 	return c.Next()

@@ -25,10 +25,13 @@ func Decode(c string) (string, error) {
 	if err != nil {
 		return "", ErrInvalid
 	}
-	if _, err := uuid.Parse(string(b)); err != nil || len(b) != 36 {
+	u, err := uuid.Parse(string(b))
+	if err != nil || len(b) != 36 {
 		return "", ErrInvalid
 	}
-	return string(b), nil
+	// Canonical (lower-case) form: ids are compared as text in some
+	// keyset queries, where upper case would sort differently.
+	return u.String(), nil
 }
 
 // Page trims rows fetched with limit+1 to limit and returns the cursor of

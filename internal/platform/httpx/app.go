@@ -77,6 +77,7 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		corsCfg.AllowOrigins = strings.Join(cfg.CORSOrigins, ",")
 		app.Use(cors.New(corsCfg))
 	}
+	app.Use(RejectInvalidCharacters)
 	return app
 }
 

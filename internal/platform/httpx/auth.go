@@ -20,19 +20,33 @@ var (
 // Auth authenticates requests with bearer access tokens.
 type Auth struct {
 	v *authn.Verifier
+	// queryToken holds the paths that take ?access_token= (streaming
+	// routes: browsers' EventSource and WebSocket cannot send headers).
+	// Written while routes are registered, read only once serving.
+	queryToken map[string]bool
 }
 
 // NewAuth builds the middleware set over a verifier.
-func NewAuth(v *authn.Verifier) *Auth { return &Auth{v: v} }
+func NewAuth(v *authn.Verifier) *Auth { return &Auth{v: v, queryToken: map[string]bool{}} }
+
+// AllowQueryToken lets requests to path authenticate with ?access_token=.
+// Everywhere else only the Authorization header counts: a token in a URL
+// ends up in logs, histories and Referer headers, so it is accepted only
+// where no header can be sent. The router calls this for every route
+// documenting an access_token query parameter; call it before serving.
+func (a *Auth) AllowQueryToken(path string) { a.queryToken[path] = true }
+
+// TakesQueryToken reports whether path accepts ?access_token=.
+func (a *Auth) TakesQueryToken(path string) bool { return a.queryToken[path] }
 
 type principalKey struct{}
 
-// Identify parses a bearer token if present (header, or ?access_token= for
-// EventSource/WebSocket clients) and stores the principal; it never
+// Identify parses a bearer token if present (header, or ?access_token= on
+// the streaming routes registered with AllowQueryToken) and stores the principal; it never
 // rejects, so public routes and the idempotency/rate-limit scopes can use
 // the identity. Invalid tokens are rejected by RequireUser.
 func (a *Auth) Identify(c *fiber.Ctx) error {
-	tok := bearer(c)
+	tok := a.bearer(c)
 	if tok == "" {
 		return c.Next()
 	}
@@ -45,13 +59,22 @@ func (a *Auth) Identify(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func bearer(c *fiber.Ctx) string {
+// bearer is the token of the request: the Authorization header, or
+// ?access_token= on a streaming route ("" when none).
+func (a *Auth) bearer(c *fiber.Ctx) string {
 	h := c.Get(fiber.HeaderAuthorization)
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
-	return c.Query("access_token") // verified at once, never kept
+	if a.queryToken[c.Path()] {
+		return c.Query("access_token") // verified at once, never kept
+	}
+	return ""
 }
+
+// HasToken reports whether the request carries a token Identify would
+// verify (the gateway answers 401 at the edge for one that failed).
+func (a *Auth) HasToken(c *fiber.Ctx) bool { return a.bearer(c) != "" }
 
 // Principal returns the authenticated caller, if any.
 func Principal(c *fiber.Ctx) (authn.Principal, bool) {

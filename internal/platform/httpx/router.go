@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +39,9 @@ func (rt *Router) Handle(op openapi.Op, h ...fiber.Handler) {
 	full := rt.prefix + op.Path
 	op.Path = full
 	rt.doc.Add(op)
+	if rt.auth != nil && slices.Contains(op.Query, "access_token") {
+		rt.auth.AllowQueryToken(full)
+	}
 	chain := []fiber.Handler{}
 	if rt.PerRoute != nil {
 		if mw := rt.PerRoute(op.Method, full); mw != nil {
@@ -90,8 +94,10 @@ type Page[T any] struct {
 }
 
 // Limit reads ?limit= (default 20, max 100) as API.md prescribes.
-func Limit(c *fiber.Ctx) (int, error) {
-	raw := c.Query("limit")
+func Limit(c *fiber.Ctx) (int, error) { return ParseLimit(c.Query("limit")) }
+
+// ParseLimit is Limit on the raw parameter ("" is the default, 20).
+func ParseLimit(raw string) (int, error) {
 	if raw == "" {
 		return 20, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/opencommerce/commerce/internal/platform/address"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -73,47 +74,14 @@ type Address struct {
 	IsDefault                                                     bool
 }
 
-// Normalize trims fields and upper-cases the country, then validates.
+// Normalize trims fields and upper-cases the country, then validates with
+// the platform's one set of address rules (shared with checkout and
+// shipping quotes).
 func (a *Address) Normalize() error {
-	for _, p := range []*string{&a.Label, &a.Line1, &a.Line2, &a.City, &a.Region, &a.PostalCode, &a.Country, &a.Phone} {
-		*p = strings.TrimSpace(*p)
+	pa := address.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
+	if err := pa.Normalize(address.Deliverable, ""); err != nil {
+		return err
 	}
-	a.Country = strings.ToUpper(a.Country)
-	var fields []errs.FieldError
-	req := map[string]string{"line1": a.Line1, "city": a.City, "postal_code": a.PostalCode, "country": a.Country}
-	for _, k := range []string{"line1", "city", "postal_code", "country"} {
-		if req[k] == "" {
-			fields = append(fields, errs.Field(k, "is required"))
-		}
-	}
-	if a.Country != "" && (len(a.Country) != 2 || a.Country[0] < 'A' || a.Country[0] > 'Z' || a.Country[1] < 'A' || a.Country[1] > 'Z') {
-		fields = append(fields, errs.Field("country", "must be an ISO 3166-1 alpha-2 code"))
-	}
-	long := map[string]string{"label": a.Label, "line1": a.Line1, "line2": a.Line2, "city": a.City, "region": a.Region, "postal_code": a.PostalCode, "phone": a.Phone}
-	for _, k := range []string{"label", "line1", "line2", "city", "region", "postal_code", "phone"} {
-		if utf8.RuneCountInString(long[k]) > 200 {
-			fields = append(fields, errs.Field(k, "must be at most 200 characters"))
-		}
-	}
-	if a.Phone != "" && !validPhone(a.Phone) {
-		fields = append(fields, errs.Field("phone", "must contain only digits, spaces, +, -, ( and )"))
-	}
-	if len(fields) > 0 {
-		return errs.Validation(fields...)
-	}
+	a.Label, a.Line1, a.Line2, a.City, a.Region, a.PostalCode, a.Country, a.Phone = pa.Label, pa.Line1, pa.Line2, pa.City, pa.Region, pa.PostalCode, pa.Country, pa.Phone
 	return nil
-}
-
-func validPhone(s string) bool {
-	digits := 0
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			digits++
-		case strings.ContainsRune("+-() .", r):
-		default:
-			return false
-		}
-	}
-	return digits >= 5 && digits <= 20
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/address"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
@@ -26,15 +27,10 @@ func NewHTTP(svc *app.Service, catalog catalogapi.Catalog) *HTTP {
 	return &HTTP{svc: svc, catalog: catalog}
 }
 
-// QuoteAddress is the destination of a quote (only the country prices it).
-type QuoteAddress struct {
-	Country    string `json:"country" validate:"required,len=2"`
-	PostalCode string `json:"postal_code"`
-	City       string `json:"city"`
-	Line1      string `json:"line1"`
-	Line2      string `json:"line2"`
-	Region     string `json:"region"`
-}
+// QuoteAddress is the destination of a quote: the platform's one address
+// shape (a saved or checkout address may be sent as is); only the country
+// is required, as only the country prices a shipment.
+type QuoteAddress = address.Address
 
 // QuoteItem is a product and quantity to ship.
 type QuoteItem struct {
@@ -68,6 +64,9 @@ func (h *HTTP) Routes(api *httpx.Router) {
 func (h *HTTP) quote(c *fiber.Ctx) error {
 	var in QuoteInput
 	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	if err := in.Address.Normalize(address.Destination, "address."); err != nil {
 		return err
 	}
 	q, err := QuoteItems(c.UserContext(), h.svc, h.catalog, in.Address.Country, in.Courier, in.Items)
