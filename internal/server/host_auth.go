@@ -4,9 +4,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/opencommerce/commerce/internal/auth"
+	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -23,6 +25,16 @@ func newAuthHost(d hostDeps) (AuthHost, error) {
 // CreateAdmin creates a verified admin (`commerce admin create`); false
 // when the email is taken.
 func CreateAdmin(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger, email, password string) (bool, error) {
+	// The admin is announced through the outbox (notify learns whom to
+	// tell about payments needing review), so its topic must exist even
+	// before the first serve.
+	bus, err := events.NewBus(db, log, events.BusConfig{})
+	if err != nil {
+		return false, err
+	}
+	if err := bus.InitTopics(authapi.Topics...); err != nil {
+		return false, fmt.Errorf("auth topics: %w", err)
+	}
 	rdb, err := redisx.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return false, err
