@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -453,7 +454,10 @@ func TestHostileInputNeverFailsOrWrites(t *testing.T) {
 
 	huge := strings.Repeat("x", 100_000)
 	garbageIDs := []string{"not-a-uuid", "%00", "%FF%FE", "-1", "1e300", "0190f5a8-7a3e-7c61-9a52-0c0d5a4f0c11", url.PathEscape("' OR 1=1 --"), strings.Repeat("9", 2000)}
-	badQuery := map[string]string{"NUL": "a%00b", "invalid UTF-8": "%FF%FE", "huge": strings.Repeat("y", 2000), "1e300": "1e300", "-1": "-1"}
+	badQuery := map[string]string{"NUL": "a%00b", "invalid UTF-8": "%FF%FE", "huge": strings.Repeat("y", 2000), "1e300": "1e300", "-1": "-1",
+		// cursors we never issued: JSON with an id no uuid column takes, and an upper-case UUID
+		"forged cursor": base64.RawURLEncoding.EncodeToString([]byte(`{"s":"newest","t":"2024-01-01T00:00:00Z","i":"x"}`)),
+		"forged id":     base64.RawURLEncoding.EncodeToString([]byte("not-a-uuid-but-36-characters-long!!!"))}
 
 	var only *regexp.Regexp
 	if re := os.Getenv("HOSTILE_OPS"); re != "" { // debugging: a subset, e.g. "post /api/v1/auth"

@@ -95,8 +95,9 @@ func message(fe validator.FieldError, root reflect.Type) string {
 	case "required", "required_if", "required_unless", "required_with", "required_with_all", "required_without", "required_without_all":
 		if numeric && fe.Type().Kind() != reflect.Pointer {
 			// A number field that is required fails on 0 as well as on
-			// absence: say what a valid value is.
-			return "is required and must not be 0"
+			// absence: say what a valid value is, from the field's own
+			// bounds when it has them.
+			return requiredNumber(root, fe)
 		}
 		switch fe.Tag() {
 		case "required_with", "required_with_all":
@@ -209,29 +210,52 @@ func siblings(root reflect.Type, fe validator.FieldError, p string) string {
 // sibling is the JSON name of the Go field goName next to the failed
 // field (found by walking root along the failed field's struct path).
 func sibling(root reflect.Type, fe validator.FieldError, goName string) string {
-	t := root
 	segs := strings.Split(fe.StructNamespace(), ".")
-	for i := 1; i < len(segs)-1 && t != nil; i++ { // segs[0] is root itself, the last the failed field
-		t = elemStruct(t)
-		if t == nil {
-			break
-		}
-		name, _, _ := strings.Cut(segs[i], "[")
-		f, ok := t.FieldByName(name)
-		if !ok {
-			t = nil
-			break
-		}
-		t = f.Type
+	if len(segs) > 0 {
+		segs[len(segs)-1] = goName
 	}
-	if t = elemStruct(t); t != nil {
-		if f, ok := t.FieldByName(goName); ok {
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				return name
-			}
+	if f, ok := structField(root, segs); ok {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			return name
 		}
 	}
 	return goName
+}
+
+// structField finds the field at a validator struct path (segs[0] is root
+// itself; "Items[2]" segments step into elements).
+func structField(root reflect.Type, segs []string) (reflect.StructField, bool) {
+	t := root
+	var f reflect.StructField
+	for i := 1; i < len(segs); i++ {
+		if t = elemStruct(t); t == nil {
+			return f, false
+		}
+		name, _, _ := strings.Cut(segs[i], "[")
+		var ok bool
+		if f, ok = t.FieldByName(name); !ok {
+			return f, false
+		}
+		t = f.Type
+	}
+	return f, len(segs) > 1
+}
+
+// requiredNumber is the message of a required number field that is 0
+// (absent or sent as 0): its lower bound when its rules give one.
+func requiredNumber(root reflect.Type, fe validator.FieldError) string {
+	if f, ok := structField(root, strings.Split(fe.StructNamespace(), ".")); ok {
+		for _, r := range strings.Split(f.Tag.Get("validate"), ",") {
+			rule, arg, _ := strings.Cut(r, "=")
+			switch rule {
+			case "gt":
+				return "must be greater than " + arg
+			case "gte", "min":
+				return "must be at least " + arg
+			}
+		}
+	}
+	return "is required and must not be 0"
 }
 
 // elemStruct strips pointers, slices and maps down to a struct type (nil

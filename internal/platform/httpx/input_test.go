@@ -173,9 +173,13 @@ func TestQueryAndPathCharacters(t *testing.T) {
 }
 
 type msgs struct {
-	Amount   int64    `json:"amount" validate:"gt=0,max=100000000000"`
-	Qty      *int     `json:"quantity" validate:"required,gte=1,lte=999"`
-	Zero     int      `json:"zero" validate:"required"`
+	Amount int64 `json:"amount" validate:"gt=0,max=100000000000"`
+	Qty    *int  `json:"quantity" validate:"required,gte=1,lte=999"`
+	Zero   int   `json:"zero" validate:"required"`
+	Value  int64 `json:"value" validate:"required,gt=0,max=100000000000"`
+	Nested *struct {
+		Qty int `json:"qty" validate:"required,gte=1,lte=99"`
+	} `json:"nested"`
 	Less     int      `json:"less" validate:"lt=5"`
 	Items    []string `json:"items" validate:"min=1,max=2,dive,max=3"`
 	URL      string   `json:"url" validate:"omitempty,url"`
@@ -195,7 +199,9 @@ type msgs struct {
 // "is required" for a zero that was sent.
 func TestValidationMessagesAreReadable(t *testing.T) {
 	five := 1000
-	v := msgs{Amount: 100000000001, Qty: &five, Less: 5, Items: []string{"a", "toolong"}, URL: "no", HTTPURL: "ftp://x",
+	v := msgs{Nested: &struct {
+		Qty int `json:"qty" validate:"required,gte=1,lte=99"`
+	}{}, Amount: 100000000001, Qty: &five, Less: 5, Items: []string{"a", "toolong"}, URL: "no", HTTPURL: "ftp://x",
 		Phone: "123", ID: "x", Country: "XX", Currency: "ABC", Min: 5, Max: 5, A: "x", Name: "a"}
 	err := httpx.Check(v)
 	e, ok := errs.As(err)
@@ -210,6 +216,8 @@ func TestValidationMessagesAreReadable(t *testing.T) {
 		"amount":     "must be at most 100000000000",
 		"quantity":   "must be at most 999",
 		"zero":       "is required and must not be 0",
+		"value":      "must be greater than 0",
+		"nested.qty": "must be at least 1",
 		"less":       "must be less than 5",
 		"items[1]":   "must be at most 3 characters",
 		"url":        "must be a URL",
@@ -251,7 +259,7 @@ func TestValidationMessagesAreReadable(t *testing.T) {
 	if got["amount"] != "must be greater than 0" || got["items"] == "" || got["items"] != "must have at least 1 item" || got["quantity"] != "is required" {
 		t.Errorf("zero values: %v", got)
 	}
-	if httpx.Check(msgs{Amount: 1, Qty: new(int), Items: []string{"a"}, Max: 1, Zero: 1, Name: "ab"}) == nil {
+	if httpx.Check(msgs{Amount: 1, Qty: new(int), Items: []string{"a"}, Max: 1, Zero: 1, Value: 1, Name: "ab"}) == nil {
 		t.Error("quantity 0 accepted")
 	}
 }

@@ -21,8 +21,8 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 
 // ResetInput is the body of POST /auth/password/reset.
 type ResetInput struct {
-	Token    string `json:"token" validate:"required"`
-	Password string `json:"password" validate:"required"`
+	Token    string `json:"token" validate:"required,max=512"`
+	Password string `json:"password" validate:"required,max=128"`
 }
 
 // ResetPassword consumes the token, sets the password and revokes every

@@ -33,7 +33,7 @@ func (s *Service) Me(ctx context.Context, userID string) (User, error) {
 // UpdateMeInput is the body of PATCH /me. Email changes need a new
 // verification flow and are not accepted here.
 type UpdateMeInput struct {
-	Name *string `json:"name"`
+	Name *string `json:"name" validate:"omitempty,max=100"`
 }
 
 // UpdateMe changes the caller's profile.

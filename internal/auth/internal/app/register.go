@@ -18,9 +18,9 @@ import (
 
 // RegisterInput is the body of POST /auth/register.
 type RegisterInput struct {
-	Email    string `json:"email" validate:"required"`
-	Password string `json:"password" validate:"required"`
-	Name     string `json:"name" validate:"required"`
+	Email    string `json:"email" validate:"required,max=320"`
+	Password string `json:"password" validate:"required,max=128"`
+	Name     string `json:"name" validate:"required,max=100"`
 }
 
 // User is the public view of an account.

@@ -23,8 +23,8 @@ type Tokens struct {
 
 // LoginInput is the body of POST /auth/login.
 type LoginInput struct {
-	Email    string `json:"email" validate:"required"`
-	Password string `json:"password" validate:"required"`
+	Email    string `json:"email" validate:"required,max=320"`
+	Password string `json:"password" validate:"required,max=1024"`
 }
 
 // Login checks credentials and opens a new refresh-token family. Failures

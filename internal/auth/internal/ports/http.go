@@ -32,13 +32,13 @@ func NewHTTP(svc *app.Service, keys *authn.Keys, limiter *ratelimit.Limiter, per
 }
 
 type emailBody struct {
-	Email string `json:"email" validate:"required"`
+	Email string `json:"email" validate:"required,max=320"`
 }
 type tokenBody struct {
-	Token string `json:"token" validate:"required"`
+	Token string `json:"token" validate:"required,max=512"`
 }
 type refreshBody struct {
-	RefreshToken string `json:"refresh_token" validate:"required"`
+	RefreshToken string `json:"refresh_token" validate:"required,max=512"`
 }
 type statusBody struct {
 	Status string `json:"status"`
@@ -53,7 +53,7 @@ func (h *HTTP) Routes(root, api *httpx.Router) {
 	a.Handle(openapi.Op{Method: "POST", Path: "/register", Summary: "Create an account; sends a verification email", Tag: "auth", Request: app.RegisterInput{}, Response: app.User{}, Status: 201, Errors: []int{409}}, perIP, h.register)
 	a.Handle(openapi.Op{Method: "POST", Path: "/verify", Summary: "Verify the email address with the mailed token", Tag: "auth", Request: tokenBody{}, Response: statusBody{}}, perIP, h.verify)
 	a.Handle(openapi.Op{Method: "POST", Path: "/resend-verification", Summary: "Mail a new verification link (3 per email per hour)", Tag: "auth", Request: emailBody{}, Status: 202}, perIP, h.resend)
-	a.Handle(openapi.Op{Method: "POST", Path: "/login", Summary: "Exchange email and password for tokens", Tag: "auth", Request: app.LoginInput{}, Response: app.Tokens{}, Errors: []int{403}}, perIP, h.login)
+	a.Handle(openapi.Op{Method: "POST", Path: "/login", Summary: "Exchange email and password for tokens", Tag: "auth", Request: app.LoginInput{}, Response: app.Tokens{}, Errors: []int{401, 403}}, perIP, h.login)
 	a.Handle(openapi.Op{Method: "POST", Path: "/refresh", Summary: "Rotate a refresh token; reuse revokes the family", Tag: "auth", Request: refreshBody{}, Response: app.Tokens{}, Errors: []int{401}}, perIP, h.refresh)
 	a.Handle(openapi.Op{Method: "POST", Path: "/logout", Summary: "Revoke the refresh token's session", Tag: "auth", Request: refreshBody{}, Status: 204}, h.logout)
 	a.Handle(openapi.Op{Method: "POST", Path: "/password/forgot", Summary: "Mail a password reset link", Tag: "auth", Request: emailBody{}, Status: 202}, perIP, h.forgot)

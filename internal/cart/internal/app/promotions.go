@@ -17,10 +17,10 @@ import (
 type PromotionInput struct {
 	Code            string     `json:"code" validate:"required,min=3,max=64"`
 	Kind            string     `json:"kind" validate:"required,oneof=percent fixed"`
-	Value           int64      `json:"value" validate:"required,gt=0"`
-	Currency        string     `json:"currency"`
-	MinSubtotal     int64      `json:"min_subtotal" validate:"gte=0"`
-	MaxUses         *int       `json:"max_uses" validate:"omitempty,gt=0"`
+	Value           int64      `json:"value" validate:"required,gt=0,max=100000000000"`
+	Currency        string     `json:"currency" validate:"max=3"`
+	MinSubtotal     int64      `json:"min_subtotal" validate:"gte=0,max=100000000000"`
+	MaxUses         *int       `json:"max_uses" validate:"omitempty,gt=0,max=1000000000"`
 	OncePerCustomer *bool      `json:"once_per_customer"`
 	StartsAt        *time.Time `json:"starts_at"`
 	EndsAt          *time.Time `json:"ends_at"`

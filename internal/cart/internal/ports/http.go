@@ -19,10 +19,10 @@ func NewHTTP(svc *app.Service) *HTTP { return &HTTP{svc: svc} }
 
 type addBody struct {
 	ProductID string `json:"product_id" validate:"required,uuid"`
-	Quantity  int    `json:"quantity" validate:"required"`
+	Quantity  int    `json:"quantity" validate:"required,gte=1,lte=99"`
 }
 type qtyBody struct {
-	Quantity *int `json:"quantity" validate:"required"`
+	Quantity *int `json:"quantity" validate:"required,gte=0,lte=99"`
 }
 type promoBody struct {
 	Code string `json:"code" validate:"required,max=64"`

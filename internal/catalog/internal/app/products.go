@@ -17,19 +17,19 @@ import (
 
 // ProductInput is the body of admin create (and, with Version, of PUT).
 type ProductInput struct {
-	SKU          string         `json:"sku" validate:"required"`
-	Name         string         `json:"name" validate:"required"`
-	Description  string         `json:"description"`
-	Category     string         `json:"category" validate:"required"`
-	Brand        string         `json:"brand"`
-	Attributes   map[string]any `json:"attributes"`
-	Price        *int64         `json:"price" validate:"required"`
-	Currency     string         `json:"currency" validate:"required"`
-	Images       []string       `json:"images"`
-	WeightGrams  int            `json:"weight_grams"`
-	Status       string         `json:"status"`
-	InitialStock int            `json:"initial_stock"`
-	Version      int            `json:"version"`
+	SKU          string         `json:"sku" validate:"required,max=64"`
+	Name         string         `json:"name" validate:"required,max=200"`
+	Description  string         `json:"description" validate:"max=10000"`
+	Category     string         `json:"category" validate:"required,max=100"`
+	Brand        string         `json:"brand" validate:"max=100"`
+	Attributes   map[string]any `json:"attributes" validate:"max=50"`
+	Price        *int64         `json:"price" validate:"required,gte=0,max=100000000000"`
+	Currency     string         `json:"currency" validate:"required,max=3"`
+	Images       []string       `json:"images" validate:"max=20,dive,max=2048"`
+	WeightGrams  int            `json:"weight_grams" validate:"gte=0,max=1000000"`
+	Status       string         `json:"status" validate:"omitempty,oneof=active archived"`
+	InitialStock int            `json:"initial_stock" validate:"gte=0,max=1000000000"`
+	Version      int            `json:"version" validate:"gte=0"`
 }
 
 // Errors of product administration.
@@ -182,7 +182,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
 
 // AdjustInput is the body of POST /admin/products/{id}/stock.
 type AdjustInput struct {
-	Delta     *int   `json:"delta" validate:"required"`
+	Delta     *int   `json:"delta" validate:"required,ne=0,gte=-1000000000,lte=1000000000"`
 	Reason    string `json:"reason" validate:"required,max=200"`
 	Reference string `json:"reference" validate:"max=200"`
 }

@@ -22,8 +22,8 @@ func NewHTTP(svc *app.Service, ws *WS) *HTTP { return &HTTP{svc: svc, ws: ws} }
 
 // CreateRequest opens a conversation.
 type CreateRequest struct {
-	Title          string   `json:"title"`
-	ParticipantIDs []string `json:"participant_ids"`
+	Title          string   `json:"title" validate:"max=200"`
+	ParticipantIDs []string `json:"participant_ids" validate:"max=50,dive,max=64"`
 }
 
 // Conversations is the list answer.

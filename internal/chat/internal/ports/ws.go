@@ -269,8 +269,14 @@ func (s *session) readLoop(ctx context.Context) {
 			continue
 		}
 		var f inFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			s.reply(errorFrame{Type: "error", Code: "bad_frame", Message: "a frame is a JSON object with a type"})
+		// The one decoder of client JSON: frames obey the same rules as
+		// request bodies (UTF-8, no NUL in any string).
+		if err := httpx.DecodeJSON(data, &f, false); err != nil {
+			if e, ok := errs.As(err); ok && e.Code == httpx.ErrInvalidCharacters.Code {
+				s.reply(errorFrame{Type: "error", Code: e.Code, Message: "text must be UTF-8 without NUL (U+0000) characters"})
+				continue
+			}
+			s.reply(errorFrame{Type: "error", Code: "bad_frame", Message: "a frame is a UTF-8 JSON object with a type"})
 			continue
 		}
 		s.handle(ctx, f)

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/platform/address"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -41,8 +42,8 @@ func (s *Service) Quote(ctx context.Context, r fulfillmentapi.QuoteRequest) (ful
 	if r.Courier != fulfillmentapi.CourierStandard && r.Courier != fulfillmentapi.CourierExpress {
 		return fulfillmentapi.Quote{}, errs.Validation(errs.Field("courier", "must be one of: standard, express"))
 	}
-	if len(r.Country) != 2 {
-		return fulfillmentapi.Quote{}, errs.Validation(errs.Field("country", "must be an ISO 3166-1 alpha-2 code"))
+	if !address.ValidCountry(r.Country) {
+		return fulfillmentapi.Quote{}, errs.Validation(errs.Field("country", "must be an ISO 3166-1 alpha-2 country code"))
 	}
 	if r.WeightGrams < 0 {
 		return fulfillmentapi.Quote{}, errs.Validation(errs.Field("weight_grams", "must not be negative"))
@@ -65,25 +66,25 @@ func (s *Service) Quote(ctx context.Context, r fulfillmentapi.QuoteRequest) (ful
 type Zone struct {
 	Code      string   `json:"code" validate:"required,max=20"`
 	Name      string   `json:"name" validate:"required,max=100"`
-	Countries []string `json:"countries"`
+	Countries []string `json:"countries" validate:"max=300"`
 	IsDefault bool     `json:"is_default"`
 }
 
 // Rate is one line of the rate table.
 type Rate struct {
 	Courier        string `json:"courier" bun:"courier" validate:"required,oneof=standard express" enum:"standard,express"`
-	Zone           string `json:"zone" bun:"zone" validate:"required"`
+	Zone           string `json:"zone" bun:"zone" validate:"required,max=20"`
 	Currency       string `json:"currency" bun:"currency" validate:"required,iso4217"`
-	MinWeightGrams int    `json:"min_weight_grams" bun:"min_weight_grams" validate:"gte=0"`
-	MaxWeightGrams int    `json:"max_weight_grams" bun:"max_weight_grams" validate:"gtfield=MinWeightGrams"`
-	Cost           int64  `json:"cost" bun:"cost" validate:"gte=0"`
+	MinWeightGrams int    `json:"min_weight_grams" bun:"min_weight_grams" validate:"gte=0,max=1000000000"`
+	MaxWeightGrams int    `json:"max_weight_grams" bun:"max_weight_grams" validate:"gtfield=MinWeightGrams,max=1000000000"`
+	Cost           int64  `json:"cost" bun:"cost" validate:"gte=0,max=100000000000"`
 	ETADays        int    `json:"eta_days" bun:"eta_days" validate:"gte=1,lte=90"`
 }
 
 // RateTable is the whole table, read and replaced by admins.
 type RateTable struct {
-	Zones []Zone `json:"zones" validate:"required,min=1,dive"`
-	Rates []Rate `json:"rates" validate:"required,min=1,dive"`
+	Zones []Zone `json:"zones" validate:"required,min=1,max=100,dive"`
+	Rates []Rate `json:"rates" validate:"required,min=1,max=1000,dive"`
 }
 
 // Table returns the current rate table.
@@ -162,8 +163,8 @@ func (t *RateTable) check() error {
 		for j, c := range z.Countries {
 			c = strings.ToUpper(strings.TrimSpace(c))
 			t.Zones[i].Countries[j] = c
-			if len(c) != 2 {
-				f = append(f, errs.Field(fmt.Sprintf("zones[%d].countries[%d]", i, j), "must be an ISO 3166-1 alpha-2 code"))
+			if !address.ValidCountry(c) {
+				f = append(f, errs.Field(fmt.Sprintf("zones[%d].countries[%d]", i, j), "must be an ISO 3166-1 alpha-2 country code"))
 			} else if other, ok := country[c]; ok {
 				f = append(f, errs.Field(fmt.Sprintf("zones[%d].countries[%d]", i, j), c+" is already in zone "+other))
 			}

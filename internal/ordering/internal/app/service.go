@@ -419,7 +419,7 @@ func (s *Service) applyRefund(ctx context.Context, tx bun.Tx, orderID, refundID 
 
 // RefundInput is the body of POST /admin/orders/{id}/refund.
 type RefundInput struct {
-	Amount int64  `json:"amount" validate:"required,gt=0"`
+	Amount int64  `json:"amount" validate:"required,gt=0,max=100000000000"`
 	Reason string `json:"reason" validate:"required,max=500"`
 }
 

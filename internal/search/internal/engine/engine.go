@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/google/uuid"
+
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
@@ -124,6 +126,10 @@ type cursorState struct {
 	Offset  int       `json:"o,omitempty"` // offset-paged backends
 }
 
+// maxOffset bounds the offset of offset-paged cursors (far beyond any
+// page a person reads; backends refuse deeper paging anyway).
+const maxOffset = 100_000
+
 // ErrBadCursor is answered for a cursor this query did not produce.
 var ErrBadCursor = errs.New(errs.BadRequest, "bad_cursor", "cursor is malformed or belongs to another sort order")
 
@@ -141,6 +147,17 @@ func decodeCursor(s, sort string) (cursorState, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > 512 || json.Unmarshal(b, &c) != nil || c.Sort != sort {
 		return c, ErrBadCursor
+	}
+	// A cursor is client input: its id goes to a uuid column and its
+	// offset to the backend, so both must be what we could have issued.
+	if c.ID != "" {
+		u, err := uuid.Parse(c.ID)
+		if err != nil || u.String() != c.ID {
+			return cursorState{}, ErrBadCursor
+		}
+	}
+	if c.Offset < 0 || c.Offset > maxOffset {
+		return cursorState{}, ErrBadCursor
 	}
 	return c, nil
 }
