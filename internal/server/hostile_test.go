@@ -18,6 +18,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/server"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
@@ -620,4 +621,37 @@ func TestHostileInputNeverFailsOrWrites(t *testing.T) {
 		t.Fatalf("only %d operations in /openapi.json", ops)
 	}
 	t.Logf("%d operations, %d requests, %d checksums in %v: %d 5xx, %d rejected requests that wrote", ops, h.sent, h.sums, time.Since(start).Round(time.Millisecond), h.fivexx, h.written)
+}
+
+// The gateway honours ?access_token= on exactly the routes the contexts
+// do: those documenting an access_token query parameter.
+func TestQueryTokenPathsMatchTheRoutes(t *testing.T) {
+	e := servertest.Start(t, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(e.Do("GET", "/openapi.json", nil, "").Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for path, item := range doc.Paths {
+		for _, op := range item {
+			for _, p := range op.Parameters {
+				if p.In == "query" && p.Name == "access_token" {
+					got = append(got, path)
+				}
+			}
+		}
+	}
+	sort.Strings(got)
+	want := append([]string{}, server.QueryTokenPaths...)
+	sort.Strings(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("routes taking ?access_token=: %v; the gateway's list: %v", got, want)
+	}
 }
