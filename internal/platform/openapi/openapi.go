@@ -44,7 +44,8 @@ type Op struct {
 	Response any  // zero value of the JSON response type, or nil
 	Status   int  // success status, default 200
 	// Errors lists the problem+json statuses beyond those every operation
-	// may answer (400, 429) and those implied by Auth, Admin and Request.
+	// may answer (400, 429, 431; 503 under /api/) and those implied by
+	// Auth (401), Admin (401, 403) and Request (413, 422).
 	Errors []int
 	// Responses documents further statuses answered with a JSON body that
 	// is not a problem (e.g. /readyz's 503): status → zero value of the body.
@@ -271,10 +272,18 @@ func (op Op) render(b *builder) map[string]any {
 	problem := map[string]any{ProblemMedia: map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}
 	// 400: any request may be malformed (a query parameter with NUL or
 	// invalid UTF-8 is refused before the handler); 429: rate limits apply
-	// to every route.
-	errs := append([]int{400, 429}, op.Errors...)
+	// to every route; 431: a request line or headers beyond the server's
+	// read buffer; 503: an API route needs a database, a broker or (split
+	// deployment) another service that is unreachable.
+	errs := append([]int{400, 429, 431}, op.Errors...)
+	if strings.HasPrefix(op.Path, "/api/") {
+		errs = append(errs, 503)
+	}
 	if op.Request != nil {
 		errs = append(errs, 413, 422)
+	}
+	if op.validatesQuery() {
+		errs = append(errs, 422)
 	}
 	if op.Auth || op.Admin {
 		errs = append(errs, 401)
@@ -295,6 +304,20 @@ func (op Op) render(b *builder) map[string]any {
 	}
 	o["responses"] = responses
 	return o
+}
+
+// validatesQuery reports whether the route checks query values (a page
+// size, a typed parameter) and so may answer 422 for them.
+func (op Op) validatesQuery() bool {
+	if contains(op.Query, "limit") {
+		return true
+	}
+	for _, p := range op.Params {
+		if p.In == "query" {
+			return true
+		}
+	}
+	return false
 }
 
 // sharedQuery documents the query parameters whose meaning is the same on
@@ -381,6 +404,8 @@ func httpText(code int) string {
 		return "validation failed"
 	case 429:
 		return "rate limited (see Retry-After)"
+	case 431:
+		return "request line or headers too large"
 	case 503:
 		return "a dependency is unavailable; retry later"
 	}

@@ -52,11 +52,11 @@ func (h *HTTP) Routes(root, api *httpx.Router) {
 	a := api.Group("/auth")
 	a.Handle(openapi.Op{Method: "POST", Path: "/register", Summary: "Create an account; sends a verification email", Tag: "auth", Request: app.RegisterInput{}, Response: app.User{}, Status: 201, Errors: []int{409}}, perIP, h.register)
 	a.Handle(openapi.Op{Method: "POST", Path: "/verify", Summary: "Verify the email address with the mailed token", Tag: "auth", Request: tokenBody{}, Response: statusBody{}}, perIP, h.verify)
-	a.Handle(openapi.Op{Method: "POST", Path: "/resend-verification", Summary: "Mail a new verification link (3 per email per hour)", Tag: "auth", Request: emailBody{}, Status: 202}, perIP, h.resend)
+	a.Handle(openapi.Op{Method: "POST", Path: "/resend-verification", Summary: "Mail a new verification link (3 per email per hour)", Tag: "auth", Request: emailBody{}, Status: 202, Produces: "text/plain", Response: ""}, perIP, h.resend)
 	a.Handle(openapi.Op{Method: "POST", Path: "/login", Summary: "Exchange email and password for tokens", Tag: "auth", Request: app.LoginInput{}, Response: app.Tokens{}, Errors: []int{401, 403}}, perIP, h.login)
 	a.Handle(openapi.Op{Method: "POST", Path: "/refresh", Summary: "Rotate a refresh token; reuse revokes the family", Tag: "auth", Request: refreshBody{}, Response: app.Tokens{}, Errors: []int{401}}, perIP, h.refresh)
 	a.Handle(openapi.Op{Method: "POST", Path: "/logout", Summary: "Revoke the refresh token's session", Tag: "auth", Request: refreshBody{}, Status: 204}, h.logout)
-	a.Handle(openapi.Op{Method: "POST", Path: "/password/forgot", Summary: "Mail a password reset link", Tag: "auth", Request: emailBody{}, Status: 202}, perIP, h.forgot)
+	a.Handle(openapi.Op{Method: "POST", Path: "/password/forgot", Summary: "Mail a password reset link", Tag: "auth", Request: emailBody{}, Status: 202, Produces: "text/plain", Response: ""}, perIP, h.forgot)
 	a.Handle(openapi.Op{Method: "POST", Path: "/password/reset", Summary: "Set a new password with the mailed token; revokes all sessions", Tag: "auth", Request: app.ResetInput{}, Response: statusBody{}}, perIP, h.reset)
 
 	api.Handle(openapi.Op{Method: "GET", Path: "/me", Summary: "The caller's profile", Tag: "auth", Auth: true, Response: app.User{}}, h.me)
