@@ -278,6 +278,12 @@ func (op Op) render(b *builder) map[string]any {
 	errs := append([]int{400, 429, 431}, op.Errors...)
 	if strings.HasPrefix(op.Path, "/api/") {
 		errs = append(errs, 503)
+		if !op.Auth && !op.Admin {
+			// The edge of a split deployment refuses a bearer token that
+			// does not verify on every route; the single binary ignores it
+			// on public ones.
+			responses["401"] = map[string]any{"description": "a bearer token was sent and does not verify (split deployment edge)", "content": problem}
+		}
 	}
 	if op.Request != nil {
 		errs = append(errs, 413, 422)
@@ -441,7 +447,7 @@ func SchemaOf(v any) map[string]any {
 
 // RequestSchemaOf derives the request JSON Schema of a Go value's type:
 // `validate:"required"` marks required properties and validate's oneof,
-// min, max, len, gte, lte, email and uuid become keywords.
+// min, max, len, gt, gte, lt, lte, email and uuid become keywords.
 func RequestSchemaOf(v any) map[string]any {
 	b := newBuilder()
 	b.inline = true
@@ -682,6 +688,16 @@ func constrain(s map[string]any, validate string) map[string]any {
 		case "url", "http_url":
 			s = clone(s)
 			s["format"] = "uri"
+		case "gt", "lt":
+			if optional || (typ != "integer" && typ != "number") {
+				continue
+			}
+			n, err := strconv.Atoi(arg)
+			if err != nil {
+				continue
+			}
+			s = clone(s)
+			s[map[string]string{"gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}[rule]] = n
 		case "min", "max", "len", "gte", "lte":
 			if optional {
 				continue

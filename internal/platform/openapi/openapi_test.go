@@ -40,6 +40,7 @@ type input struct {
 	Email   string `json:"email" validate:"required,email"`
 	Name    string `json:"name" validate:"omitempty,min=2"`
 	Qty     int    `json:"qty" validate:"gte=1,lte=99"`
+	Amount  int64  `json:"amount" validate:"gt=0"`
 }
 
 func prop(t *testing.T, s map[string]any, name string) map[string]any {
@@ -93,6 +94,9 @@ func TestEnumsFromTagsAndOneof(t *testing.T) {
 	}
 	if q := prop(t, in, "qty"); q["minimum"] != 1 || q["maximum"] != 99 {
 		t.Fatalf("qty bounds: %v", q)
+	}
+	if a := prop(t, in, "amount"); a["exclusiveMinimum"] != 0 {
+		t.Fatalf("amount bound: %v", a)
 	}
 	if _, ok := prop(t, in, "name")["minLength"]; ok {
 		t.Fatal("a bound under omitempty must not be documented (the empty value passes)")
