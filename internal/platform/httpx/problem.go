@@ -5,13 +5,38 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/bytedance/sonic"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/pg"
 )
+
+// ErrDatabaseUnavailable is what a request that failed on the database
+// connection answers (a terminated or lost connection, a closed pool, a
+// statement over statement_timeout): 503 with Retry-After, because the
+// same request is expected to succeed once the database or the pool
+// recovers, unlike a 500, which says the request itself broke the server.
+var ErrDatabaseUnavailable = &errs.Error{Kind: errs.Unavailable, Code: "database_unavailable",
+	Detail: "the database is unavailable or overloaded; retry shortly", RetryAfter: 2 * time.Second}
+
+// categorise gives an uncategorised error its category when one is known:
+// database connection failures become ErrDatabaseUnavailable (wrapping the
+// cause for the log). Categorised errors are left as they are.
+func categorise(err error) error {
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	if pg.IsConnectionError(err) {
+		e := *ErrDatabaseUnavailable
+		e.Cause = err
+		return &e
+	}
+	return err
+}
 
 // Problem is the RFC 9457 body of every error response.
 type Problem struct {
@@ -45,6 +70,7 @@ var statusCode = map[int]string{
 // StatusOf maps any error to its HTTP status: this is the one place that
 // knows the mapping from error categories.
 func StatusOf(err error) int {
+	err = categorise(err)
 	if e, ok := errs.As(err); ok {
 		return kindStatus[e.Kind]
 	}
@@ -58,6 +84,7 @@ func StatusOf(err error) int {
 // ProblemOf builds the problem body for err. Internal errors never leak
 // their message.
 func ProblemOf(err error) Problem {
+	err = categorise(err)
 	status := StatusOf(err)
 	p := Problem{Status: status, Title: http.StatusText(status), Code: statusCode[status]}
 	if p.Code == "" {
@@ -82,6 +109,7 @@ func ProblemOf(err error) Problem {
 // their cause.
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		err = categorise(err)
 		p := ProblemOf(err)
 		if p.Status >= 500 {
 			log.ErrorContext(c.UserContext(), "request failed", "err", err, "path", c.Path(), "method", c.Method())

@@ -5,8 +5,14 @@ package pg
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,11 +36,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	if !strings.Contains(dsn, "pool_max_conns") && cfg.MaxConns < defaultMaxConns {
+		cfg.MaxConns = defaultMaxConns
+	}
 	for _, o := range opts {
 		o(cfg)
-	}
-	if cfg.MaxConns < 10 {
-		cfg.MaxConns = 10
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -65,9 +71,54 @@ func WithTracer(t pgx.QueryTracer) Option {
 	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
 }
 
-// WithMaxConns sets the pool size.
+// defaultMaxConns is the pool size when neither DATABASE_URL
+// (pool_max_conns) nor WithMaxConns chooses one: pgx's own default (the
+// number of CPUs, at least 4) starves a shop on a small machine.
+const defaultMaxConns = 10
+
+// WithMaxConns sets the pool size (DB_MAX_CONNS), overriding
+// pool_max_conns of the DSN; n < 1 leaves the size alone.
 func WithMaxConns(n int32) Option {
-	return func(c *pgxpool.Config) { c.MaxConns = n }
+	return func(c *pgxpool.Config) {
+		if n > 0 {
+			c.MaxConns = n
+		}
+	}
+}
+
+// WithSessionTimeouts bounds what one connection of the binary can hold
+// open on the server: statement_timeout cancels a statement running longer
+// than statement (SQLSTATE 57014), idle_in_transaction_session_timeout
+// ends a session whose transaction sits idle longer than idleInTx (a stuck
+// request must not hold row locks and a connection forever). They are sent
+// as startup runtime parameters, so they cost no round trip and hold for
+// every connection of the pool. Zero leaves the server's setting (off by
+// default); sub-millisecond values round up to 1ms. `commerce serve` uses
+// them (DB_STATEMENT_TIMEOUT, DB_IDLE_IN_TRANSACTION_TIMEOUT); the data
+// commands (migrate, seed, search reindex, admin) and the migrations run
+// at start do not, because their statements may legitimately run long.
+func WithSessionTimeouts(statement, idleInTx time.Duration) Option {
+	return func(c *pgxpool.Config) {
+		if c.ConnConfig.RuntimeParams == nil {
+			c.ConnConfig.RuntimeParams = map[string]string{}
+		}
+		if statement > 0 {
+			c.ConnConfig.RuntimeParams["statement_timeout"] = millis(statement)
+		}
+		if idleInTx > 0 {
+			c.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = millis(idleInTx)
+		}
+	}
+}
+
+// millis renders d as a PostgreSQL integer of milliseconds, at least 1
+// (0 would mean "off").
+func millis(d time.Duration) string {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms < 1 {
+		ms = 1
+	}
+	return strconv.FormatInt(int64(ms), 10)
 }
 
 // SQL returns the database/sql handle (for watermill-sql).
@@ -91,4 +142,64 @@ func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) e
 func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// IsConnectionError reports an error that says the database, not the
+// request, is at fault, and that a retry soon may succeed: the connection
+// was terminated or lost (pg_terminate_backend, a restart or failover:
+// SQLSTATE 57P01/57P02/57P03, class 08, the socket closed or reset
+// mid-query), the server refuses connections (53300 too many
+// connections), the pool is closed, or a statement was cancelled by
+// statement_timeout (57014) or its session ended by
+// idle_in_transaction_session_timeout (25P03). HTTP answers these 503 with
+// Retry-After instead of 500. A bare io.EOF or network error is not
+// enough: it must come from pgx, database/sql or the pool, so failures of
+// other dependencies keep their own meaning.
+func IsConnectionError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // admin/crash shutdown, cannot connect now
+			pe.Code == "57014", // query_canceled: statement_timeout
+			pe.Code == "25P03", // idle_in_transaction_session_timeout
+			pe.Code == "53300": // too_many_connections
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		closedPool(err) ||
+		errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) {
+		return true
+	}
+	// pgx wraps what it read or wrote on the socket in errors that say
+	// whether a retry is safe; that marks the transport errors below as the
+	// database's.
+	var fromPgx interface{ SafeToRetry() bool }
+	if !errors.As(err, &fromPgx) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed) ||
+		(errors.As(err, &ne) && !ne.Timeout()) || pgconn.Timeout(err) && !errors.Is(err, context.Canceled)
+}
+
+// closedPool reports pgxpool's "closed pool" (puddle.ErrClosedPool, which
+// this module does not import directly) anywhere in err's chain.
+func closedPool(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err.Error() == "closed pool" {
+			return true
+		}
+	}
+	return false
 }
