@@ -19,19 +19,24 @@ import (
 // Config is every setting of the binary. Field docs live in the spec table
 // below so that env names, flag names, defaults and help stay in one place.
 type Config struct {
-	HTTPAddr       string
-	GRPCAddr       string
-	DatabaseURL    string
-	DataDir        string
-	RedisURL       string
-	EventTransport string
-	KafkaBrokers   []string
-	SearchBackend  string
-	MeilisearchURL string
-	MeilisearchKey string
-	SMTPURL        string
-	MailFrom       string
-	PublicURL      string
+	HTTPAddr    string
+	GRPCAddr    string
+	DatabaseURL string
+	DataDir     string
+	// DBStatementTimeout and DBIdleInTxTimeout bound what `commerce serve`
+	// holds open on PostgreSQL (0: no bound); DBMaxConns is the pool size.
+	DBStatementTimeout time.Duration
+	DBIdleInTxTimeout  time.Duration
+	DBMaxConns         int
+	RedisURL           string
+	EventTransport     string
+	KafkaBrokers       []string
+	SearchBackend      string
+	MeilisearchURL     string
+	MeilisearchKey     string
+	SMTPURL            string
+	MailFrom           string
+	PublicURL          string
 	// Notifications: email template overrides, the SMS failover chain and
 	// the SSE keep-alive.
 	TemplatesDir string
@@ -108,6 +113,7 @@ type kind int
 const (
 	kString kind = iota
 	kDuration
+	kDurationOrZero
 	kInt
 	kList
 	kDurations
@@ -131,6 +137,9 @@ func (c *Config) specs() []spec {
 		{env: "HTTP_ADDR", def: ":8080", help: "public HTTP listen address", k: kString, ptr: &c.HTTPAddr, check: addr},
 		{env: "GRPC_ADDR", def: ":9090", help: "gRPC listen address (split mode)", k: kString, ptr: &c.GRPCAddr, check: addr},
 		{env: "DATABASE_URL", help: "PostgreSQL DSN; unset runs an embedded PostgreSQL under DATA_DIR", k: kString, ptr: &c.DatabaseURL, secret: true, check: dsn("postgres", "postgresql")},
+		{env: "DB_STATEMENT_TIMEOUT", def: "30s", help: "statement_timeout of the server's database connections (0: none; not applied to migrations and data commands)", k: kDurationOrZero, ptr: &c.DBStatementTimeout},
+		{env: "DB_IDLE_IN_TRANSACTION_TIMEOUT", def: "15s", help: "idle_in_transaction_session_timeout of the server's database connections (0: none)", k: kDurationOrZero, ptr: &c.DBIdleInTxTimeout},
+		{env: "DB_MAX_CONNS", def: "10", help: "database connection pool size of each process", k: kInt, ptr: &c.DBMaxConns, check: positive},
 		{env: "DATA_DIR", def: "./.commerce", help: "directory for embedded data and generated keys", k: kString, ptr: &c.DataDir, check: nonEmpty},
 		{env: "REDIS_URL", help: "Redis URL; unset runs an in-process Redis", k: kString, ptr: &c.RedisURL, secret: true, check: dsn("redis", "rediss")},
 		{env: "EVENT_TRANSPORT", def: "postgres", help: "postgres or kafka", k: kString, ptr: &c.EventTransport, check: oneOf("postgres", "kafka")},
@@ -267,6 +276,15 @@ func (s spec) assign(raw string) error {
 		d, err := time.ParseDuration(raw)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("%q is not a positive duration like 15m or 24h", raw)
+		}
+		*(s.ptr.(*time.Duration)) = d
+	case kDurationOrZero:
+		if raw == "0" {
+			raw = "0s"
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration like 30s, or 0 for none", raw)
 		}
 		*(s.ptr.(*time.Duration)) = d
 	case kList:
