@@ -4,20 +4,66 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	netmail "net/mail"
 	"net/url"
 	"strconv"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 )
 
 // Message is one email to one recipient.
 type Message struct {
+	// ID is the message's stable identity (the email row's id): when set,
+	// the Message-ID header is <ID@domain of MAIL_FROM>, the same on every
+	// attempt. SMTP has no idempotency, so delivery is at least once; a
+	// resend after a crash between "accepted by the SMTP server" and
+	// "recorded as sent" then carries the same Message-ID, which receiving
+	// systems and mail clients use to recognise the duplicate. Empty: a
+	// random Message-ID.
+	ID      string
 	To      string
 	Subject string
 	Text    string
 	HTML    string
+}
+
+// MessageID returns the Message-ID header value (angle brackets included)
+// of the message with id sent from the address from ("Shop
+// <shop@example.com>" or "shop@example.com"): <id@example.com>. It fails
+// for an id that is not a valid left part of a Message-ID (RFC 5322
+// dot-atom-text) or an unparsable sender, rather than send a header
+// receivers would rewrite.
+func MessageID(id, from string) (string, error) {
+	if !dotAtom(id) {
+		return "", fmt.Errorf("message id %q: not a valid Message-ID left part", id)
+	}
+	addr, err := netmail.ParseAddress(from)
+	if err != nil {
+		return "", fmt.Errorf("MAIL_FROM: %w", err)
+	}
+	at := strings.LastIndexByte(addr.Address, '@')
+	if at < 0 || !dotAtom(addr.Address[at+1:]) {
+		return "", errors.New("MAIL_FROM: the address has no domain usable in a Message-ID")
+	}
+	return "<" + id + "@" + addr.Address[at+1:] + ">", nil
+}
+
+// dotAtom reports RFC 5322 dot-atom-text: atext runs separated by single dots.
+func dotAtom(s string) bool {
+	if s == "" || len(s) > 200 || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Sender delivers messages.
@@ -80,6 +126,13 @@ func (s *smtpSender) Send(ctx context.Context, m Message) error {
 	if err := msg.To(m.To); err != nil {
 		return fmt.Errorf("recipient: %w", err)
 	}
+	if m.ID != "" {
+		id, err := MessageID(m.ID, s.from)
+		if err != nil {
+			return err
+		}
+		msg.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">"))
+	}
 	msg.Subject(m.Subject)
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
@@ -87,9 +140,12 @@ func (s *smtpSender) Send(ctx context.Context, m Message) error {
 	}
 	c, err := gomail.NewClient(s.host, s.opts...)
 	if err != nil {
-		return err
+		return fmt.Errorf("smtp client: %w", err)
 	}
-	return c.DialAndSendWithContext(ctx, msg)
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("smtp: %w", err)
+	}
+	return nil
 }
 
 type logSender struct{ log *slog.Logger }
@@ -97,6 +153,6 @@ type logSender struct{ log *slog.Logger }
 // Send logs the email, body included: this mode is for local use, where
 // the log is the mailbox (verification links must be reachable).
 func (l logSender) Send(ctx context.Context, m Message) error {
-	l.log.InfoContext(ctx, "email (SMTP_URL unset, not sent)", "to", m.To, "subject", m.Subject, "text", m.Text)
+	l.log.InfoContext(ctx, "email (SMTP_URL unset, not sent)", "id", m.ID, "to", m.To, "subject", m.Subject, "text", m.Text)
 	return nil
 }

@@ -31,7 +31,8 @@ func (s *Service) channels() []channel {
 	return []channel{{
 		table: "notify.emails", columns: "id::text, to_addr, subject, text_body, html_body, attempts",
 		send: func(ctx context.Context, o outgoing) (string, error) {
-			return "smtp", s.sender.Send(ctx, mail.Message{To: o.To, Subject: o.Subject, Text: o.Text, HTML: o.HTML})
+			// The row id is the Message-ID's left part: a resend is the same message.
+			return "smtp", s.sender.Send(ctx, mail.Message{ID: o.ID, To: o.To, Subject: o.Subject, Text: o.Text, HTML: o.HTML})
 		},
 	}, {
 		table: "notify.sms", columns: "id::text, to_phone AS to_addr, body AS text_body, attempts",
@@ -84,42 +85,77 @@ func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// dispatch claims a batch by pushing next_attempt_at forward in a short
-// transaction; the sends happen outside any transaction; success or
-// failure is recorded afterwards. A crash mid-send means the message is
-// tried again later (at-least-once; texts carry a stable id providers can
-// deduplicate on).
+// sendTimeout bounds one send; claimLease, which holds a claimed message
+// away from other dispatchers, outlasts it, so that a slow send is never
+// claimed and sent a second time while it is still under way.
+const (
+	sendTimeout = 30 * time.Second
+	claimLease  = sendTimeout + 30*time.Second
+	// batchSize is how many messages one DispatchOnce sends per channel.
+	batchSize = 10
+)
+
+// dispatch sends up to batchSize messages of a channel, claiming them one
+// at a time: claim (a short statement that pushes next_attempt_at past the
+// send), send outside any transaction, record the outcome at once. A crash
+// can therefore leave at most one message per dispatcher claimed but not
+// recorded as sent, which is tried again after claimLease: delivery is at
+// least once (SMTP has no idempotency); the resent email carries the same
+// Message-ID (derived from its row id) and a text the same id, so
+// receivers recognise the duplicate.
 func (s *Service) dispatch(ctx context.Context, ch channel) (int, error) {
-	var batch []outgoing
-	err := s.db.NewRaw(`UPDATE `+ch.table+` SET attempts = attempts + 1,
-			next_attempt_at = now() + make_interval(secs => least(300, 2 ^ attempts * 5))
-		WHERE id IN (SELECT id FROM `+ch.table+` WHERE status = 'pending' AND next_attempt_at <= now()
-		             ORDER BY next_attempt_at LIMIT 10 FOR UPDATE SKIP LOCKED)
-		RETURNING `+ch.columns).Scan(ctx, &batch)
-	if err != nil {
-		return 0, err
-	}
-	for _, o := range batch {
-		sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		via, err := ch.send(sendCtx, o)
-		cancel()
-		if err == nil {
-			_, err = s.db.ExecContext(ctx, "UPDATE "+ch.table+" SET status = 'sent', sent_at = now(), last_error = NULL, provider = ? WHERE id = ?", via, o.ID)
-			if err != nil {
-				return len(batch), err
-			}
-			continue
+	n := 0
+	for n < batchSize {
+		var batch []outgoing
+		err := s.db.NewRaw(`UPDATE `+ch.table+` SET attempts = attempts + 1,
+				next_attempt_at = now() + make_interval(secs => ?)
+			WHERE id = (SELECT id FROM `+ch.table+` WHERE status = 'pending' AND next_attempt_at <= now()
+			            ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING `+ch.columns, claimLease.Seconds()).Scan(ctx, &batch)
+		if err != nil {
+			return n, fmt.Errorf("claim from %s: %w", ch.table, err)
 		}
-		status := "pending"
-		if o.Attempts >= MaxAttempts {
-			status = "failed"
+		if len(batch) == 0 {
+			return n, nil
 		}
-		s.log.WarnContext(ctx, "notification not sent", "table", ch.table, "id", o.ID, "attempt", o.Attempts, "err", err)
-		if _, uerr := s.db.ExecContext(ctx, "UPDATE "+ch.table+" SET status = ?, last_error = ? WHERE id = ?", status, truncate(err.Error(), 1000), o.ID); uerr != nil {
-			return len(batch), fmt.Errorf("record send failure: %w", uerr)
+		n++
+		if err := s.sendOne(ctx, ch, batch[0]); err != nil {
+			return n, err
 		}
 	}
-	return len(batch), nil
+	return n, nil
+}
+
+// sendOne sends a claimed message and records the outcome. The record is
+// written even when ctx ends right after a successful send (shutdown), so
+// a stop does not turn into a resend.
+func (s *Service) sendOne(ctx context.Context, ch channel, o outgoing) error {
+	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+	via, err := ch.send(sendCtx, o)
+	cancel()
+	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelRec()
+	if err == nil {
+		if _, err := s.db.ExecContext(recCtx, "UPDATE "+ch.table+" SET status = 'sent', sent_at = now(), last_error = NULL, provider = ? WHERE id = ?", via, o.ID); err != nil {
+			return fmt.Errorf("record %s %s as sent: %w", ch.table, o.ID, err)
+		}
+		return nil
+	}
+	status := "pending"
+	if o.Attempts >= MaxAttempts {
+		status = "failed"
+	}
+	s.log.WarnContext(ctx, "notification not sent", "table", ch.table, "id", o.ID, "attempt", o.Attempts, "err", err)
+	// Retry after an exponential backoff (5s, 10s, 20s, ... at most 5 min),
+	// unless another dispatcher has claimed the message since (this one
+	// outlived its lease) or sent it: its outcome is the current one.
+	if _, uerr := s.db.ExecContext(recCtx, `UPDATE `+ch.table+` SET status = ?, last_error = ?,
+			next_attempt_at = now() + make_interval(secs => least(300, 2 ^ (attempts - 1) * 5))
+		WHERE id = ? AND status = 'pending' AND attempts = ?`,
+		status, truncate(err.Error(), 1000), o.ID, o.Attempts); uerr != nil {
+		return fmt.Errorf("record send failure: %w", uerr)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {
