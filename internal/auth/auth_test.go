@@ -70,10 +70,10 @@ func TestRegistrationVerificationAndEvents(t *testing.T) {
 		t.Fatalf("reused verify token: %d", r.Status)
 	}
 	// Both events went through the outbox.
-	if n := count(t, e, `SELECT count(*) FROM events."messages_auth.user_registered"`); n != 1 {
+	if n := count(t, e, `SELECT count(*) FROM events.outbox WHERE topic = 'auth.user_registered'`); n != 1 {
 		t.Fatalf("user_registered events: %d", n)
 	}
-	if n := count(t, e, `SELECT count(*) FROM events."messages_auth.user_verified"`); n != 1 {
+	if n := count(t, e, `SELECT count(*) FROM events.outbox WHERE topic = 'auth.user_verified'`); n != 1 {
 		t.Fatalf("user_verified events: %d", n)
 	}
 	// Only the hash of tokens is stored by auth.

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	}
 	if s.kafka != nil {
 		// Every topic this process publishes is relayed from its outbox to Kafka.
-		if s.forwarder, err = events.NewForwarder(db, log, s.kafka, published); err != nil {
+		if s.forwarder, err = events.NewForwarder(s.Bus, s.kafka, published); err != nil {
 			return nil, err
 		}
 	}

@@ -76,7 +76,7 @@ func TestSplitTopology(t *testing.T) {
 	defer pgc.Close(context.Background())
 	for _, topic := range []string{"catalog.stock_changed", "ordering.order_placed"} {
 		var n int
-		if err := pgc.QueryRow(context.Background(), `SELECT count(*) FROM events."messages_`+topic+`" WHERE payload->>'trace_parent' LIKE $1`, "%"+traceID+"%").Scan(&n); err != nil || n == 0 {
+		if err := pgc.QueryRow(context.Background(), `SELECT count(*) FROM events.outbox WHERE topic = $2 AND payload->>'trace_parent' LIKE $1`, "%"+traceID+"%", topic).Scan(&n); err != nil || n == 0 {
 			t.Fatalf("%s events with the client's trace id: %d %v", topic, n, err)
 		}
 	}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
 
@@ -35,16 +35,24 @@ type Consumer struct {
 
 // BusConfig tunes delivery. Zero values take the defaults.
 type BusConfig struct {
-	PollInterval time.Duration // default 200ms
+	// PollInterval is how often consumers look for events when no wake-up
+	// arrived (wake-ups come over LISTEN/NOTIFY); default 1s.
+	PollInterval time.Duration
 	MaxAttempts  int           // default 5, then dead-lettered
 	BaseBackoff  time.Duration // default 100ms, doubling, capped at 2s
+	// BatchSize is how many events a consumer reads per query; default 100.
+	BatchSize int
 	// Subscriber, when set, makes consumers read another transport (Kafka);
-	// nil reads the Postgres topic tables.
+	// nil reads events.outbox.
 	Subscriber func(group string) (message.Subscriber, error)
 }
 
-// Bus delivers outbox events to consumers over the Postgres transport:
-// watermill-sql subscribers, one consumer group per consumer.
+// Bus delivers outbox events to consumers. On the Postgres transport each
+// consumer is one loop that reads events.outbox in sequence order past its
+// offset, with no transaction open while it reads or waits; each event is
+// applied in one short transaction holding the inbox row, the effect and
+// the new offset. The relay (see relay.go) gives committed rows their
+// sequence. With a Subscriber (Kafka), consumers read that transport.
 type Bus struct {
 	db     *pg.DB
 	log    *slog.Logger
@@ -53,12 +61,17 @@ type Bus struct {
 	subs   []message.Subscriber
 	cons   []Consumer
 	mu     sync.Mutex
+	wake   *waker
+
+	running chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // NewBus builds the bus; register consumers, then Run.
 func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = 200 * time.Millisecond
+		cfg.PollInterval = time.Second
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 5
@@ -66,48 +79,30 @@ func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 	if cfg.BaseBackoff == 0 {
 		cfg.BaseBackoff = 100 * time.Millisecond
 	}
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, wmLogger(log))
-	if err != nil {
-		return nil, err
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 100
 	}
-	return &Bus{db: db, log: log, cfg: cfg, router: r}, nil
+	b := &Bus{db: db, log: log, cfg: cfg, wake: newWaker(db, log), running: make(chan struct{}), done: make(chan struct{})}
+	if cfg.Subscriber != nil {
+		r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, wmLogger(log))
+		if err != nil {
+			return nil, err
+		}
+		b.router = r
+	}
+	return b, nil
 }
 
-// InitTopics creates the message and offset tables of the topics (idempotent,
-// serialised by an advisory lock inside watermill-sql).
+// InitTopics checks topic names. Every topic shares events.outbox (created
+// by the platform migration), so there is nothing to create; the call
+// stays so that a name that could never be delivered fails at start.
 func (b *Bus) InitTopics(topics ...string) error {
-	sub, err := b.newSQLSubscriber("init")
-	if err != nil {
-		return err
-	}
-	defer sub.Close()
 	for _, t := range topics {
-		if err := sub.SubscribeInitialize(t); err != nil {
-			return fmt.Errorf("init topic %s: %w", t, err)
+		if t == "" || strings.ContainsAny(t, " \t\n\x00") {
+			return fmt.Errorf("events: invalid topic name %q", t)
 		}
 	}
 	return nil
-}
-
-// newSubscriber reads a consumer group from the configured transport: the
-// Postgres topic tables, or Kafka (fed by the Forwarder).
-func (b *Bus) newSubscriber(group string) (message.Subscriber, error) {
-	if b.cfg.Subscriber != nil {
-		return b.cfg.Subscriber(group)
-	}
-	return b.newSQLSubscriber(group)
-}
-
-func (b *Bus) newSQLSubscriber(group string) (*wsql.Subscriber, error) {
-	ack := 60 * time.Second
-	return wsql.NewSubscriber(wsql.BeginnerFromStdSQL(b.db.SQL()), wsql.SubscriberConfig{
-		ConsumerGroup:  group,
-		PollInterval:   b.cfg.PollInterval,
-		ResendInterval: b.cfg.BaseBackoff,
-		AckDeadline:    &ack,
-		SchemaAdapter:  schemaAdapter(),
-		OffsetsAdapter: offsetsAdapter(),
-	}, wmLogger(b.log))
 }
 
 // Register adds a consumer. Call before Run.
@@ -115,14 +110,17 @@ func (b *Bus) Register(c Consumer) error {
 	if c.Name == "" || c.Inbox == "" || c.Handle == nil || len(c.Topics) == 0 {
 		return errors.New("events: consumer needs name, inbox, topics and handler")
 	}
-	sub, err := b.newSubscriber(c.Name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cons = append(b.cons, c)
+	if b.router == nil {
+		return nil
+	}
+	sub, err := b.cfg.Subscriber(c.Name)
 	if err != nil {
 		return err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.subs = append(b.subs, sub)
-	b.cons = append(b.cons, c)
 	for _, t := range c.Topics {
 		b.router.AddConsumerHandler(c.Name+"@"+t, t, sub, b.handle(c, t))
 	}
@@ -138,39 +136,251 @@ func (b *Bus) Topics() []string {
 	return out
 }
 
-// Run delivers until ctx ends or Close is called.
+// Run relays and delivers until ctx ends or Close is called: the wake-up
+// listener, the relay that sequences committed outbox rows, and one loop
+// per consumer (or the Kafka router).
 func (b *Bus) Run(ctx context.Context) error {
-	if len(b.cons) == 0 {
-		<-ctx.Done()
-		return nil
+	ctx, cancel := context.WithCancel(ctx)
+	b.mu.Lock()
+	b.stop = cancel
+	b.mu.Unlock()
+	defer close(b.done)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
 	}
-	return b.router.Run(ctx)
+	start(b.wake.run)
+	start(b.relay)
+	var routerErr error
+	if b.router != nil {
+		if len(b.cons) > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := b.router.Run(ctx); err != nil && ctx.Err() == nil {
+					routerErr = err
+					cancel()
+				}
+			}()
+			go func() {
+				select {
+				case <-b.router.Running():
+					close(b.running)
+				case <-ctx.Done():
+				}
+			}()
+		} else {
+			close(b.running)
+		}
+	} else {
+		for _, c := range b.cons {
+			if err := b.ensureOffset(ctx, c.Name); err != nil {
+				cancel()
+				wg.Wait()
+				return err
+			}
+		}
+		for _, c := range b.cons {
+			start(func(ctx context.Context) { b.consume(ctx, c, b.wake.subscribe(chanEvents)) })
+		}
+		close(b.running)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	return routerErr
 }
 
-// Running is closed once every handler has subscribed (at once when there
-// are no consumers).
-func (b *Bus) Running() <-chan struct{} {
-	if len(b.cons) == 0 {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	return b.router.Running()
-}
+// Running is closed once every consumer is reading.
+func (b *Bus) Running() <-chan struct{} { return b.running }
 
 // Close stops delivery, letting in-flight handlers finish.
 func (b *Bus) Close() error {
-	err := b.router.Close()
-	for _, s := range b.subs {
-		_ = s.Close()
+	b.mu.Lock()
+	stop := b.stop
+	b.mu.Unlock()
+	var err error
+	if b.router != nil {
+		err = b.router.Close()
+		for _, s := range b.subs {
+			_ = s.Close()
+		}
+	}
+	if stop != nil {
+		stop()
+		<-b.done
 	}
 	return err
 }
 
-// handle wraps a consumer: decode, inbox check + effect in one transaction,
-// retries with exponential backoff, and after MaxAttempts a dead-letter
-// row (only then is the message acknowledged). If even the dead-letter
-// write fails, the message is nacked and redelivered.
+// ensureOffset creates a consumer's offset row (at 0: a new consumer reads
+// every event there is; its inbox makes that safe).
+func (b *Bus) ensureOffset(ctx context.Context, name string) error {
+	_, err := b.db.ExecContext(ctx, "INSERT INTO events.consumer_offsets (consumer) VALUES (?) ON CONFLICT DO NOTHING", name)
+	if err != nil {
+		return fmt.Errorf("events: offset of %s: %w", name, err)
+	}
+	return nil
+}
+
+// outboxRow is one sequenced event as a consumer reads it.
+type outboxRow struct {
+	Seq     int64  `bun:"seq"`
+	Topic   string `bun:"topic"`
+	EventID string `bun:"event_id"`
+	Payload string `bun:"payload"`
+}
+
+// consume is one consumer's loop: drain what is there, then sleep until a
+// wake-up or the poll interval. Errors (a lost connection, a terminated
+// backend) only delay: the loop retries with backoff and resumes from its
+// committed offset.
+func (b *Bus) consume(ctx context.Context, c Consumer, wake <-chan struct{}) {
+	backoff := b.cfg.BaseBackoff
+	for ctx.Err() == nil {
+		full, err := b.drain(ctx, c)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.WarnContext(ctx, "event consumer: read failed; retrying", "consumer", c.Name, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			if backoff *= 2; backoff > 2*time.Second {
+				backoff = 2 * time.Second
+			}
+			continue
+		}
+		backoff = b.cfg.BaseBackoff
+		if full {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(b.cfg.PollInterval):
+		}
+	}
+}
+
+// drain delivers the next batch past the consumer's offset. full reports a
+// whole batch (more may be waiting). Reads are single statements: no
+// transaction is held between them or while a handler runs.
+func (b *Bus) drain(ctx context.Context, c Consumer) (full bool, err error) {
+	var off, hi int64
+	if err := b.db.NewRaw("SELECT seq FROM events.consumer_offsets WHERE consumer = ?", c.Name).Scan(ctx, &off); err != nil {
+		return false, fmt.Errorf("offset: %w", err)
+	}
+	if err := b.db.NewRaw("SELECT coalesce(max(seq), 0) FROM events.outbox").Scan(ctx, &hi); err != nil {
+		return false, fmt.Errorf("head: %w", err)
+	}
+	if hi <= off {
+		return false, nil
+	}
+	var rows []outboxRow
+	if err := b.db.NewRaw(`SELECT seq, topic, event_id, payload::text AS payload FROM events.outbox
+		WHERE seq > ? AND seq <= ? AND topic IN (?) ORDER BY seq LIMIT ?`, off, hi, bun.In(c.Topics), b.cfg.BatchSize).Scan(ctx, &rows); err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	for _, r := range rows {
+		if err := b.deliver(ctx, c, r); err != nil {
+			return false, err
+		}
+	}
+	if len(rows) == b.cfg.BatchSize {
+		return true, nil
+	}
+	// Nothing else of ours up to hi: skip the other topics' events.
+	_, err = b.db.ExecContext(ctx, "UPDATE events.consumer_offsets SET seq = ?, updated_at = now() WHERE consumer = ? AND seq < ?", hi, c.Name, hi)
+	return false, err
+}
+
+// deliver applies one event with retries; after MaxAttempts it is
+// dead-lettered and the offset moves past it. It returns an error only
+// when even that could not be recorded (the event is read again).
+func (b *Bus) deliver(ctx context.Context, c Consumer, r outboxRow) error {
+	var env Envelope
+	if err := json.Unmarshal([]byte(r.Payload), &env); err != nil || env.ID == "" {
+		if err := b.deadLetter(ctx, c, r.Topic, r.EventID, []byte(r.Payload), fmt.Errorf("undecodable envelope: %v", err), 1); err != nil {
+			return err
+		}
+		return b.advance(ctx, b.db, c.Name, r.Seq)
+	}
+	ctx = traced(ctx, env)
+	err := b.attempts(ctx, c, r.Topic, env, r.Seq)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := b.deadLetter(ctx, c, r.Topic, env.ID, []byte(r.Payload), err, b.cfg.MaxAttempts); err != nil {
+		return err
+	}
+	return b.advance(ctx, b.db, c.Name, r.Seq)
+}
+
+// advance moves a consumer's offset forward (never back).
+func (b *Bus) advance(ctx context.Context, db bun.IDB, consumer string, seq int64) error {
+	_, err := db.ExecContext(ctx, "UPDATE events.consumer_offsets SET seq = ?, updated_at = now() WHERE consumer = ? AND seq < ?", seq, consumer, seq)
+	if err != nil {
+		return fmt.Errorf("advance %s: %w", consumer, err)
+	}
+	return nil
+}
+
+// traced continues the producer's trace from the envelope.
+func traced(ctx context.Context, env Envelope) context.Context {
+	if env.TraceParent == "" {
+		return ctx
+	}
+	return otelx.Extract(ctx, func(k string) string {
+		if k == "traceparent" {
+			return env.TraceParent
+		}
+		return ""
+	})
+}
+
+// attempts runs applyOnce with exponential backoff; seq (0 on Kafka) is
+// committed as the consumer's offset with the effect.
+func (b *Bus) attempts(ctx context.Context, c Consumer, topic string, env Envelope, seq int64) error {
+	var err error
+	delay := b.cfg.BaseBackoff
+	for attempt := 1; attempt <= b.cfg.MaxAttempts; attempt++ {
+		var applied bool
+		if applied, err = b.applyOnce(ctx, c, env, seq); err == nil {
+			if applied && c.After != nil {
+				c.After(ctx, env)
+			}
+			return nil
+		}
+		b.log.WarnContext(ctx, "event handler failed", "consumer", c.Name, "topic", topic, "event_id", env.ID, "attempt", attempt, "err", err)
+		if attempt == b.cfg.MaxAttempts {
+			break
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if delay *= 2; delay > 2*time.Second {
+			delay = 2 * time.Second
+		}
+	}
+	return err
+}
+
+// handle wraps a consumer for a watermill subscriber (Kafka): decode,
+// then attempts (inbox check + effect in one transaction, retries with
+// backoff) and after MaxAttempts a dead-letter row (only then is the
+// message acknowledged). If even the dead-letter write fails, the message
+// is nacked and redelivered.
 func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		ctx := msg.Context()
@@ -178,42 +388,18 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 		if err := json.Unmarshal(msg.Payload, &env); err != nil || env.ID == "" {
 			return b.deadLetter(ctx, c, topic, msg.UUID, msg.Payload, fmt.Errorf("undecodable envelope: %v", err), 1)
 		}
-		if env.TraceParent != "" {
-			ctx = otelx.Extract(ctx, func(k string) string {
-				if k == "traceparent" {
-					return env.TraceParent
-				}
-				return ""
-			})
-		}
-		var err error
-		delay := b.cfg.BaseBackoff
-		for attempt := 1; attempt <= b.cfg.MaxAttempts; attempt++ {
-			var applied bool
-			if applied, err = b.applyOnce(ctx, c, env); err == nil {
-				if applied && c.After != nil {
-					c.After(ctx, env)
-				}
-				return nil
-			}
-			b.log.WarnContext(ctx, "event handler failed", "consumer", c.Name, "topic", topic, "event_id", env.ID, "attempt", attempt, "err", err)
-			if attempt == b.cfg.MaxAttempts {
-				break
-			}
-			select {
-			case <-time.After(delay):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if delay *= 2; delay > 2*time.Second {
-				delay = 2 * time.Second
-			}
+		ctx = traced(ctx, env)
+		err := b.attempts(ctx, c, topic, env, 0)
+		if err == nil || ctx.Err() != nil {
+			return err
 		}
 		return b.deadLetter(ctx, c, topic, env.ID, msg.Payload, err, b.cfg.MaxAttempts)
 	}
 }
 
-func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope) (applied bool, err error) {
+// applyOnce is the one transaction of an event: the inbox row, the
+// handler's effect and (Postgres transport) the consumer's new offset.
+func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope, seq int64) (applied bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			applied, err = false, fmt.Errorf("handler panic: %v", r)
@@ -226,10 +412,13 @@ func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope) (applied 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // already applied
+			return b.advanceIn(ctx, tx, c.Name, seq) // already applied
 		}
 		applied = true
-		return c.Handle(ctx, tx, env)
+		if err := c.Handle(ctx, tx, env); err != nil {
+			return err
+		}
+		return b.advanceIn(ctx, tx, c.Name, seq)
 	})
 	return applied && err == nil, err
 }
@@ -245,4 +434,13 @@ func (b *Bus) deadLetter(ctx context.Context, c Consumer, topic, id string, payl
 	}
 	b.log.ErrorContext(ctx, "event dead-lettered", "consumer", c.Name, "topic", topic, "event_id", id, "err", cause)
 	return nil
+}
+
+// advanceIn advances the offset inside the event's transaction (no-op on
+// Kafka, whose offsets the subscriber commits).
+func (b *Bus) advanceIn(ctx context.Context, tx bun.Tx, consumer string, seq int64) error {
+	if seq == 0 {
+		return nil
+	}
+	return b.advance(ctx, tx, consumer, seq)
 }

@@ -58,7 +58,7 @@ func count(t *testing.T, db *pg.DB, q string) int {
 }
 
 func waitFor(t *testing.T, cond func() bool) {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in time")

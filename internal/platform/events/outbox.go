@@ -5,64 +5,63 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
 
 	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
-// Topic tables live in the "events" schema, created by the platform migration.
-func messagesTable(topic string) string { return `"events"."messages_` + topic + `"` }
-func offsetsTable(topic string) string  { return `"events"."offsets_` + topic + `"` }
-
-func schemaAdapter() wsql.DefaultPostgreSQLSchema {
-	return wsql.DefaultPostgreSQLSchema{GenerateMessagesTableName: messagesTable, SubscribeBatchSize: 10}
-}
-
-func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
-	return wsql.DefaultPostgreSQLOffsetsAdapter{GenerateMessagesOffsetsTableName: offsetsTable}
-}
+// Notification channels: writers wake the relay, the relay wakes consumers.
+const (
+	chanOutbox = "commerce_outbox"
+	chanEvents = "commerce_events"
+)
 
 // Outbox writes events in the caller's transaction, so an event exists if
 // and only if the state change that produced it committed.
 type Outbox struct {
-	logger watermill.LoggerAdapter
+	log *slog.Logger
 }
 
 // NewOutbox builds the outbox writer.
 func NewOutbox(log *slog.Logger) *Outbox {
-	return &Outbox{logger: wmLogger(log)}
+	return &Outbox{log: log}
 }
 
-// Publish appends the envelopes to their topics inside tx. Topic tables must
-// exist (Bus.InitTopics at start): creating a table inside the caller's
-// transaction is forbidden by watermill-sql.
+// Publish appends the envelopes to events.outbox inside tx (one statement
+// for the batch) and asks PostgreSQL to wake the relay when tx commits.
+// Rows carry no delivery position yet: the relay gives them one after
+// commit, so a transaction that commits late is delivered late instead of
+// being skipped by a consumer that already read past its id.
 func (o *Outbox) Publish(ctx context.Context, tx bun.Tx, evs ...Envelope) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx.Tx), wsql.PublisherConfig{SchemaAdapter: schemaAdapter()}, o.logger)
-	if err != nil {
-		return err
-	}
 	tp := otelx.TraceParent(ctx)
-	for _, e := range evs {
+	var q strings.Builder
+	q.WriteString("INSERT INTO events.outbox (topic, event_id, aggregate_id, payload) VALUES ")
+	args := make([]any, 0, 4*len(evs))
+	for i, e := range evs {
 		if e.TraceParent == "" {
 			e.TraceParent = tp
 		}
 		payload, err := json.Marshal(e)
 		if err != nil {
-			return err
-		}
-		msg := message.NewMessage(e.ID, payload)
-		msg.SetContext(ctx)
-		msg.Metadata.Set("type", e.Type)
-		if err := pub.Publish(e.Type, msg); err != nil {
 			return fmt.Errorf("outbox %s: %w", e.Type, err)
 		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?::json)")
+		args = append(args, e.Type, e.ID, e.AggregateID, string(payload))
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("outbox %s: %w", evs[0].Type, err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", chanOutbox); err != nil {
+		return fmt.Errorf("outbox wake-up: %w", err)
 	}
 	return nil
 }

@@ -195,10 +195,10 @@ func TestReservationLifecycleIsIdempotentAndAllOrNothing(t *testing.T) {
 	}
 	// Every movement went through the outbox, in the same transactions.
 	moves := scalar(t, db, "SELECT count(*) FROM catalog.stock_ledger")
-	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.stock_changed"`); n != moves {
+	if n := scalar(t, db, `SELECT count(*) FROM events.outbox WHERE topic = 'catalog.stock_changed'`); n != moves {
 		t.Fatalf("stock_changed events %d, ledger rows %d", n, moves)
 	}
-	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.product_created"`); n != 2 {
+	if n := scalar(t, db, `SELECT count(*) FROM events.outbox WHERE topic = 'catalog.product_created'`); n != 2 {
 		t.Fatalf("product_created events %d", n)
 	}
 	if err := s.ArchiveProduct(ctx, b); err != nil {
@@ -207,7 +207,7 @@ func TestReservationLifecycleIsIdempotentAndAllOrNothing(t *testing.T) {
 	if err := s.ArchiveProduct(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	if n := scalar(t, db, `SELECT count(*) FROM events."messages_catalog.product_archived"`); n != 1 {
+	if n := scalar(t, db, `SELECT count(*) FROM events.outbox WHERE topic = 'catalog.product_archived'`); n != 1 {
 		t.Fatalf("product_archived events %d (archive is idempotent)", n)
 	}
 	if err := s.Reserve(ctx, uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: b, Quantity: 1}}, nil); !errors.Is(err, catalogapi.ErrInsufficientStock) {
