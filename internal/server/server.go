@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -108,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if err := s.Bus.InitTopics(topics...); err != nil {
 		return nil, err
 	}
-	if s.kafka != nil {
+	if s.kafka != nil && len(published) > 0 {
 		// Every topic this process publishes is relayed from its outbox to Kafka.
 		if s.forwarder, err = events.NewForwarder(s.Bus, s.kafka, published); err != nil {
 			return nil, err
@@ -122,6 +126,9 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 		if created {
 			log.Info("bootstrap admin created", "email", cfg.AdminEmail)
 		}
+	}
+	if err := s.observeEvents(); err != nil {
+		return nil, fmt.Errorf("event metrics: %w", err)
 	}
 	s.App = s.buildHTTP(limiter)
 	return s, nil
@@ -203,9 +210,11 @@ type healthBody struct {
 }
 
 // readyBody documents the answer of /readyz (200 and 503 alike): one
-// check per dependency, "ok" or "unreachable".
+// check per dependency, "ok" or "unreachable"; "degraded" (still 200) when
+// events wait longer than EVENT_LAG_DEGRADED, with checks.events naming
+// the topics.
 type readyBody struct {
-	Status string            `json:"status" enum:"ready,unavailable"`
+	Status string            `json:"status" enum:"ready,degraded,unavailable"`
 	Checks map[string]string `json:"checks"`
 }
 
@@ -226,11 +235,65 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			checks["kafka"], ok = "unreachable", false
 		}
 	}
-	status := fiber.StatusOK
-	if !ok {
-		status = fiber.StatusServiceUnavailable
+	status, word := fiber.StatusOK, "ready"
+	if ok {
+		if lagging := s.laggingTopics(ctx); lagging != "" {
+			checks["events"], word = "lagging: "+lagging, "degraded"
+		} else {
+			checks["events"] = "ok"
+		}
+	} else {
+		status, word = fiber.StatusServiceUnavailable, "unavailable"
 	}
-	return c.Status(status).JSON(fiber.Map{"status": map[bool]string{true: "ready", false: "unavailable"}[ok], "checks": checks})
+	return c.Status(status).JSON(fiber.Map{"status": word, "checks": checks})
+}
+
+// laggingTopics names the topics whose oldest undelivered event is older
+// than EVENT_LAG_DEGRADED ("" when none, or when lag cannot be read: the
+// database check reports that).
+func (s *Server) laggingTopics(ctx context.Context) string {
+	lag, err := s.Bus.Lag(ctx)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for topic, age := range lag {
+		if age > s.cfg.EventLagDegraded.Seconds() {
+			out = append(out, fmt.Sprintf("%s %.0fs", topic, age))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// observeEvents registers the event-delivery gauges: per-topic lag and the
+// age of the oldest transaction the binary's own sessions hold.
+func (s *Server) observeEvents() error {
+	m := s.metrics.Meter("commerce/events")
+	lag, err := m.Float64ObservableGauge("commerce.outbox.lag", metric.WithUnit("s"),
+		metric.WithDescription("age of the oldest event not yet delivered to this process's consumers (or forwarder), per topic"))
+	if err != nil {
+		return err
+	}
+	oldest, err := m.Float64ObservableGauge("commerce.db.oldest_transaction", metric.WithUnit("s"),
+		metric.WithDescription("age of the oldest open transaction in the binary's own database sessions"))
+	if err != nil {
+		return err
+	}
+	_, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if l, err := s.Bus.Lag(ctx); err == nil {
+			for topic, age := range l {
+				o.ObserveFloat64(lag, age, metric.WithAttributes(attribute.String("topic", topic)))
+			}
+		}
+		if d, err := s.DB.OldestTransaction(ctx); err == nil {
+			o.ObserveFloat64(oldest, d.Seconds())
+		}
+		return nil
+	}, lag, oldest)
+	return err
 }
 
 // Run serves until ctx ends, then shuts down gracefully: stop accepting,
@@ -306,7 +369,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopWork()
 	_ = s.Bus.Close()
 	if s.forwarder != nil {
-		_ = s.forwarder.Close()
+		_ = s.forwarder.Close() // closes the Kafka publisher too
+	} else if s.kafka != nil {
+		_ = s.kafka.Close()
 	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = err

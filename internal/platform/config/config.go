@@ -43,6 +43,9 @@ type Config struct {
 	SMSProviders string
 	SMSHTTPToken string
 	SSEHeartbeat time.Duration
+	// EventLagDegraded is how old an undelivered event may get before
+	// /readyz answers "degraded" (200, naming the lagging topics).
+	EventLagDegraded time.Duration
 	// AuthPerMinute caps credential requests per client IP.
 	AuthPerMinute   int
 	StripeSecretKey string
@@ -152,6 +155,7 @@ func (c *Config) specs() []spec {
 		{env: "NOTIFY_TEMPLATES_DIR", help: "directory of email templates overriding the built-in ones (order.html, verify_email.txt, subjects.json, ...)", k: kString, ptr: &c.TemplatesDir},
 		{env: "SMS_PROVIDERS", def: "log", help: `SMS failover chain, tried in order: "log" and http(s) URLs (JSON POST {id,to,body}; https://:token@host/path carries its own token)`, k: kString, ptr: &c.SMSProviders, secret: true},
 		{env: "SMS_HTTP_TOKEN", help: "bearer token of HTTP SMS providers without their own", k: kString, ptr: &c.SMSHTTPToken, secret: true},
+		{env: "EVENT_LAG_DEGRADED", def: "30s", help: "age of the oldest undelivered event at which /readyz reports degraded", k: kDuration, ptr: &c.EventLagDegraded, check: positiveDuration},
 		{env: "SSE_HEARTBEAT", def: "15s", help: "keep-alive comment interval of Server-Sent Event streams", k: kDuration, ptr: &c.SSEHeartbeat, check: positiveDuration},
 		{env: "PUBLIC_URL", help: "base URL used in links sent to users (default http://localhost:<port of HTTP_ADDR>, or its host when HTTP_ADDR names one)", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
 		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},

@@ -62,6 +62,9 @@ type Bus struct {
 	cons   []Consumer
 	mu     sync.Mutex
 	wake   *waker
+	// readers are the offsets Lag reports on; lag caches its reading.
+	readers []reader
+	lag     lagCache
 
 	running chan struct{}
 	stop    context.CancelFunc
@@ -114,6 +117,7 @@ func (b *Bus) Register(c Consumer) error {
 	defer b.mu.Unlock()
 	b.cons = append(b.cons, c)
 	if b.router == nil {
+		b.readers = append(b.readers, reader{name: c.Name, topics: c.Topics})
 		return nil
 	}
 	sub, err := b.cfg.Subscriber(c.Name)

@@ -40,7 +40,9 @@ func NewForwarder(bus *Bus, pub message.Publisher, topics []string) (*Forwarder,
 	}
 	// One offset per set of topics: each process forwards what it publishes.
 	sum := sha256.Sum256([]byte(strings.Join(ts, ",")))
-	return &Forwarder{bus: bus, pub: pub, topics: ts, name: "forwarder:" + hex.EncodeToString(sum[:8]), running: make(chan struct{})}, nil
+	f := &Forwarder{bus: bus, pub: pub, topics: ts, name: "forwarder:" + hex.EncodeToString(sum[:8]), running: make(chan struct{})}
+	bus.track(f.name, ts)
+	return f, nil
 }
 
 // Run relays until ctx ends.

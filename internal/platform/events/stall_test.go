@@ -196,3 +196,28 @@ func TestDeliveryResumesAfterTerminatedBackends(t *testing.T) {
 		t.Fatalf("effects = %d, want 10", got)
 	}
 }
+
+// Lag names the topic whose events wait, with their age.
+func TestLagReportsWaitingEvents(t *testing.T) {
+	db, bus := setup(t)
+	if err := bus.Register(events.Consumer{Name: "t.ok", Inbox: "t.inbox", Topics: []string{"test.ok"}, Handle: func(context.Context, bun.Tx, events.Envelope) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	lag, err := bus.Lag(context.Background())
+	if err != nil || lag["test.ok"] != 0 {
+		t.Fatalf("idle lag: %v %v", lag, err)
+	}
+	e, _ := events.New("test.ok", "a", nil)
+	publish(t, db, true, e)
+	time.Sleep(1100 * time.Millisecond) // past the cached reading, and an age to see
+	lag, err = bus.Lag(context.Background())
+	if err != nil || lag["test.ok"] < 1 {
+		t.Fatalf("waiting event's lag: %v %v", lag, err)
+	}
+	runBus(t, bus)
+	waitFor(t, func() bool {
+		time.Sleep(100 * time.Millisecond)
+		l, err := bus.Lag(context.Background())
+		return err == nil && l["test.ok"] == 0
+	})
+}

@@ -23,6 +23,24 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
+// ApplicationName is the application_name of the binary's sessions unless
+// the DSN sets one.
+const ApplicationName = "commerce"
+
+// OldestTransaction is the age of the oldest transaction open in a session
+// of this database that carries the application name of db's own sessions
+// (0 when none): the gauge that shows a stuck transaction of the shop.
+func (d *DB) OldestTransaction(ctx context.Context) (time.Duration, error) {
+	var secs float64
+	err := d.NewRaw(`SELECT coalesce(extract(epoch FROM now() - min(xact_start)), 0)::float8 FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = current_setting('application_name') AND pid <> pg_backend_pid()
+		AND xact_start IS NOT NULL`).Scan(ctx, &secs)
+	if err != nil {
+		return 0, fmt.Errorf("oldest transaction: %w", err)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
+}
+
 // DB bundles the views of one connection pool that the layers need.
 type DB struct {
 	*bun.DB
@@ -41,6 +59,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	}
 	for _, o := range opts {
 		o(cfg)
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		// Names the binary's sessions in pg_stat_activity (operators, and
+		// the oldest-transaction gauge, tell them from everyone else's).
+		cfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
