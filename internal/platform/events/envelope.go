@@ -1,7 +1,7 @@
 // Package events is the integration-event plumbing shared by every context:
-// the wire envelope, the transactional outbox (watermill-sql v4 publisher
-// bound to the caller's transaction) and consumers with an inbox, retries
-// and a dead-letter table.
+// the wire envelope, the transactional outbox (one table, written in the
+// caller's transaction, sequenced after commit by a relay), consumers with
+// an inbox, retries and a dead-letter table, and the Kafka forwarder.
 package events
 
 import (

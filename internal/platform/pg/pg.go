@@ -1,5 +1,5 @@
 // Package pg opens PostgreSQL through pgx v5 and exposes it as bun (for
-// queries) and database/sql (for watermill-sql), one pool for both.
+// queries) and database/sql (for libraries that take one), one pool for both.
 package pg
 
 import (
@@ -144,7 +144,7 @@ func millis(d time.Duration) string {
 	return strconv.FormatInt(int64(ms), 10)
 }
 
-// SQL returns the database/sql handle (for watermill-sql).
+// SQL returns the database/sql handle (for libraries that need one).
 func (d *DB) SQL() *sql.DB { return d.DB.DB }
 
 // Close closes the database/sql view and the pool.
