@@ -26,6 +26,7 @@ import (
 //   - platform.idempotency_keys: the idempotency middleware records the
 //     outcome of a keyed request, rejections included, so a retry replays
 //     it (this test sends no Idempotency-Key, but workers purge the table);
+//   - platform.instances: each process's heartbeat, every 2 s;
 //   - events.* and every <context>.inbox: the event relay and consumers
 //     write offsets and dedupe rows in the background, never for a request;
 //   - search.queries: the search log, written in batches off the request
@@ -38,7 +39,8 @@ import (
 //
 // Everything else is business data: a rejected request must leave it as is.
 func excludedTable(schema, table string) bool {
-	return schema == "events" || table == "inbox" || schema+"."+table == "platform.idempotency_keys" || schema+"."+table == "search.queries" ||
+	return schema == "events" || table == "inbox" || schema+"."+table == "platform.idempotency_keys" || schema+"."+table == "platform.instances" ||
+		schema+"."+table == "search.queries" ||
 		projections[schema+"."+table]
 }
 

@@ -324,6 +324,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		})
 	}
 	goWorker("events", s.Bus.Run)
+	// The heartbeat that lets another process take over an Idempotency-Key
+	// lease of this one if it dies; it stops (and frees its leases) after
+	// in-flight requests drained.
+	goWorker("idempotency-heartbeat", s.idem.Run)
 	if s.forwarder != nil {
 		goWorker("outbox-forwarder", s.forwarder.Run)
 	}

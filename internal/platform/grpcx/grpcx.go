@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/logx"
 	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
@@ -54,6 +55,10 @@ func ToStatus(err error) error {
 	if !ok {
 		if _, isStatus := status.FromError(err); isStatus {
 			return err
+		}
+		if pg.IsConnectionError(err) {
+			// Retryable, like the 503 the HTTP side answers for it.
+			return status.Error(codes.Unavailable, "database unavailable")
 		}
 		return status.Error(codes.Internal, "internal error")
 	}
