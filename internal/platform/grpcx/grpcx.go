@@ -25,9 +25,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
-	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/logx"
 	"github.com/opencommerce/commerce/internal/platform/otelx"
+	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
 var kindCode = map[errs.Kind]codes.Code{
