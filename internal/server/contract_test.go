@@ -105,15 +105,15 @@ func TestCrossContextContracts(t *testing.T) {
 		conn := grpctest.Serve(t, e.Server.Pay.RegisterGRPC)
 		for name, api := range map[string]paymentsapi.Payments{"in-process": e.Server.Pay.API(), "grpc": paymentsgrpc.New(conn)} {
 			order := uuid.Must(uuid.NewV7()).String()
-			i1, err := api.CreateIntent(ctx, order, "test", 1234, "USD")
+			i1, err := api.CreateIntent(ctx, order, uuid.Must(uuid.NewV7()).String(), "test", 1234, "USD")
 			if err != nil || i1.IntentID == "" || i1.Status != "requires_payment" {
 				t.Fatalf("%s: %+v %v", name, i1, err)
 			}
-			i2, err := api.CreateIntent(ctx, order, "test", 1234, "USD")
+			i2, err := api.CreateIntent(ctx, order, uuid.Must(uuid.NewV7()).String(), "test", 1234, "USD")
 			if err != nil || i2.PaymentID != i1.PaymentID || i2.ClientSecret != i1.ClientSecret {
 				t.Fatalf("%s: not idempotent: %+v %+v", name, i1, i2)
 			}
-			if _, err := api.CreateIntent(ctx, uuid.Must(uuid.NewV7()).String(), "paypal", 1, "USD"); !errors.Is(err, paymentsapi.ErrUnknownGateway) {
+			if _, err := api.CreateIntent(ctx, uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String(), "paypal", 1, "USD"); !errors.Is(err, paymentsapi.ErrUnknownGateway) {
 				t.Fatalf("%s: gateway: %v", name, err)
 			}
 			if _, err := api.Refund(ctx, order, 100, "x", "k"); !errors.Is(err, paymentsapi.ErrNotCaptured) {

@@ -126,3 +126,36 @@ func TestCheckoutGatewayUnavailable(t *testing.T) {
 		t.Fatalf("the problem should name the field: %s", r.Body)
 	}
 }
+
+// A browser pays a test-gateway intent with a test card, as in Stripe test
+// mode: only the order's owner may, the decline cards fail with their
+// codes, and 4242… pays through the webhook path (the order becomes paid).
+func TestTestCardConfirmation(t *testing.T) {
+	s := newShop(t, nil)
+	tok := customerToken(t, s.u, s.smtp, "cards@shop.test")
+	other := customerToken(t, s.u, s.smtp, "cards-other@shop.test")
+	pid := s.product("SKU-CARDS", 1500, 5)
+	o := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order").JSON()
+	id := o["id"].(string)
+	intent := o["payment"].(map[string]any)["intent_id"].(string)
+	confirm := func(token, card string) resp {
+		return call(t, s.u, "POST", "/api/v1/payments/test/confirm", map[string]any{"intent_id": intent, "card_number": card}, token)
+	}
+	expectProblem(t, call(t, s.u, "POST", "/api/v1/payments/test/confirm", map[string]any{"intent_id": intent, "card_number": "4242424242424242"}, ""), 401, "", "anonymous")
+	expectProblem(t, confirm(other, "4242 4242 4242 4242"), 404, "not_found", "someone else's intent")
+	expectProblem(t, confirm(tok, "1234 5678 9012 3456"), 422, "validation_failed", "not a test card")
+	expectProblem(t, confirm(tok, "4000 0000 0000 0002"), 422, "card_declined", "declined card")
+	expectProblem(t, confirm(tok, "4000 0000 0000 9995"), 422, "insufficient_funds", "insufficient funds")
+	if r := expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order"); r.Str("status") != "pending_payment" {
+		t.Fatalf("declined card changed the order: %s", r.Body)
+	}
+	if r := expect(t, confirm(tok, "4242 4242 4242 4242"), 200, "test card"); r.Str("status") != "succeeded" {
+		t.Fatalf("confirm: %s", r.Body)
+	}
+	s.waitStatus(tok, id, "paid")
+	expect(t, confirm(tok, "4242424242424242"), 200, "repeated confirmation")
+	expectProblem(t, confirm(tok, "4000000000000002"), 409, "payment_closed", "decline after success")
+	if h, _ := s.stock(pid); h != 4 {
+		t.Fatalf("stock after one paid order: %d", h)
+	}
+}

@@ -113,7 +113,8 @@ var (
 // Payments is what other contexts may ask of payments.
 type Payments interface {
 	// CreateIntent opens a payment for an order; idempotent per order.
-	CreateIntent(ctx context.Context, orderID, gateway string, amount int64, currency string) (Intent, error)
+	// userID is the order's owner (only they may confirm a test payment).
+	CreateIntent(ctx context.Context, orderID, userID, gateway string, amount int64, currency string) (Intent, error)
 	// RequestCancel cancels the order's intent at the provider if unpaid
 	// (asynchronously, with retries); idempotent.
 	RequestCancel(ctx context.Context, orderID string) error

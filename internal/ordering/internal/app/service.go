@@ -130,7 +130,7 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		return nil, s.fail(ctx, o, "checkout", err, true, false)
 	}
 	// Step 4: the payment intent.
-	intent, err := s.payments.CreateIntent(ctx, o.ID, o.Payment.Gateway, o.Total, o.Currency)
+	intent, err := s.payments.CreateIntent(ctx, o.ID, o.UserID, o.Payment.Gateway, o.Total, o.Currency)
 	if err != nil {
 		return nil, s.fail(ctx, o, "payment_intent", err, true, true)
 	}

@@ -92,7 +92,7 @@ func toIntent(p *Payment) paymentsapi.Intent {
 // CreateIntent implements paymentsapi.Payments: the provider is called with
 // the order id as idempotency key, outside any transaction; the row is
 // then stored once (a concurrent duplicate finds it).
-func (s *Service) CreateIntent(ctx context.Context, orderID, gw string, amount int64, currency string) (paymentsapi.Intent, error) {
+func (s *Service) CreateIntent(ctx context.Context, orderID, userID, gw string, amount int64, currency string) (paymentsapi.Intent, error) {
 	g, ok := s.gateways[gw]
 	if !ok {
 		return paymentsapi.Intent{}, paymentsapi.ErrUnknownGateway
@@ -105,9 +105,13 @@ func (s *Service) CreateIntent(ctx context.Context, orderID, gw string, amount i
 	// The provider call is idempotent per order (same key), so a repeat
 	// gets the same intent; the row is stored once and the stored one wins.
 	p := new(Payment)
-	err = s.db.NewRaw(`INSERT INTO payments.payments (id, order_id, gateway, provider_intent_id, client_secret, amount, currency, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'requires_payment') ON CONFLICT (order_id) DO NOTHING RETURNING `+paymentCols,
-		uuid.Must(uuid.NewV7()).String(), orderID, gw, intentID, secret, amount, currency).Scan(ctx, p)
+	var owner any
+	if _, perr := uuid.Parse(userID); perr == nil {
+		owner = userID
+	}
+	err = s.db.NewRaw(`INSERT INTO payments.payments (id, order_id, user_id, gateway, provider_intent_id, client_secret, amount, currency, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'requires_payment') ON CONFLICT (order_id) DO NOTHING RETURNING `+paymentCols,
+		uuid.Must(uuid.NewV7()).String(), orderID, owner, gw, intentID, secret, amount, currency).Scan(ctx, p)
 	if errors.Is(err, sql.ErrNoRows) {
 		p, err = s.payment(ctx, s.db, "order_id = ?", orderID, false)
 	}
@@ -144,6 +148,13 @@ func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, sig
 	if err != nil {
 		return errs.New(errs.BadRequest, "invalid_signature", err.Error())
 	}
+	return s.apply(ctx, gw, ev)
+}
+
+// apply records and applies one verified provider event: the one path for
+// webhooks and for test-card confirmations, so both dedupe and publish
+// the same way.
+func (s *Service) apply(ctx context.Context, gw string, ev gateway.Event) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.ExecContext(ctx, "INSERT INTO payments.webhook_events (gateway, event_id, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", gw, ev.ID, ev.Type)
 		if err != nil {
@@ -203,6 +214,92 @@ func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, sig
 		}
 		return s.outbox.Publish(ctx, tx, out)
 	})
+}
+
+// Test cards of the test gateway, as in Stripe's test mode.
+const (
+	CardSucceeds          = "4242424242424242"
+	CardDeclined          = "4000000000000002"
+	CardInsufficientFunds = "4000000000009995"
+)
+
+// Errors of test-card confirmations.
+var (
+	ErrCardDeclined      = errs.New(errs.Invalid, "card_declined", "the card was declined")
+	ErrInsufficientFunds = errs.New(errs.Invalid, "insufficient_funds", "the card has insufficient funds")
+	ErrPaymentClosed     = errs.New(errs.Conflict, "payment_closed", "this payment can no longer be confirmed")
+	ErrNotTestPayment    = errs.New(errs.Conflict, "not_a_test_payment", "only payments of the test gateway can be confirmed with a test card")
+	ErrTestCard          = errs.Validation(errs.Field("card_number", "use a test card: 4242 4242 4242 4242 (succeeds), 4000 0000 0000 0002 (declined), 4000 0000 0000 9995 (insufficient funds)"))
+)
+
+// ConfirmTest pays (or fails) a test-gateway intent with a test card, the
+// way Stripe test mode does in a browser. The outcome becomes a provider
+// event with an id derived from the intent and the outcome, applied
+// through exactly the webhook path (same dedupe, same events). Only the
+// order's owner may confirm; anyone else gets not found.
+func (s *Service) ConfirmTest(ctx context.Context, userID, intentID, card string) (string, error) {
+	if _, ok := s.gateways["test"]; !ok {
+		return "", ErrUnknownGateway
+	}
+	card = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, card)
+	var typ, outcome string
+	var decline *errs.Error
+	switch card {
+	case CardSucceeds:
+		typ, outcome = "payment_intent.succeeded", paymentsapi.StatusSucceeded
+	case CardDeclined:
+		typ, outcome, decline = "payment_intent.payment_failed", "card_declined", ErrCardDeclined
+	case CardInsufficientFunds:
+		typ, outcome, decline = "payment_intent.payment_failed", "insufficient_funds", ErrInsufficientFunds
+	default:
+		return "", ErrTestCard
+	}
+	p, err := s.payment(ctx, s.db, "provider_intent_id = ?", intentID, false)
+	if errors.Is(err, paymentsapi.ErrNotFound) {
+		return "", paymentsapi.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	var owner sql.NullString
+	if err := s.db.NewRaw("SELECT user_id::text FROM payments.payments WHERE id = ?", p.ID).Scan(ctx, &owner); err != nil {
+		return "", fmt.Errorf("payment owner: %w", err)
+	}
+	if !owner.Valid || owner.String != userID {
+		return "", paymentsapi.ErrNotFound
+	}
+	if p.Gateway != "test" {
+		return "", ErrNotTestPayment
+	}
+	switch {
+	case p.Status == paymentsapi.StatusSucceeded && outcome == paymentsapi.StatusSucceeded:
+		return p.Status, nil // a repeated confirmation: already paid
+	case p.Status == paymentsapi.StatusSucceeded || p.Status == paymentsapi.StatusCanceled:
+		return "", ErrPaymentClosed.WithDetail("this payment is already " + p.Status)
+	}
+	var ev gateway.Event
+	ev.ID = "evt_card_" + strings.ReplaceAll(uuid.NewSHA1(uuid.NameSpaceOID, []byte(p.IntentID+":"+outcome)).String(), "-", "")
+	ev.Type = typ
+	ev.Data.Object.ID = p.IntentID
+	amount := p.Amount
+	ev.Data.Object.Amount, ev.Data.Object.AmountReceived, ev.Data.Object.Currency = &amount, &amount, strings.ToLower(p.Currency)
+	ev.Data.Object.Metadata = map[string]string{"order_id": p.OrderID}
+	if err := s.apply(ctx, "test", ev); err != nil {
+		return "", err
+	}
+	if decline != nil {
+		return outcome, decline
+	}
+	after, err := s.payment(ctx, s.db, "id = ?", p.ID, false)
+	if err != nil {
+		return "", err
+	}
+	return after.Status, nil
 }
 
 // received is the money a success event reports: amount_received when the

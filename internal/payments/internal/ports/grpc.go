@@ -17,7 +17,7 @@ type GRPC struct {
 
 // CreateIntent implements paymentsv1.PaymentsServiceServer.
 func (s GRPC) CreateIntent(ctx context.Context, r *paymentsv1.CreateIntentRequest) (*paymentsv1.CreateIntentResponse, error) {
-	i, err := s.API.CreateIntent(ctx, r.GetOrderId(), r.GetGateway(), r.GetAmount(), r.GetCurrency())
+	i, err := s.API.CreateIntent(ctx, r.GetOrderId(), r.GetUserId(), r.GetGateway(), r.GetAmount(), r.GetCurrency())
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,8 @@ func (h *HTTP) Routes(api *httpx.Router) {
 		Params: []openapi.Param{openapi.HeaderParam("Stripe-Signature", "t=<unix>,v1=<hex HMAC-SHA256(secret, t + \".\" + body)>", true)}}, h.webhook)
 	api.Handle(openapi.Op{Method: "GET", Path: "/payments/gateways", Summary: "Payment gateways this shop accepts at checkout", Tag: "payments",
 		Response: httpx.Page[paymentsapi.Gateway]{}}, h.gateways)
+	api.Handle(openapi.Op{Method: "POST", Path: "/payments/test/confirm", Summary: "Pay a test-gateway intent with a test card, as Stripe test mode does in a browser (owner only): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined (card_declined), 4000 0000 0000 9995 fails (insufficient_funds); the outcome takes the webhook's path", Tag: "payments",
+		Auth: true, Request: ConfirmRequest{}, Response: ConfirmResponse{}, Errors: []int{404, 409}}, h.confirm)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds", Tag: "admin", Admin: true,
 		Query: []string{"limit"}, Response: httpx.Page[app.Payment]{}}, h.list)
 }
@@ -53,6 +55,31 @@ func (h *HTTP) webhook(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(received{Received: true})
+}
+
+// ConfirmRequest is the body of POST /payments/test/confirm.
+type ConfirmRequest struct {
+	IntentID   string `json:"intent_id" validate:"required,max=255"`
+	CardNumber string `json:"card_number" validate:"required,max=32"`
+}
+
+// ConfirmResponse is the payment's status after a successful confirmation.
+type ConfirmResponse struct {
+	IntentID string `json:"intent_id"`
+	Status   string `json:"status" enum:"succeeded"`
+}
+
+func (h *HTTP) confirm(c *fiber.Ctx) error {
+	var in ConfirmRequest
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	p, _ := httpx.Principal(c)
+	status, err := h.svc.ConfirmTest(c.UserContext(), p.UserID, in.IntentID, in.CardNumber)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ConfirmResponse{IntentID: in.IntentID, Status: status})
 }
 
 func (h *HTTP) gateways(c *fiber.Ctx) error {

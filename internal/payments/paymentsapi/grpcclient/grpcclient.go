@@ -26,8 +26,8 @@ func New(conn grpc.ClientConnInterface) *Client {
 }
 
 // CreateIntent implements paymentsapi.Payments.
-func (c *Client) CreateIntent(ctx context.Context, orderID, gateway string, amount int64, currency string) (paymentsapi.Intent, error) {
-	r, err := c.c.CreateIntent(ctx, &paymentsv1.CreateIntentRequest{OrderId: orderID, Gateway: gateway, Amount: amount, Currency: currency})
+func (c *Client) CreateIntent(ctx context.Context, orderID, userID, gateway string, amount int64, currency string) (paymentsapi.Intent, error) {
+	r, err := c.c.CreateIntent(ctx, &paymentsv1.CreateIntentRequest{OrderId: orderID, UserId: userID, Gateway: gateway, Amount: amount, Currency: currency})
 	if err != nil {
 		return paymentsapi.Intent{}, grpcx.FromStatus(err)
 	}
