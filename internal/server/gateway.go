@@ -108,6 +108,10 @@ type Gateway struct {
 
 // NewGateway builds the edge from GATEWAY_UPSTREAMS.
 func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	sf, err := newStorefront(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rdb, err := redisx.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return nil, err
@@ -153,6 +157,11 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return c.Send(docsHTML)
 	})
+	// The storefront is served at the edge, like the single binary serves
+	// it, ahead of the rate limits (a page load fetches many assets) and
+	// of forwarding; what it does not serve goes on to the contexts.
+	app.Get("/", sf.Index)
+	app.Use(sf.Handler)
 	app.Use(g.rejectInvalidTokens,
 		httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
 		httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser),

@@ -67,6 +67,7 @@ type Server struct {
 	forwarder    *events.Forwarder
 	grpcServices []func(grpc.ServiceRegistrar)
 	conns        map[string]*grpc.ClientConn
+	storefront   *httpx.Storefront
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -129,6 +130,9 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	}
 	if err := s.observeEvents(); err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
+	}
+	if s.storefront, err = newStorefront(cfg); err != nil {
+		return nil, err
 	}
 	s.App = s.buildHTTP(limiter)
 	return s, nil
@@ -201,6 +205,12 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.notify != nil {
 		s.notify.Routes(api)
 	}
+	// The storefront last, so it never shadows a route: GET / is
+	// documented like any route; its handler then takes what nothing else
+	// matched (files of the build, a browser's client routes) and passes
+	// the rest on to the 404.
+	root.Handle(storefrontOp, s.storefront.Index)
+	app.Use(s.storefront.Handler)
 	return app
 }
 
@@ -351,7 +361,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- s.App.Listener(ln) }()
-	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version)
+	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version, "storefront_built", s.storefront.Built())
 
 	var runErr error
 	select {

@@ -51,6 +51,12 @@ type Config struct {
 	StripeSecretKey string
 	StripeWebhook   string
 	StripeAPIBase   string
+
+	// StripePublishableKey is the public key the storefront hands to
+	// Stripe.js; when set, the storefront's Content-Security-Policy admits
+	// Stripe's scripts, frames and API.
+	StripePublishableKey string
+
 	PaymentWebhook  string
 	JWTKeyFile      string
 	AccessTTL       time.Duration
@@ -160,6 +166,7 @@ func (c *Config) specs() []spec {
 		{env: "PUBLIC_URL", help: "base URL used in links sent to users (default http://localhost:<port of HTTP_ADDR>, or its host when HTTP_ADDR names one)", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
 		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},
 		{env: "STRIPE_WEBHOOK_SECRET", help: "Stripe webhook signing secret", k: kString, ptr: &c.StripeWebhook, secret: true},
+		{env: "STRIPE_PUBLISHABLE_KEY", help: "Stripe publishable key (pk_...) the storefront gives Stripe.js; opens its Content-Security-Policy to Stripe", k: kString, ptr: &c.StripePublishableKey, check: publishableKey},
 		{env: "STRIPE_API_BASE", help: "Stripe API base URL (stripe-mock)", k: kString, ptr: &c.StripeAPIBase},
 		{env: "PAYMENT_WEBHOOK_SECRET", help: "secret of the test gateway; generated into DATA_DIR when unset", k: kString, ptr: &c.PaymentWebhook, secret: true},
 		{env: "JWT_PRIVATE_KEY_FILE", help: "PEM RSA key for RS256; generated into DATA_DIR when unset", k: kString, ptr: &c.JWTKeyFile},
@@ -505,6 +512,16 @@ func addr(v string) error {
 	}
 	if p, err := strconv.Atoi(v[i+1:]); err != nil || p < 0 || p > 65535 {
 		return fmt.Errorf("%q has no valid port", v)
+	}
+	return nil
+}
+
+// publishableKey refuses anything but a Stripe publishable key: the value
+// is written into every storefront page, so a secret key (sk_, rk_) put
+// here by mistake must stop the start instead of being published.
+func publishableKey(v string) error {
+	if !strings.HasPrefix(v, "pk_") || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+		return errors.New("is not a Stripe publishable key (pk_test_... or pk_live_...)")
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
 // The contract check: every response a test receives through Do is
@@ -82,6 +84,11 @@ func checkContract(t testing.TB, base, method, path string, res Response) {
 		if c2, err := contractOf(base, true); err == nil {
 			c, op = c2, c2.match(method, u.EscapedPath())
 		}
+	}
+	if op == nil && method == http.MethodGet && httpx.IsClientRoute(u.Path) && (media == "text/html" || res.Status == http.StatusNotModified) {
+		// A browser's client route (/products/abc) is answered the
+		// storefront's entry page: the catch-all is documented as GET /.
+		op = c.match(method, "/")
 	}
 	what := fmt.Sprintf("%s %s → %d", method, path, res.Status)
 	if op == nil {
