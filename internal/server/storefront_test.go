@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/server"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 	"github.com/opencommerce/commerce/web"
 )
@@ -38,5 +44,54 @@ func TestStorefrontIsServedAtTheRoot(t *testing.T) {
 	}
 	if len(web.Placeholder) == 0 {
 		t.Fatal("the placeholder is not embedded")
+	}
+}
+
+// The gateway of a split deployment is the public edge: it serves the
+// storefront itself and still forwards every API path to its context.
+func TestGatewayServesTheStorefront(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"upstream":"`+r.URL.Path+`"}`)
+	}))
+	defer upstream.Close()
+	var ups []string
+	for _, c := range config.AllContexts {
+		ups = append(ups, c+"="+upstream.URL)
+	}
+	cfg, err := config.Load(nil, func(k string) string {
+		return map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "GATEWAY_UPSTREAMS": strings.Join(ups, ",")}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := server.NewGateway(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (*http.Response, string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Accept", "text/html,*/*;q=0.8")
+		res, err := g.App.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	for _, p := range []string{"/", "/products/abc"} {
+		res, body := get(p)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Fatalf("gateway GET %s: %d %v %.100s", p, res.StatusCode, res.Header, body)
+		}
+	}
+	for _, p := range []string{"/api/v1/products", "/api/v1/products/abc", "/.well-known/jwks.json"} {
+		if res, body := get(p); res.StatusCode != 200 || body != `{"upstream":"`+p+`"}` {
+			t.Fatalf("gateway GET %s not forwarded: %d %s", p, res.StatusCode, body)
+		}
+	}
+	if res, _ := get("/api/v2/nope"); res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("gateway unknown API path: %d %v", res.StatusCode, res.Header)
 	}
 }
