@@ -1,0 +1,65 @@
+import { useState, type FormEvent } from "react";
+import { Link, Outlet, useNavigate } from "@tanstack/react-router";
+import { useQuery } from "@tanstack/react-query";
+import { signOut } from "../api/session";
+import { useSession } from "../session";
+import { cartQuery } from "./queries";
+
+export function Layout() {
+  const session = useSession();
+  const navigate = useNavigate();
+  const [q, setQ] = useState("");
+  const cart = useQuery({ ...cartQuery, enabled: !!session });
+  const count = cart.data?.items.reduce((n, l) => n + l.quantity, 0) ?? 0;
+
+  function onSearch(e: FormEvent) {
+    e.preventDefault();
+    void navigate({ to: "/search", search: { q: q.trim() || undefined } });
+  }
+
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="site-header">
+        <Link to="/" className="brand">
+          Commerce
+        </Link>
+        <form role="search" className="search" onSubmit={onSearch}>
+          <input type="search" aria-label="Search products" placeholder="Search products" value={q} onChange={(e) => setQ(e.target.value)} />
+          <button type="submit">Search</button>
+        </form>
+        <nav className="account" aria-label="Account">
+          <Link to="/cart">{session && count > 0 ? `Cart (${count})` : "Cart"}</Link>
+          {session ? (
+            <button type="button" className="link" onClick={() => signOut()}>
+              Sign out
+            </button>
+          ) : (
+            <Link to="/login" search={{}}>
+              Sign in
+            </Link>
+          )}
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+      <footer className="site-footer">
+        <p>© Commerce</p>
+      </footer>
+    </>
+  );
+}
+
+export function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        <Link to="/">Back to the shop</Link>
+      </p>
+    </section>
+  );
+}
