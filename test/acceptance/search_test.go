@@ -142,7 +142,10 @@ func TestSearchOverHTTP(t *testing.T) {
 
 	// Absurd input: 200 or a 4xx problem, never a 5xx.
 	for _, q := range []string{
-		"q=" + url.QueryEscape(strings.Repeat("x", 10*1024)),
+		// 3 KB: within the 4 KB request-line buffer, so the handler sees it
+		// (a longer line gets 431 from fasthttp, which may reset the
+		// connection before the client reads the answer).
+		"q=" + url.QueryEscape(strings.Repeat("x", 3*1024)),
 		"q=" + url.QueryEscape(strings.Repeat("headphones ", 300)),
 		"q=" + url.QueryEscape("'; DROP TABLE search.products; --"),
 		"q=" + url.QueryEscape(`% _ \ " & | ! ( ) : * < >`),
