@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	netmail "net/mail"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,26 +46,6 @@ func queueVerificationEmails(t *testing.T, db *pg.DB, m *notify.Module, n int) {
 		}
 		applyEvent(t, db, c, ev)
 	}
-}
-
-func receivedMessageIDs(t *testing.T, srv *mailtest.Server, want int) []string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Messages()) < want && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	var ids []string
-	for _, m := range srv.Messages() {
-		msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, msg.Header.Get("Message-Id"))
-	}
-	if len(ids) != want {
-		t.Fatalf("the SMTP server received %d emails, want %d", len(ids), want)
-	}
-	return ids
 }
 
 func smtpModules(t *testing.T) (*pg.DB, *mailtest.Server, *notify.Module, *notify.Module, *stuckSender) {
@@ -125,7 +103,7 @@ func TestEmailResentAfterACrashHasTheSameMessageID(t *testing.T) {
 	if n, err := next.DispatchOnceForTest(ctx); err != nil || n != 1 {
 		t.Fatalf("resend: %d %v", n, err)
 	}
-	ids := receivedMessageIDs(t, srv, 2)
+	ids := srv.MessageIDs(t, 2)
 	want := "<" + rowID + "@shop.example>"
 	if ids[0] != want || ids[1] != want {
 		t.Fatalf("Message-IDs %q, want %s both times", ids, want)
@@ -160,7 +138,7 @@ func TestDispatcherClaimsOneMessageAtATime(t *testing.T) {
 	if n, err := next.DispatchOnceForTest(ctx); err != nil || n != 2 {
 		t.Fatalf("the other dispatcher sent %d (err %v), want the 2 emails not being sent", n, err)
 	}
-	ids := receivedMessageIDs(t, srv, 3)
+	ids := srv.MessageIDs(t, 3)
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {

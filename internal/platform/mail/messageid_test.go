@@ -4,34 +4,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	netmail "net/mail"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 )
-
-func messageIDs(t *testing.T, srv *mailtest.Server, want int) []string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Messages()) < want && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	var ids []string
-	for _, m := range srv.Messages() {
-		msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, msg.Header.Get("Message-Id"))
-	}
-	if len(ids) != want {
-		t.Fatalf("received %d messages, want %d", len(ids), want)
-	}
-	return ids
-}
 
 // Sending the same message twice (a resend after a crash) carries the same
 // Message-ID, derived from the message's id and MAIL_FROM's domain.
@@ -48,7 +25,7 @@ func TestMessageIDIsStableAcrossResends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := messageIDs(t, srv, 2)
+	ids := srv.MessageIDs(t, 2)
 	want := "<0192b7c4-0000-7000-8000-00000000abcd@shop.example>"
 	if ids[0] != want || ids[1] != want {
 		t.Fatalf("Message-IDs %q, want %s twice", ids, want)
@@ -59,7 +36,7 @@ func TestMessageIDIsStableAcrossResends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids = messageIDs(t, srv, 4)
+	ids = srv.MessageIDs(t, 4)
 	if ids[2] == "" || ids[2] == ids[3] {
 		t.Fatalf("random Message-IDs: %q", ids[2:])
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	netmail "net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,28 @@ func (s *Server) WaitFor(t testing.TB, addr, substr string, timeout time.Duratio
 	}
 	t.Fatalf("no email to %s containing %q within %s (got %d messages)", addr, substr, timeout, len(s.Messages()))
 	return Message{}
+}
+
+// MessageIDs waits up to 5 s for want messages and returns their
+// Message-ID headers in arrival order (resend tests compare them).
+func (s *Server) MessageIDs(t testing.TB, want int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.Messages()) < want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var ids []string
+	for _, m := range s.Messages() {
+		msg, err := netmail.ReadMessage(strings.NewReader(m.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, msg.Header.Get("Message-Id"))
+	}
+	if len(ids) != want {
+		t.Fatalf("the SMTP server received %d emails, want %d", len(ids), want)
+	}
+	return ids
 }
 
 type backend struct{ s *Server }
