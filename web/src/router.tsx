@@ -1,12 +1,34 @@
-import { createRootRoute, createRoute, createRouter, redirect } from "@tanstack/react-router";
+import { createRootRoute, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
 import { getTokens } from "./api/session";
 import { Layout, NotFound } from "./routes/Layout";
 import { HomePage } from "./routes/Home";
-import { SearchPage, type SearchParams } from "./routes/Search";
-import { ProductPage } from "./routes/Product";
-import { LoginPage, RegisterPage } from "./routes/Auth";
-import { VerifyEmailPage } from "./routes/VerifyEmail";
-import { CartPage } from "./routes/Cart";
+import type { SearchParams } from "./routes/Search";
+
+// Route-level code splitting: the home page and the layout are in the
+// initial bundle; every other page is its own chunk, fetched on the first
+// visit (or on hover/focus of a link to it: defaultPreload "intent").
+const page = {
+  search: lazyRouteComponent(() => import("./routes/Search"), "SearchPage"),
+  product: lazyRouteComponent(() => import("./routes/Product"), "ProductPage"),
+  login: lazyRouteComponent(() => import("./routes/Auth"), "LoginPage"),
+  register: lazyRouteComponent(() => import("./routes/Auth"), "RegisterPage"),
+  verify: lazyRouteComponent(() => import("./routes/VerifyEmail"), "VerifyEmailPage"),
+  forgot: lazyRouteComponent(() => import("./routes/Password"), "ForgotPasswordPage"),
+  reset: lazyRouteComponent(() => import("./routes/Password"), "ResetPasswordPage"),
+  cart: lazyRouteComponent(() => import("./routes/Cart"), "CartPage"),
+  checkout: lazyRouteComponent(() => import("./routes/Checkout"), "CheckoutPage"),
+  orders: lazyRouteComponent(() => import("./routes/Orders"), "OrdersPage"),
+  order: lazyRouteComponent(() => import("./routes/Order"), "OrderPage"),
+  account: lazyRouteComponent(() => import("./routes/Account"), "AccountPage"),
+};
+
+// signedIn guards a page that needs a session: without one the shopper
+// signs in first and comes back to the same place.
+const signedIn =
+  (path: string) =>
+  ({ location }: { location: { href: string } }) => {
+    if (!getTokens()) throw redirect({ to: "/login", search: { redirect: location.href || path } });
+  };
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -15,17 +37,21 @@ const rootRoute = createRootRoute({ component: Layout, notFoundComponent: NotFou
 const homeRoute = createRoute({ getParentRoute: () => rootRoute, path: "/", component: HomePage });
 
 const sorts = ["relevance", "price_asc", "price_desc", "newest"] as const;
+const num = (v: unknown): number | undefined => {
+  const n = typeof v === "number" ? v : typeof v === "string" && v !== "" ? Number(v) : NaN;
+  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : undefined;
+};
 export const searchRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/search",
   validateSearch: (s: Record<string, unknown>): SearchParams => {
     const sort = sorts.find((x) => x === s.sort);
-    return { q: str(s.q), category: str(s.category), brand: str(s.brand), sort, cursor: str(s.cursor) };
+    return { q: str(s.q), category: str(s.category), brand: str(s.brand), sort, cursor: str(s.cursor), min_price: num(s.min_price), max_price: num(s.max_price) };
   },
-  component: SearchPage,
+  component: page.search,
 });
 
-export const productRoute = createRoute({ getParentRoute: () => rootRoute, path: "/products/$id", component: ProductPage });
+export const productRoute = createRoute({ getParentRoute: () => rootRoute, path: "/products/$id", component: page.product });
 
 export const loginRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -35,28 +61,52 @@ export const loginRoute = createRoute({
     const r = str(s.redirect);
     return { redirect: r && r.startsWith("/") && !r.startsWith("//") ? r : undefined };
   },
-  component: LoginPage,
+  component: page.login,
 });
 
-const registerRoute = createRoute({ getParentRoute: () => rootRoute, path: "/register", component: RegisterPage });
+const registerRoute = createRoute({ getParentRoute: () => rootRoute, path: "/register", component: page.register });
 
 export const verifyRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/verify-email",
   validateSearch: (s: Record<string, unknown>): { token?: string } => ({ token: str(s.token) }),
-  component: VerifyEmailPage,
+  component: page.verify,
 });
 
-const cartRoute = createRoute({
+const forgotRoute = createRoute({ getParentRoute: () => rootRoute, path: "/forgot-password", component: page.forgot });
+
+export const resetRoute = createRoute({
   getParentRoute: () => rootRoute,
-  path: "/cart",
-  beforeLoad: () => {
-    if (!getTokens()) throw redirect({ to: "/login", search: { redirect: "/cart" } });
-  },
-  component: CartPage,
+  path: "/reset-password",
+  validateSearch: (s: Record<string, unknown>): { token?: string } => ({ token: str(s.token) }),
+  component: page.reset,
 });
 
-const routeTree = rootRoute.addChildren([homeRoute, searchRoute, productRoute, loginRoute, registerRoute, verifyRoute, cartRoute]);
+const cartRoute = createRoute({ getParentRoute: () => rootRoute, path: "/cart", beforeLoad: signedIn("/cart"), component: page.cart });
+
+const checkoutRoute = createRoute({ getParentRoute: () => rootRoute, path: "/checkout", beforeLoad: signedIn("/checkout"), component: page.checkout });
+
+const ordersRoute = createRoute({ getParentRoute: () => rootRoute, path: "/orders", beforeLoad: signedIn("/orders"), component: page.orders });
+
+export const orderRoute = createRoute({ getParentRoute: () => rootRoute, path: "/orders/$id", beforeLoad: signedIn("/orders"), component: page.order });
+
+const accountRoute = createRoute({ getParentRoute: () => rootRoute, path: "/account", beforeLoad: signedIn("/account"), component: page.account });
+
+const routeTree = rootRoute.addChildren([
+  homeRoute,
+  searchRoute,
+  productRoute,
+  loginRoute,
+  registerRoute,
+  verifyRoute,
+  forgotRoute,
+  resetRoute,
+  cartRoute,
+  checkoutRoute,
+  ordersRoute,
+  orderRoute,
+  accountRoute,
+]);
 
 export const router = createRouter({ routeTree, defaultPreload: "intent" });
 

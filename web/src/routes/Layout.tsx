@@ -1,9 +1,14 @@
-import { useState, type FormEvent } from "react";
+import { lazy, Suspense, useState, type FormEvent } from "react";
 import { Link, Outlet, useNavigate } from "@tanstack/react-router";
 import { useQuery } from "@tanstack/react-query";
 import { signOut } from "../api/session";
 import { useSession } from "../session";
 import { cartQuery } from "./queries";
+import { NotificationsBell } from "./Notifications";
+
+// The support chat is its own chunk: loaded once a signed-in shopper's
+// page has rendered, never part of the initial bundle.
+const SupportChat = lazy(() => import("./Chat").then((m) => ({ default: m.SupportChat })));
 
 export function Layout() {
   const session = useSession();
@@ -33,9 +38,14 @@ export function Layout() {
         <nav className="account" aria-label="Account">
           <Link to="/cart">{session && count > 0 ? `Cart (${count})` : "Cart"}</Link>
           {session ? (
-            <button type="button" className="link" onClick={() => signOut()}>
-              Sign out
-            </button>
+            <>
+              <Link to="/orders">Orders</Link>
+              <Link to="/account">Account</Link>
+              <NotificationsBell />
+              <button type="button" className="link" onClick={() => signOut()}>
+                Sign out
+              </button>
+            </>
           ) : (
             <Link to="/login" search={{}}>
               Sign in
@@ -46,6 +56,11 @@ export function Layout() {
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>
+      {session ? (
+        <Suspense fallback={null}>
+          <SupportChat />
+        </Suspense>
+      ) : null}
       <footer className="site-footer">
         <p>© Commerce</p>
       </footer>

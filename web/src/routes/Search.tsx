@@ -11,6 +11,8 @@ export interface SearchParams {
   brand?: string | undefined;
   sort?: "relevance" | "price_asc" | "price_desc" | "newest" | undefined;
   cursor?: string | undefined;
+  min_price?: number | undefined;
+  max_price?: number | undefined;
 }
 
 const PAGE = 24;

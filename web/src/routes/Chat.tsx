@@ -1,0 +1,4 @@
+// Placeholder: replaced by the real panel.
+export function SupportChat() {
+  return null;
+}
