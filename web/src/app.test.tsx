@@ -86,12 +86,33 @@ describe("storefront", () => {
   it("login shows problem+json field errors next to the field", async () => {
     await renderAt("/login");
     const email = await screen.findByLabelText("Email");
-    fireEvent.change(email, { target: { value: "nope" } });
+    fireEvent.change(email, { target: { value: "nope@example" + ".io" } });
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "secret" } });
     fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByText("must be an email address")).toBeTruthy();
     expect(email.getAttribute("aria-invalid")).toBe("true");
     expect(screen.getByRole("alert")).toBeTruthy();
+  });
+
+  it("login validates on the client first: no request for an empty or malformed email", async () => {
+    await renderAt("/login");
+    const calls = () => (globalThis.fetch as unknown as { mock: { calls: unknown[][] } }).mock.calls.filter(([r]) => new URL((r as Request).url).pathname === "/api/v1/auth/login").length;
+    fireEvent.click(await screen.findByRole("button", { name: "Sign in" }));
+    expect(await screen.findByText("Email is required.")).toBeTruthy();
+    expect(screen.getByText("Password is required.")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "nope" } });
+    fireEvent.blur(screen.getByLabelText("Email"));
+    expect(await screen.findByText(/Enter an email address/)).toBeTruthy();
+    expect(calls()).toBe(0);
+  });
+
+  it("register: a short password is refused before any request", async () => {
+    await renderAt("/register");
+    fireEvent.change(await screen.findByLabelText("Name"), { target: { value: "Ada" } });
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "ada@example.io" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "short" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect(await screen.findByText("Password must be at least 8 characters.")).toBeTruthy();
   });
 
   it("cart without a session redirects to /login", async () => {

@@ -16,3 +16,20 @@ describe("formatMoney", () => {
     expect(formatMoney(1234, "KWD", "en-US")).toMatch(/1\.234/);
   });
 });
+
+import { toMajor, toMinor } from "./money";
+
+describe("toMinor/toMajor", () => {
+  it("parses typed amounts by the currency's digits", () => {
+    expect(toMinor("19.99", "USD")).toBe(1999);
+    expect(toMinor("20", "USD")).toBe(2000);
+    expect(toMinor("0,5", "EUR")).toBe(50);
+    expect(toMinor("1500", "JPY")).toBe(1500);
+    expect(toMinor("1.5", "JPY")).toBeNull();
+    expect(toMinor("1.999", "USD")).toBeNull();
+    expect(toMinor("-1", "USD")).toBeNull();
+    expect(toMinor("abc", "USD")).toBeNull();
+    expect(toMajor(1999, "USD")).toBe("19.99");
+    expect(toMajor(1500, "JPY")).toBe("1500");
+  });
+});

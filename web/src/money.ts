@@ -23,3 +23,22 @@ export function formatMoney(minor: number, currency: string | null | undefined, 
   const exp = currencyExponent(cur);
   return formatter(cur, locale).format(minor / 10 ** exp);
 }
+
+// toMinor parses an amount typed in major units ("19.99", "20") into minor
+// units of the currency; null when it is not a non-negative amount with
+// at most the currency's number of decimals.
+export function toMinor(major: string, currency: string): number | null {
+  const exp = currencyExponent((currency || "USD").toUpperCase());
+  const m = /^(\d{1,12})(?:[.,](\d*))?$/.exec(major.trim());
+  if (!m) return null;
+  const frac = m[2] ?? "";
+  if (frac.length > exp) return null;
+  return Number(m[1]) * 10 ** exp + (frac === "" ? 0 : Number(frac.padEnd(exp, "0")));
+}
+
+// toMajor is the plain (unformatted) major-unit text of a minor amount,
+// for prefilling inputs: 1999 USD → "19.99".
+export function toMajor(minor: number, currency: string): string {
+  const exp = currencyExponent((currency || "USD").toUpperCase());
+  return exp === 0 ? String(minor) : (minor / 10 ** exp).toFixed(exp);
+}

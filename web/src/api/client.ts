@@ -70,3 +70,17 @@ export const authMiddleware: Middleware = {
 
 export const api = createClient<paths>({ baseUrl, fetch: fetchNow });
 api.use(authMiddleware);
+
+// signOutEverywhere ends the session on the server too (the refresh token
+// is revoked, so a copy of it is useless), then forgets the tokens. The
+// local sign-out happens even when the server cannot be reached.
+export async function signOutEverywhere(): Promise<void> {
+  const t = getTokens();
+  try {
+    if (t) await api.POST("/api/v1/auth/logout", { body: { refresh_token: t.refreshToken } });
+  } catch {
+    // offline: the refresh token expires on its own
+  } finally {
+    signOut();
+  }
+}

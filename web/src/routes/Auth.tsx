@@ -1,18 +1,25 @@
-import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useMutation } from "@tanstack/react-query";
+import { useForm } from "@tanstack/react-form";
 import { api } from "../api/client";
 import { ProblemError, unwrap } from "../api/problem";
 import { setTokens } from "../api/session";
 import { loginRoute } from "../router";
 import { Field } from "./Field";
+import { all, email, maxLen, minLen, required, shownError } from "./form";
 
-function FormAlert({ error, fields }: { error: unknown; fields: string[] }) {
+// FormAlert announces a failed submit: field errors are shown next to
+// their fields, anything else (or a summary) here.
+export function FormAlert({ error, fields }: { error: unknown; fields: string[] }) {
   if (!error) return null;
   if (error instanceof ProblemError) {
-    // Field errors are shown next to their fields; anything else here.
     const other = error.errors.filter((e) => !fields.some((f) => e.field === f || e.field.endsWith("." + f)));
-    if (error.errors.length > 0 && other.length === 0) return <p role="alert" className="error">Please correct the errors below.</p>;
+    if (error.errors.length > 0 && other.length === 0)
+      return (
+        <p role="alert" className="error">
+          Please correct the errors below.
+        </p>
+      );
     return (
       <p role="alert" className="error">
         {other.length > 0 ? other.map((e) => e.message).join(" ") : error.message}
@@ -26,35 +33,85 @@ function FormAlert({ error, fields }: { error: unknown; fields: string[] }) {
   );
 }
 
-const fieldErr = (e: unknown, f: string) => (e instanceof ProblemError ? e.fieldError(f) : undefined);
+const explain: Record<string, string> = {
+  invalid_credentials: "The email or password is not right.",
+  email_not_verified: "Please verify your email first: open the link we sent you.",
+};
 
 export function LoginPage() {
   const { redirect } = loginRoute.useSearch();
   const navigate = useNavigate();
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
   const login = useMutation({
-    mutationFn: async () => unwrap(await api.POST("/api/v1/auth/login", { body: { email, password } })),
+    mutationFn: async (body: { email: string; password: string }) => unwrap(await api.POST("/api/v1/auth/login", { body })),
     onSuccess: (t) => {
       setTokens({ accessToken: t.access_token, refreshToken: t.refresh_token });
       void navigate({ to: redirect ?? "/" });
     },
   });
-  function onSubmit(e: FormEvent) {
-    e.preventDefault();
-    login.mutate();
-  }
+  const form = useForm({
+    defaultValues: { email: "", password: "" },
+    onSubmit: async ({ value }) => {
+      await login.mutateAsync({ email: value.email.trim(), password: value.password }).catch(() => undefined);
+    },
+  });
+  const err = login.error;
+  const known = err instanceof ProblemError ? explain[err.code] : undefined;
   return (
     <section className="auth">
       <h1>Sign in</h1>
-      <form onSubmit={onSubmit} noValidate>
-        <FormAlert error={login.error} fields={["email", "password"]} />
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErr(login.error, "email")} />
-        <Field label="Password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} error={fieldErr(login.error, "password")} />
-        <button type="submit" disabled={login.isPending}>
-          Sign in
-        </button>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void form.handleSubmit();
+        }}
+      >
+        {known ? (
+          <p role="alert" className="error">
+            {known}
+          </p>
+        ) : (
+          <FormAlert error={err} fields={["email", "password"]} />
+        )}
+        <form.Field name="email" validators={{ onBlur: all(required("Email"), email), onSubmit: all(required("Email"), email) }}>
+          {(f) => (
+            <Field
+              label="Email"
+              type="email"
+              autoComplete="email"
+              required
+              value={f.state.value}
+              onBlur={f.handleBlur}
+              onChange={(e) => f.handleChange(e.target.value)}
+              error={shownError(f.state.meta, form.state.submissionAttempts > 0, err, "email")}
+            />
+          )}
+        </form.Field>
+        <form.Field name="password" validators={{ onSubmit: all(required("Password")) }}>
+          {(f) => (
+            <Field
+              label="Password"
+              type="password"
+              autoComplete="current-password"
+              required
+              value={f.state.value}
+              onBlur={f.handleBlur}
+              onChange={(e) => f.handleChange(e.target.value)}
+              error={shownError(f.state.meta, form.state.submissionAttempts > 0, err, "password")}
+            />
+          )}
+        </form.Field>
+        <form.Subscribe selector={(s) => s.isSubmitting}>
+          {(busy) => (
+            <button type="submit" disabled={busy}>
+              Sign in
+            </button>
+          )}
+        </form.Subscribe>
       </form>
+      <p>
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
       <p>
         New here? <Link to="/register">Create an account</Link>
       </p>
@@ -63,22 +120,23 @@ export function LoginPage() {
 }
 
 export function RegisterPage() {
-  const [name, setName] = useState("");
-  const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
   const reg = useMutation({
-    mutationFn: async () => unwrap(await api.POST("/api/v1/auth/register", { body: { name, email, password } })),
+    mutationFn: async (body: { name: string; email: string; password: string }) => unwrap(await api.POST("/api/v1/auth/register", { body })),
   });
-  function onSubmit(e: FormEvent) {
-    e.preventDefault();
-    reg.mutate();
-  }
+  const form = useForm({
+    defaultValues: { name: "", email: "", password: "" },
+    onSubmit: async ({ value }) => {
+      await reg.mutateAsync({ name: value.name.trim(), email: value.email.trim(), password: value.password }).catch(() => undefined);
+    },
+  });
+  const err = reg.error;
+  const submitted = form.state.submissionAttempts > 0;
   if (reg.isSuccess) {
     return (
       <section className="auth">
         <h1>Check your email</h1>
         <p role="status">
-          We sent a verification link to {reg.data.email ?? email}. Open it to activate your account, then{" "}
+          We sent a verification link to {reg.data.email}. Open it to activate your account, then{" "}
           <Link to="/login" search={{}}>
             sign in
           </Link>
@@ -87,17 +145,69 @@ export function RegisterPage() {
       </section>
     );
   }
+  const nameCheck = all(required("Name"), maxLen(100));
+  const emailCheck = all(required("Email"), email, maxLen(320));
+  const passwordCheck = all(required("Password"), minLen(8, "Password"), maxLen(128));
   return (
     <section className="auth">
       <h1>Create account</h1>
-      <form onSubmit={onSubmit} noValidate>
-        <FormAlert error={reg.error} fields={["name", "email", "password"]} />
-        <Field label="Name" autoComplete="name" required value={name} onChange={(e) => setName(e.target.value)} error={fieldErr(reg.error, "name")} />
-        <Field label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErr(reg.error, "email")} />
-        <Field label="Password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} error={fieldErr(reg.error, "password")} />
-        <button type="submit" disabled={reg.isPending}>
-          Create account
-        </button>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void form.handleSubmit();
+        }}
+      >
+        <FormAlert error={err} fields={["name", "email", "password"]} />
+        <form.Field name="name" validators={{ onBlur: nameCheck, onSubmit: nameCheck }}>
+          {(f) => (
+            <Field
+              label="Name"
+              autoComplete="name"
+              required
+              value={f.state.value}
+              onBlur={f.handleBlur}
+              onChange={(e) => f.handleChange(e.target.value)}
+              error={shownError(f.state.meta, submitted, err, "name")}
+            />
+          )}
+        </form.Field>
+        <form.Field name="email" validators={{ onBlur: emailCheck, onSubmit: emailCheck }}>
+          {(f) => (
+            <Field
+              label="Email"
+              type="email"
+              autoComplete="email"
+              required
+              value={f.state.value}
+              onBlur={f.handleBlur}
+              onChange={(e) => f.handleChange(e.target.value)}
+              error={shownError(f.state.meta, submitted, err, "email")}
+            />
+          )}
+        </form.Field>
+        <form.Field name="password" validators={{ onBlur: passwordCheck, onSubmit: passwordCheck }}>
+          {(f) => (
+            <Field
+              label="Password"
+              type="password"
+              autoComplete="new-password"
+              required
+              value={f.state.value}
+              onBlur={f.handleBlur}
+              onChange={(e) => f.handleChange(e.target.value)}
+              error={shownError(f.state.meta, submitted, err, "password")}
+            />
+          )}
+        </form.Field>
+        <p className="muted">At least 8 characters.</p>
+        <form.Subscribe selector={(s) => s.isSubmitting}>
+          {(busy) => (
+            <button type="submit" disabled={busy}>
+              Create account
+            </button>
+          )}
+        </form.Subscribe>
       </form>
       <p>
         Already have an account?{" "}

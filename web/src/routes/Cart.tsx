@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { Link } from "@tanstack/react-router";
+import { Link, useNavigate } from "@tanstack/react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { unwrap } from "../api/problem";
@@ -21,6 +21,7 @@ function useCartMutation<V>(fn: (v: V) => Promise<Cart>) {
 }
 
 export function CartPage() {
+  const navigate = useNavigate();
   const r = useQuery(cartQuery);
   const setQty = useCartMutation(async ({ id, quantity }: { id: string; quantity: number }) =>
     unwrap(await api.PATCH("/api/v1/cart/items/{product_id}", { params: { path: { product_id: id } }, body: { quantity } })),
@@ -80,6 +81,11 @@ export function CartPage() {
               <dt className="total">Total</dt>
               <dd className="total">{formatMoney(cart.total, cur)}</dd>
             </dl>
+            <p className="muted">Shipping is calculated at checkout.</p>
+            {/* Lines the shop cannot sell (archived, short of stock) must be fixed first. */}
+            <button type="button" className="wide" disabled={cart.items.some((l) => l.flags.length > 0)} onClick={() => void navigate({ to: "/checkout" })}>
+              Checkout
+            </button>
           </aside>
         </div>
       )}

@@ -1,10 +1,11 @@
-import { lazy, Suspense, useState, type FormEvent } from "react";
-import { Link, Outlet, useNavigate } from "@tanstack/react-router";
+import { lazy, Suspense } from "react";
+import { Link, Outlet } from "@tanstack/react-router";
 import { useQuery } from "@tanstack/react-query";
-import { signOut } from "../api/session";
+import { signOutEverywhere } from "../api/client";
 import { useSession } from "../session";
 import { cartQuery } from "./queries";
 import { NotificationsBell } from "./Notifications";
+import { HeaderSearch } from "./HeaderSearch";
 
 // The support chat is its own chunk: loaded once a signed-in shopper's
 // page has rendered, never part of the initial bundle.
@@ -12,15 +13,8 @@ const SupportChat = lazy(() => import("./Chat").then((m) => ({ default: m.Suppor
 
 export function Layout() {
   const session = useSession();
-  const navigate = useNavigate();
-  const [q, setQ] = useState("");
   const cart = useQuery({ ...cartQuery, enabled: !!session });
   const count = cart.data?.items.reduce((n, l) => n + l.quantity, 0) ?? 0;
-
-  function onSearch(e: FormEvent) {
-    e.preventDefault();
-    void navigate({ to: "/search", search: { q: q.trim() || undefined } });
-  }
 
   return (
     <>
@@ -31,10 +25,7 @@ export function Layout() {
         <Link to="/" className="brand">
           Commerce
         </Link>
-        <form role="search" className="search" onSubmit={onSearch}>
-          <input type="search" aria-label="Search products" placeholder="Search products" value={q} onChange={(e) => setQ(e.target.value)} />
-          <button type="submit">Search</button>
-        </form>
+        <HeaderSearch />
         <nav className="account" aria-label="Account">
           <Link to="/cart">{session && count > 0 ? `Cart (${count})` : "Cart"}</Link>
           {session ? (
@@ -42,7 +33,7 @@ export function Layout() {
               <Link to="/orders">Orders</Link>
               <Link to="/account">Account</Link>
               <NotificationsBell />
-              <button type="button" className="link" onClick={() => signOut()}>
+              <button type="button" className="link" onClick={() => void signOutEverywhere()}>
                 Sign out
               </button>
             </>
