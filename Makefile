@@ -5,9 +5,9 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web
+.PHONY: build run test vet fmt web web-check api-client test-browser
 
-build:
+build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
 
 # The storefront web app: Vite builds web/ into web/dist/, which package web
@@ -23,6 +23,31 @@ web:
 		echo "web: no web/package.json, no storefront to build; the binary serves a placeholder at /"; \
 	fi
 
+# The storefront's typed API client is generated from the API document the
+# binary serves: after a route or schema change, regenerate both files
+# (web/openapi.json, web/src/api/schema.d.ts). `make test` fails while they
+# are stale, and the web build then type-checks the app against them.
+api-client:
+	UPDATE_WEB_OPENAPI=1 $(GO) test -count=1 -run TestWebClientIsGeneratedFromTheCurrentAPI ./internal/server/
+	cd web && npx openapi-typescript ./openapi.json -o ./src/api/schema.d.ts
+
+# The web app's own checks: the generated client matches web/openapi.json,
+# TypeScript (strict) compiles, and the vitest unit tests pass.
+web-check:
+	cd web && { [ -d node_modules ] || npm ci; }
+	cd web && npx openapi-typescript ./openapi.json -o node_modules/.schema-check.d.ts >/dev/null && \
+		cmp -s node_modules/.schema-check.d.ts src/api/schema.d.ts || \
+		{ echo "web/src/api/schema.d.ts is not generated from web/openapi.json: run make api-client" >&2; exit 1; }
+	cd web && npx tsc --noEmit && npx vitest run
+
+# The storefront journey in Debian's chromium (playwright-core) against the
+# built binary with the web app embedded; screenshots and the budget
+# figures land in test/browser/out/. Monolith only (the split topology
+# serves the same app from its gateway).
+test-browser: web
+	$(GO) vet -tags browser ./test/browser/
+	$(GO) test -tags browser -count=1 -timeout 15m -v -run TestStorefrontJourney ./test/browser/
+
 run: build
 	./bin/commerce serve
 
@@ -32,6 +57,8 @@ test:
 	# The acceptance suite again, against the split topology (gateway, catalog
 	# alone, payments alone, the rest; events on Kafka, calls over gRPC).
 	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
+	$(MAKE) web-check
+	$(MAKE) test-browser
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -263,7 +263,7 @@ try {
   const adminCtx = await browser.newContext({ viewport: DESKTOP });
   const admin = await adminCtx.newPage();
   admin.on("pageerror", (e) => console.error("admin page error:", e.message));
-  await admin.goto(BASE + "/login?redirect=%2Fsupport");
+  await admin.goto(BASE + "/login?redirect=%2Fadmin%2Fsupport");
   await signIn(admin, ADMIN_EMAIL, ADMIN_PASSWORD);
   await expectVisible(admin.getByRole("heading", { name: /Support/ }), "the admin's support inbox");
   await admin.getByRole("button", { name: "Join" }).first().click();

@@ -1,5 +1,5 @@
 import { createRootRoute, createRoute, createRouter, lazyRouteComponent, redirect } from "@tanstack/react-router";
-import { getTokens } from "./api/session";
+import { getTokens, role } from "./api/session";
 import { Layout, NotFound } from "./routes/Layout";
 import { HomePage } from "./routes/Home";
 import type { SearchParams } from "./routes/Search";
@@ -20,6 +20,7 @@ const page = {
   orders: lazyRouteComponent(() => import("./routes/Orders"), "OrdersPage"),
   order: lazyRouteComponent(() => import("./routes/Order"), "OrderPage"),
   account: lazyRouteComponent(() => import("./routes/Account"), "AccountPage"),
+  adminSupport: lazyRouteComponent(() => import("./routes/admin/Support"), "SupportInbox"),
 };
 
 // signedIn guards a page that needs a session: without one the shopper
@@ -92,6 +93,17 @@ export const orderRoute = createRoute({ getParentRoute: () => rootRoute, path: "
 
 const accountRoute = createRoute({ getParentRoute: () => rootRoute, path: "/account", beforeLoad: signedIn("/account"), component: page.account });
 
+// The admin console: admins only; anyone else signs in (as an admin).
+const adminRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/admin",
+  beforeLoad: ({ location }) => {
+    if (!getTokens() || role() !== "admin") throw redirect({ to: "/login", search: { redirect: location.href } });
+  },
+});
+
+const adminSupportRoute = createRoute({ getParentRoute: () => adminRoute, path: "/support", component: page.adminSupport });
+
 const routeTree = rootRoute.addChildren([
   homeRoute,
   searchRoute,
@@ -106,6 +118,7 @@ const routeTree = rootRoute.addChildren([
   ordersRoute,
   orderRoute,
   accountRoute,
+  adminRoute.addChildren([adminSupportRoute]),
 ]);
 
 export const router = createRouter({ routeTree, defaultPreload: "intent" });

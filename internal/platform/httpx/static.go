@@ -146,7 +146,7 @@ func StorefrontCSP(stripe bool) string {
 	if stripe {
 		script += " https://js.stripe.com"
 		connect += " https://api.stripe.com"
-		frame = "; frame-src https://js.stripe.com"
+		frame = "; frame-src https://js.stripe.com https://hooks.stripe.com"
 	}
 	return "default-src 'self'; script-src " + script + "; style-src 'self'; img-src 'self' data: https:; connect-src " + connect +
 		"; font-src 'self'" + frame + "; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"

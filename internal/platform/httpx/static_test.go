@@ -214,7 +214,7 @@ func TestStorefrontContentSecurityPolicy(t *testing.T) {
 	if got := httpx.StorefrontCSP(false); got != selfOnly {
 		t.Fatalf("CSP without Stripe:\n got %s\nwant %s", got, selfOnly)
 	}
-	const withStripe = "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; img-src 'self' data: https:; connect-src 'self' https://api.stripe.com; font-src 'self'; frame-src https://js.stripe.com; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+	const withStripe = "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; img-src 'self' data: https:; connect-src 'self' https://api.stripe.com; font-src 'self'; frame-src https://js.stripe.com https://hooks.stripe.com; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 	if got := httpx.StorefrontCSP(true); got != withStripe {
 		t.Fatalf("CSP with Stripe:\n got %s\nwant %s", got, withStripe)
 	}

@@ -33,3 +33,19 @@ export function subscribe(l: () => void): () => void {
     listeners.delete(l);
   };
 }
+
+// role is the signed-in user's role as the access token states it
+// ("customer" or "admin"). The UI uses it only to choose what to show;
+// the server checks the role on every admin route regardless.
+export function role(): string | null {
+  const t = current?.accessToken;
+  const part = t?.split(".")[1];
+  if (!part) return null;
+  try {
+    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "="));
+    const claims = JSON.parse(json) as { role?: unknown };
+    return typeof claims.role === "string" ? claims.role : null;
+  } catch {
+    return null;
+  }
+}

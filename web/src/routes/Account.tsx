@@ -1,27 +1,17 @@
 import { useState, type InputHTMLAttributes } from "react";
-import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useForm, useStore } from "@tanstack/react-form";
 import { api } from "../api/client";
 import { ProblemError, unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { Field } from "./Field";
 import { QueryError } from "./QueryError";
+import { addressesKey, addressesQuery, profileQuery } from "./queries";
 import "./account.css";
 
 type Address = components["schemas"]["auth.Address"];
 type User = components["schemas"]["auth.User"];
 
-// Under "me": signing out drops them. (Chat.tsx reads the same profile key.)
-const profileQuery = queryOptions({
-  queryKey: ["me", "profile"],
-  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me", { signal })),
-  staleTime: 5 * 60_000,
-});
-const addressesKey = ["me", "addresses"] as const;
-const addressesQuery = queryOptions({
-  queryKey: addressesKey,
-  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me/addresses", { signal })),
-});
 
 // serverErrors maps a failed request's field errors by JSON field name.
 function serverErrors(err: unknown): Record<string, string> {
@@ -237,10 +227,10 @@ function Addresses() {
       <h2 id="addr-h">Addresses</h2>
       {list.isPending ? <p role="status">Loading…</p> : null}
       {list.error ? <QueryError error={list.error} /> : null}
-      {list.data && list.data.items.length === 0 ? <p className="muted">No saved addresses yet.</p> : null}
-      {list.data && list.data.items.length > 0 ? (
+      {list.data && list.data.length === 0 ? <p className="muted">No saved addresses yet.</p> : null}
+      {list.data && list.data.length > 0 ? (
         <ul className="address-list">
-          {list.data.items.map((a) =>
+          {list.data.map((a) =>
             editing === a.id ? (
               <li key={a.id} className="address-item">
                 <AddressForm address={a} onDone={() => setEditing(null)} />

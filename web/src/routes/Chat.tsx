@@ -6,23 +6,12 @@ import { ProblemError, unwrap } from "../api/problem";
 import type { components } from "../api/schema";
 import { chat, type ChatMessage, type MessageFrame, type Pending, type Status } from "../live/chat";
 import { QueryError } from "./QueryError";
+import { conversationsKey, conversationsQuery, profileQuery } from "./queries";
 import "./account.css";
 
 type Conversation = components["schemas"]["chat.Conversation"];
 type History = components["schemas"]["chat.History"];
 
-// The caller's profile (shared key with the account page).
-const profileQuery = queryOptions({
-  queryKey: ["me", "profile"],
-  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me", { signal })),
-  staleTime: 5 * 60_000,
-});
-
-const conversationsKey = ["me", "chat", "conversations"] as const;
-const conversationsQuery = queryOptions({
-  queryKey: conversationsKey,
-  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/chat/conversations", { signal })),
-});
 
 const HISTORY_PAGE = 50;
 const messagesKey = (id: string) => ["me", "chat", "messages", id] as const;

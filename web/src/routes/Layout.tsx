@@ -2,6 +2,7 @@ import { lazy, Suspense } from "react";
 import { Link, Outlet } from "@tanstack/react-router";
 import { useQuery } from "@tanstack/react-query";
 import { signOutEverywhere } from "../api/client";
+import { role } from "../api/session";
 import { useSession } from "../session";
 import { cartQuery } from "./queries";
 import { NotificationsBell } from "./Notifications";
@@ -47,7 +48,8 @@ export function Layout() {
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>
-      {session ? (
+      {/* Admins answer support from the admin console; shoppers ask here. */}
+      {session && role() !== "admin" ? (
         <Suspense fallback={null}>
           <SupportChat />
         </Suspense>

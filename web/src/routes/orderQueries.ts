@@ -47,10 +47,7 @@ export const fulfillmentQuery = (id: string) =>
     },
   });
 
-export const addressesQuery = queryOptions({
-  queryKey: ["me", "addresses"],
-  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me/addresses", { signal })).items,
-});
+export { addressesQuery } from "./queries";
 
 export const gatewaysQuery = queryOptions({
   queryKey: ["payment-gateways"],

@@ -26,3 +26,24 @@ export const searchQuery = (query: SearchQuery) =>
     queryKey: ["search", query],
     queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/search", { params: { query }, signal })),
   });
+
+// The caller's profile: one key for every page that shows or edits it.
+export const profileQuery = queryOptions({
+  queryKey: ["me", "profile"],
+  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me", { signal })),
+  staleTime: 5 * 60_000,
+});
+
+// The caller's chat conversations (admins also see unassigned support ones).
+export const conversationsKey = ["me", "chat", "conversations"] as const;
+export const conversationsQuery = queryOptions({
+  queryKey: conversationsKey,
+  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/chat/conversations", { signal })),
+});
+
+// The caller's address book (checkout and the account page share it).
+export const addressesKey = ["me", "addresses"] as const;
+export const addressesQuery = queryOptions({
+  queryKey: addressesKey,
+  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/me/addresses", { signal })).items,
+});
