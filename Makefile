@@ -38,7 +38,7 @@ web-check:
 	cd web && npx openapi-typescript ./openapi.json -o node_modules/.schema-check.d.ts >/dev/null && \
 		cmp -s node_modules/.schema-check.d.ts src/api/schema.d.ts || \
 		{ echo "web/src/api/schema.d.ts is not generated from web/openapi.json: run make api-client" >&2; exit 1; }
-	cd web && npx tsc --noEmit && npx vitest run
+	cd web && npm run typecheck && npx vitest run
 
 # The storefront journey in Debian's chromium (playwright-core) against the
 # built binary with the web app embedded; screenshots and the budget

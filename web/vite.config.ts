@@ -1,19 +1,55 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
 import react from "@vitejs/plugin-react";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+
+// precompress writes .gz (level 9) and .br (quality 11) siblings of the
+// built text assets, once at build time: the Go binary embeds them and
+// serves the variant a client accepts without compressing per request.
+// Files too small to gain are left alone (the server then sends them as is).
+function precompress(): Plugin {
+  let outDir = "dist";
+  return {
+    name: "commerce-precompress",
+    apply: "build",
+    configResolved(c) {
+      outDir = c.build.outDir;
+    },
+    closeBundle() {
+      const walk = (dir: string): string[] =>
+        readdirSync(dir).flatMap((n) => {
+          const p = join(dir, n);
+          return statSync(p).isDirectory() ? walk(p) : [p];
+        });
+      for (const file of walk(outDir)) {
+        if (!/\.(js|css|html|svg|json|txt|map)$/.test(file)) continue;
+        const raw = readFileSync(file);
+        if (raw.length < 1024) continue;
+        const gz = gzipSync(raw, { level: 9 });
+        const br = brotliCompressSync(raw, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+        });
+        if (gz.length < raw.length) writeFileSync(file + ".gz", gz);
+        if (br.length < raw.length) writeFileSync(file + ".br", br);
+      }
+    },
+  };
+}
 
 // The build goes to dist/ (Vite's default), hashed files under dist/assets/:
 // the Go binary embeds web/dist and serves /assets/* as immutable. The
 // storefront's CSP forbids inline scripts and styles, so nothing may be
 // inlined: assetsInlineLimit 0 keeps small files as files too.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precompress()],
   build: {
     assetsInlineLimit: 0,
     sourcemap: false,
   },
   server: {
     proxy: {
-      "/api": "http://localhost:8080",
+      "/api": { target: "http://localhost:8080", ws: true },
       "/openapi.json": "http://localhost:8080",
     },
   },
