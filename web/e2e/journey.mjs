@@ -236,8 +236,21 @@ try {
   const unreadBefore = await unreadCount(page);
   step(`pay order ${orderId} with 4242`);
   await page.getByLabel("Card number").fill("4242 4242 4242 4242");
+  // Every text the status shows, recorded on each DOM mutation: the
+  // status turning Paid is seen even if the shipment is booked
+  // (Preparing) a moment later.
+  await page.evaluate(() => {
+    window.__statuses = [];
+    const read = () => {
+      const t = document.querySelector('[role="status"][aria-label="Order status"]')?.textContent?.trim();
+      if (t && window.__statuses.at(-1) !== t) window.__statuses.push(t);
+    };
+    read();
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await page.getByRole("button", { name: "Pay" }).click();
-  await page.getByRole("status", { name: "Order status" }).filter({ hasText: /^Paid$/ }).waitFor({ timeout: 20000 });
+  await page.waitForFunction(() => window.__statuses.includes("Paid"), null, { timeout: 20000 });
+  step("status went " + (await page.evaluate(() => window.__statuses.join(" → "))));
   if ((await page.evaluate(() => window.__journey)) !== "no reload since sign-in") fail("the page reloaded");
   await page.waitForFunction(
     (n) => {
@@ -253,7 +266,7 @@ try {
 
   // ── Support chat: shopper and an admin in a second context ──────────
   step("support chat");
-  await page.getByRole("button", { name: "Support" }).click();
+  await page.getByRole("button", { name: "Support", exact: true }).click();
   const log = page.getByRole("log", { name: "Conversation" });
   await expectVisible(log, "the conversation log");
   await page.getByLabel("Message").fill("Hello, when does my order ship?");
@@ -275,7 +288,7 @@ try {
   await shot(page, "desktop-chat-shopper");
   await shot(admin, "desktop-chat-admin");
   await adminCtx.close();
-  await page.getByRole("button", { name: "Support" }).click();
+  await page.getByRole("button", { name: "Support", exact: true }).click();
 
   // ── A second order, declined ─────────────────────────────────────────
   step("second order, declined card");

@@ -27,6 +27,14 @@ import {
 } from "./orderQueries";
 import "./orders.css";
 
+// shopperStatus is what the shopper is told: an order whose shipment is
+// created but not yet booked with the carrier is still just "Paid" to
+// them; "Preparing" starts when the warehouse has it in hand.
+export function shopperStatus(o: Order, f: Fulfillment | null | undefined): string {
+  if (o.status === "fulfilling" && (!f || f.status === "pending")) return statusLabel.paid;
+  return statusLabel[o.status];
+}
+
 export function OrderPage() {
   const { id } = orderRoute.useParams();
   const qc = useQueryClient();
@@ -59,7 +67,7 @@ export function OrderPage() {
       <h1>Order {shortId(o.id)}</h1>
       <p className="order-head">
         <span role="status" aria-label="Order status" className={`order-status st-${o.status}`}>
-          {statusLabel[o.status]}
+          {shopperStatus(o, fulfillment.data)}
         </span>
         <span className="muted">Placed {formatDateTime(o.created_at)}</span>
       </p>
