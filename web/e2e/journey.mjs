@@ -318,7 +318,7 @@ try {
   ]) {
     await m.goto(BASE + path);
     await expectVisible(ready(m), `mobile ${name}`);
-    const overflow = await m.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await m.evaluate((w) => document.documentElement.scrollWidth - w, MOBILE.width);
     if (overflow > 1) fail(`mobile ${name} scrolls sideways by ${overflow}px`);
     await shot(m, `mobile-${name}`);
   }
@@ -327,6 +327,24 @@ try {
   await m.getByRole("article", { name: "Wireless Headphones" }).getByRole("link").click();
   await expectVisible(m.getByRole("button", { name: "Add to cart" }), "mobile product page");
   await shot(m, "mobile-product");
+  // Signed in: the header carries more links; the pages still fit.
+  await m.goto(BASE + "/login?redirect=%2Forders");
+  await signIn(m, email, password);
+  await expectVisible(m.getByRole("link", { name: new RegExp(orderId.slice(0, 8)) }), "mobile order history");
+  for (const [name, go] of [
+    ["orders", async () => {}],
+    ["order", async () => m.getByRole("link", { name: new RegExp(orderId.slice(0, 8)) }).first().click()],
+    ["cart", async () => {
+      await m.getByRole("link", { name: /^Cart/ }).click();
+      await m.getByRole("button", { name: "Checkout" }).isVisible();
+    }],
+  ]) {
+    await go();
+    await m.waitForTimeout(300);
+    const overflow = await m.evaluate((w) => document.documentElement.scrollWidth - w, MOBILE.width);
+    if (overflow > 1) fail(`mobile ${name} (signed in) scrolls sideways by ${overflow}px`);
+    await shot(m, `mobile-${name}`);
+  }
   await mctx.close();
 
   console.log("BUDGET " + JSON.stringify(budget));

@@ -20,6 +20,7 @@ const page = {
   orders: lazyRouteComponent(() => import("./routes/Orders"), "OrdersPage"),
   order: lazyRouteComponent(() => import("./routes/Order"), "OrderPage"),
   account: lazyRouteComponent(() => import("./routes/Account"), "AccountPage"),
+  chat: lazyRouteComponent(() => import("./routes/ChatPage"), "ChatPage"),
   adminSupport: lazyRouteComponent(() => import("./routes/admin/Support"), "SupportInbox"),
 };
 
@@ -93,6 +94,9 @@ export const orderRoute = createRoute({ getParentRoute: () => rootRoute, path: "
 
 const accountRoute = createRoute({ getParentRoute: () => rootRoute, path: "/account", beforeLoad: signedIn("/account"), component: page.account });
 
+// Chat emails link here.
+export const chatRoute = createRoute({ getParentRoute: () => rootRoute, path: "/chat/$id", beforeLoad: signedIn("/"), component: page.chat });
+
 // The admin console: admins only; anyone else signs in (as an admin).
 const adminRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -118,6 +122,7 @@ const routeTree = rootRoute.addChildren([
   ordersRoute,
   orderRoute,
   accountRoute,
+  chatRoute,
   adminRoute.addChildren([adminSupportRoute]),
 ]);
 

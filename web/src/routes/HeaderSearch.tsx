@@ -35,9 +35,11 @@ export function HeaderSearch() {
   const debounced = useDebounced(q.trim(), LIVE_DELAY);
 
   // The field shows the page's query when the URL changes by other means.
+  // Leaving the search page clears it.
   useEffect(() => {
+    if (!onSearchPage) typed.current = false;
     if (!typed.current) setQ(urlQ);
-  }, [urlQ]);
+  }, [urlQ, onSearchPage]);
 
   useEffect(() => {
     if (!typed.current || !onSearchPage || debounced === urlQ.trim()) return;

@@ -93,10 +93,20 @@ afterEach(() => {
 });
 
 describe("order page", () => {
+  it("shows Preparing once the shipment is booked with the carrier", async () => {
+    stubApi({ calls: [], status: "fulfilling" }, (r) =>
+      new URL(r.url).pathname === "/api/v1/orders/o1/fulfillment"
+        ? json(200, { id: "f1", order_id: "o1", status: "in_progress", courier: "standard", tracking_id: "TRK1", eta: "2026-01-05", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" })
+        : undefined,
+    );
+    await renderOrder();
+    await waitFor(async () => expect((await screen.findByRole("status", { name: "Order status" })).textContent).toBe("Preparing"));
+  });
+
   it.each([
     ["pending_payment", "Awaiting payment"],
     ["paid", "Paid"],
-    ["fulfilling", "Preparing"],
+    ["fulfilling", "Paid"], // shipment created, not yet booked with the carrier
     ["shipped", "Shipped"],
     ["delivered", "Delivered"],
     ["canceled", "Canceled"],
