@@ -21,7 +21,20 @@ const page = {
   order: lazyRouteComponent(() => import("./routes/Order"), "OrderPage"),
   account: lazyRouteComponent(() => import("./routes/Account"), "AccountPage"),
   chat: lazyRouteComponent(() => import("./routes/ChatPage"), "ChatPage"),
+  adminLayout: lazyRouteComponent(() => import("./routes/admin/AdminLayout"), "AdminLayout"),
+  adminDashboard: lazyRouteComponent(() => import("./routes/admin/Dashboard"), "DashboardAdmin"),
+  adminProducts: lazyRouteComponent(() => import("./routes/admin/Products"), "ProductsAdmin"),
+  adminProduct: lazyRouteComponent(() => import("./routes/admin/Product"), "ProductAdmin"),
+  adminOrders: lazyRouteComponent(() => import("./routes/admin/Orders"), "OrdersAdmin"),
+  adminOrder: lazyRouteComponent(() => import("./routes/admin/Order"), "OrderAdmin"),
+  adminFulfillments: lazyRouteComponent(() => import("./routes/admin/Fulfillments"), "FulfillmentsAdmin"),
+  adminPromotions: lazyRouteComponent(() => import("./routes/admin/Promotions"), "PromotionsAdmin"),
+  adminShipping: lazyRouteComponent(() => import("./routes/admin/Shipping"), "ShippingAdmin"),
+  adminCustomers: lazyRouteComponent(() => import("./routes/admin/Customers"), "CustomersAdmin"),
   adminSupport: lazyRouteComponent(() => import("./routes/admin/Support"), "SupportInbox"),
+  adminSearch: lazyRouteComponent(() => import("./routes/admin/SearchInsights"), "SearchInsightsAdmin"),
+  adminEvents: lazyRouteComponent(() => import("./routes/admin/Events"), "EventsAdmin"),
+  adminAudit: lazyRouteComponent(() => import("./routes/admin/Audit"), "AuditAdmin"),
 };
 
 // signedIn guards a page that needs a session: without one the shopper
@@ -104,9 +117,56 @@ const adminRoute = createRoute({
   beforeLoad: ({ location }) => {
     if (!getTokens() || role() !== "admin") throw redirect({ to: "/login", search: { redirect: location.href } });
   },
+  component: page.adminLayout,
 });
 
+const adminDashboardRoute = createRoute({ getParentRoute: () => adminRoute, path: "/", component: page.adminDashboard });
+const adminProductsRoute = createRoute({ getParentRoute: () => adminRoute, path: "/products", component: page.adminProducts });
+const adminFulfillmentsRoute = createRoute({ getParentRoute: () => adminRoute, path: "/fulfillments", component: page.adminFulfillments });
+const adminPromotionsRoute = createRoute({ getParentRoute: () => adminRoute, path: "/promotions", component: page.adminPromotions });
+const adminShippingRoute = createRoute({ getParentRoute: () => adminRoute, path: "/shipping", component: page.adminShipping });
+const adminCustomersRoute = createRoute({ getParentRoute: () => adminRoute, path: "/customers", component: page.adminCustomers });
 const adminSupportRoute = createRoute({ getParentRoute: () => adminRoute, path: "/support", component: page.adminSupport });
+const adminSearchRoute = createRoute({ getParentRoute: () => adminRoute, path: "/search", component: page.adminSearch });
+const adminEventsRoute = createRoute({ getParentRoute: () => adminRoute, path: "/events", component: page.adminEvents });
+const adminAuditRoute = createRoute({ getParentRoute: () => adminRoute, path: "/audit", component: page.adminAudit });
+const adminOrdersSearch = (s: Record<string, unknown>): AdminOrdersSearch => ({
+  status: str(s.status),
+  from: str(s.from),
+  to: str(s.to),
+  user_id: str(s.user_id),
+  q: str(s.q),
+  cursor: str(s.cursor),
+});
+
+/** AdminOrdersSearch is the orders list's filter, kept in the URL. */
+export interface AdminOrdersSearch {
+  status?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  user_id?: string | undefined;
+  q?: string | undefined;
+  cursor?: string | undefined;
+}
+
+export const adminProductRoute = createRoute({ getParentRoute: () => adminRoute, path: "/products/$id", component: page.adminProduct });
+export const adminOrderRoute = createRoute({ getParentRoute: () => adminRoute, path: "/orders/$id", component: page.adminOrder });
+export const adminOrdersRoute = createRoute({ getParentRoute: () => adminRoute, path: "/orders", validateSearch: adminOrdersSearch, component: page.adminOrders });
+const adminChildren = [
+  adminDashboardRoute,
+  adminProductsRoute,
+  adminProductRoute,
+  adminOrdersRoute,
+  adminOrderRoute,
+  adminFulfillmentsRoute,
+  adminPromotionsRoute,
+  adminShippingRoute,
+  adminCustomersRoute,
+  adminSupportRoute,
+  adminSearchRoute,
+  adminEventsRoute,
+  adminAuditRoute,
+] as const;
 
 const routeTree = rootRoute.addChildren([
   homeRoute,
@@ -123,7 +183,7 @@ const routeTree = rootRoute.addChildren([
   orderRoute,
   accountRoute,
   chatRoute,
-  adminRoute.addChildren([adminSupportRoute]),
+  adminRoute.addChildren(adminChildren),
 ]);
 
 export const router = createRouter({ routeTree, defaultPreload: "intent" });
