@@ -205,7 +205,7 @@ function describe(e: TimelineEntry, currency: string): string {
   return base;
 }
 
-function Timeline({ entries, currency }: { entries: TimelineEntry[]; currency: string }) {
+export function Timeline({ entries, currency }: { entries: TimelineEntry[]; currency: string }) {
   if (entries.length === 0) return <p className="muted">Nothing yet.</p>;
   const sorted = [...entries].sort((a, b) => a.id - b.id); // newest last
   return (

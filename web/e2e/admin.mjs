@@ -1,0 +1,210 @@
+// The admin console journey of issue 16 in Debian's chromium: an admin
+// creates a product with stock; a shopper (second browser context) buys
+// and pays with the test card; the order appears on the admin's list
+// without a reload; the admin refunds part of it, ships it with a
+// tracking number and marks it delivered, and the shopper's order page
+// shows each step live; a stale edit from a second admin tab shows the
+// conflict instead of overwriting; a dead-lettered event is retried.
+// Driven by role + accessible name only. Screenshots go to OUT_DIR.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is required`);
+  return v;
+};
+const BASE = env("BASE_URL");
+const OUT = env("OUT_DIR");
+const ADMIN_EMAIL = env("ADMIN_EMAIL");
+const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
+const SHOPPER_EMAIL = env("SHOPPER_EMAIL");
+const SHOPPER_PASSWORD = env("SHOPPER_PASSWORD");
+const DEAD_LETTER_CONSUMER = process.env.DEAD_LETTER_CONSUMER ?? "";
+mkdirSync(OUT, { recursive: true });
+
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const DESKTOP = { width: 1280, height: 800 };
+const step = (s) => console.log(`admin journey: ${s}`);
+const fail = (m) => {
+  throw new Error(m);
+};
+
+async function visible(locator, what, timeout = 10000) {
+  try {
+    await locator.first().waitFor({ state: "visible", timeout });
+  } catch (e) {
+    fail(`${what}: not visible within ${timeout} ms (${e.message.split("\n")[0]})`);
+  }
+}
+const shot = (page, name) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+
+async function signIn(page, path, email, password) {
+  await page.goto(BASE + "/login?redirect=" + encodeURIComponent(path));
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+// statusIs waits until the shopper's order status shows text, recording
+// every value it showed (on each DOM mutation) so a passing state counts.
+async function statusBecomes(page, text, timeout = 20000) {
+  await page.waitForFunction((t) => window.__statuses?.includes(t), text, { timeout }).catch(async () => {
+    fail(`the shopper's order status never showed ${text}; it showed ${await page.evaluate(() => (window.__statuses ?? []).join(" → "))}`);
+  });
+}
+
+const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: FLAGS, headless: true });
+try {
+  const adminCtx = await browser.newContext({ viewport: DESKTOP });
+  const admin = await adminCtx.newPage();
+  admin.on("pageerror", (e) => console.error("admin page error:", e.message));
+  admin.on("dialog", (d) => void d.accept());
+
+  step("admin signs in");
+  await signIn(admin, "/admin", ADMIN_EMAIL, ADMIN_PASSWORD);
+  await visible(admin.getByRole("heading", { name: "Dashboard" }), "the dashboard");
+  await shot(admin, "admin-dashboard");
+
+  step("create a product with stock");
+  await admin.getByRole("link", { name: "Products", exact: true }).click();
+  await admin.getByRole("button", { name: "New product" }).click();
+  await admin.getByLabel("SKU").fill("LAMP-9");
+  await admin.getByLabel("Name", { exact: true }).fill("Brass Floor Lamp");
+  await admin.getByLabel("Description").fill("A tall brass lamp.");
+  await admin.getByLabel("Category").fill("home");
+  await admin.getByLabel("Brand").fill("Lumen");
+  await admin.getByLabel("Price").fill("149.00");
+  await admin.getByLabel("Currency").fill("USD");
+  await admin.getByLabel(/Initial stock/).fill("4");
+  const weight = admin.getByLabel(/Weight/);
+  if (await weight.count()) await weight.fill("2500");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.waitForURL(/\/admin\/products\/[0-9a-f-]{36}$/, { timeout: 10000 });
+  const productPath = new URL(admin.url()).pathname;
+  await shot(admin, "admin-product");
+
+  step("the admin watches the orders list");
+  await admin.getByRole("link", { name: "Orders", exact: true }).click();
+  await visible(admin.getByRole("heading", { name: "Orders" }), "the orders list");
+  await admin.evaluate(() => {
+    window.__journey = "no reload";
+  });
+
+  step("a shopper buys it");
+  const shopCtx = await browser.newContext({ viewport: DESKTOP });
+  const shop = await shopCtx.newPage();
+  shop.on("pageerror", (e) => console.error("shopper page error:", e.message));
+  await signIn(shop, "/", SHOPPER_EMAIL, SHOPPER_PASSWORD);
+  await visible(shop.getByRole("button", { name: "Sign out" }), "the shopper signed in");
+  const box = shop.getByRole("searchbox", { name: "Search products" });
+  // Indexing follows the catalogue's events: search until it is found.
+  for (let i = 0; i < 20; i++) {
+    await box.fill("bras flor lamp");
+    await box.press("Enter");
+    if (await shop.getByRole("article", { name: "Brass Floor Lamp" }).isVisible({ timeout: 1000 }).catch(() => false)) break;
+  }
+  await shop.getByRole("article", { name: "Brass Floor Lamp" }).getByRole("link").click();
+  await shop.getByRole("button", { name: "Add to cart" }).click();
+  await visible(shop.getByRole("link", { name: "Cart (1)" }), "the cart count");
+  await shop.getByRole("link", { name: /^Cart/ }).click();
+  await shop.getByRole("button", { name: "Checkout" }).click();
+  await visible(shop.getByLabel("Address line 1"), "the checkout address form");
+  await shop.getByLabel("Address line 1").fill("5 Elm Road");
+  await shop.getByLabel("City").fill("Portland");
+  await shop.getByLabel("Postal code").fill("97201");
+  await shop.getByLabel("Country").fill("US");
+  await shop.getByRole("radio", { name: "Standard" }).check();
+  await shop.waitForTimeout(300);
+  await shop.getByRole("button", { name: "Place order" }).click();
+  await shop.waitForURL(/\/orders\/[0-9a-f-]{36}$/, { timeout: 15000 });
+  const orderId = shop.url().split("/").pop();
+  const short = orderId.replace(/-/g, "").slice(0, 8);
+  await shop.evaluate(() => {
+    window.__statuses = [];
+    const read = () => {
+      const t = document.querySelector('[role="status"][aria-label="Order status"]')?.textContent?.trim();
+      if (t && window.__statuses.at(-1) !== t) window.__statuses.push(t);
+    };
+    read();
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await shop.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await shop.getByRole("button", { name: "Pay" }).click();
+  await statusBecomes(shop, "Paid");
+
+  step(`order ${short} appears on the admin's list without a reload`);
+  await visible(admin.getByRole("link", { name: short }), "the new order on the admin's list", 15000);
+  if ((await admin.evaluate(() => window.__journey)) !== "no reload") fail("the admin's page reloaded");
+  await shot(admin, "admin-orders");
+
+  step("partial refund");
+  await admin.getByRole("link", { name: short }).click();
+  await visible(admin.getByRole("status", { name: "Order status" }), "the admin's order page");
+  await admin.getByRole("spinbutton", { name: "Refund amount" }).fill("10");
+  await admin.getByLabel("Reason").fill("Scratched base");
+  await admin.getByRole("button", { name: "Refund" }).click();
+  await visible(admin.getByText("Refund sent."), "the refund confirmation");
+  await visible(shop.getByText(/Refund issued/), "the refund on the shopper's page", 15000);
+  await shot(admin, "admin-order");
+
+  step("ship with a tracking number");
+  await admin.getByRole("link", { name: "Fulfillments", exact: true }).click();
+  const queue = admin.getByLabel("Queue");
+  let row = admin.getByRole("row", { name: new RegExp(short) });
+  for (const q of ["pending", "in_progress"]) {
+    await queue.selectOption(q);
+    if (await row.isVisible({ timeout: 3000 }).catch(() => false)) break;
+  }
+  await visible(row, "the order in the fulfillment queue");
+  await row.getByLabel("Tracking number").fill("TRK-9-0001");
+  await row.getByRole("button", { name: "Ship" }).click();
+  await statusBecomes(shop, "Shipped");
+  await queue.selectOption("shipped");
+  row = admin.getByRole("row", { name: new RegExp(short) });
+  await visible(row, "the order in the shipped queue");
+  await shot(admin, "admin-fulfillments");
+  await row.getByRole("button", { name: "Mark delivered" }).click();
+  await statusBecomes(shop, "Delivered");
+  step("shopper saw " + (await shop.evaluate(() => window.__statuses.join(" → "))));
+  await visible(shop.getByText("TRK-9-0001"), "the tracking number on the shopper's page");
+  await shot(shop, "shopper-order-delivered");
+
+  step("a stale edit from a second tab");
+  const tab2 = await adminCtx.newPage();
+  await signIn(tab2, productPath, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await visible(tab2.getByLabel("Price"), "the product form in tab 2");
+  await admin.goto(BASE + "/login?redirect=" + encodeURIComponent(productPath));
+  await admin.getByLabel("Email", { exact: true }).fill(ADMIN_EMAIL);
+  await admin.getByLabel("Password", { exact: true }).fill(ADMIN_PASSWORD);
+  await admin.getByRole("button", { name: "Sign in" }).click();
+  await visible(admin.getByLabel("Price"), "the product form in tab 1");
+  await admin.getByLabel("Price").fill("139.00");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.waitForTimeout(500);
+  await tab2.getByLabel("Name", { exact: true }).fill("Brass Floor Lamp XL");
+  await tab2.getByRole("button", { name: "Save" }).click();
+  await visible(tab2.getByRole("button", { name: "Reapply my changes" }), "the conflict panel");
+  await shot(tab2, "admin-conflict");
+  const priceAfter = await tab2.evaluate(async (p) => {
+    const r = await fetch(`/api/v1/products/${p.split("/").pop()}`);
+    return (await r.json()).price;
+  }, productPath);
+  if (priceAfter !== 13900) fail(`the stale save overwrote the price: ${priceAfter}`);
+
+  if (DEAD_LETTER_CONSUMER) {
+    step("retry a dead letter");
+    await admin.getByRole("link", { name: "Events", exact: true }).click();
+    await visible(admin.getByRole("heading", { name: "Events" }), "the events page");
+    await admin.getByRole("button", { name: /^Retry/ }).first().click();
+    await visible(admin.getByText(/Retried/), "the retried dead letter", 15000);
+    await shot(admin, "admin-events");
+  }
+
+  await shopCtx.close();
+  await adminCtx.close();
+  step("done");
+} finally {
+  await browser.close();
+}
