@@ -42,6 +42,10 @@ type BusConfig struct {
 	BaseBackoff  time.Duration // default 100ms, doubling, capped at 2s
 	// BatchSize is how many events a consumer reads per query; default 100.
 	BatchSize int
+	// RetryPollInterval is how often the bus looks for requested
+	// dead-letter retries of its consumers when no notification arrived;
+	// default 10s.
+	RetryPollInterval time.Duration
 	// Subscriber, when set, makes consumers read another transport (Kafka);
 	// nil reads events.outbox.
 	Subscriber func(group string) (message.Subscriber, error)
@@ -84,6 +88,9 @@ func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 100
+	}
+	if cfg.RetryPollInterval == 0 {
+		cfg.RetryPollInterval = 10 * time.Second
 	}
 	b := &Bus{db: db, log: log, cfg: cfg, wake: newWaker(db, log), running: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Subscriber != nil {
@@ -157,6 +164,9 @@ func (b *Bus) Run(ctx context.Context) error {
 	}
 	start(b.wake.run)
 	start(b.relay)
+	if len(b.cons) > 0 {
+		start(b.retryLoop)
+	}
 	var routerErr error
 	if b.router != nil {
 		if len(b.cons) > 0 {
@@ -404,27 +414,35 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 // applyOnce is the one transaction of an event: the inbox row, the
 // handler's effect and (Postgres transport) the consumer's new offset.
 func (b *Bus) applyOnce(ctx context.Context, c Consumer, env Envelope, seq int64) (applied bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			applied, err = false, fmt.Errorf("handler panic: %v", r)
-		}
-	}()
 	err = b.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		applied = false
-		res, err := tx.ExecContext(ctx, "INSERT INTO "+c.Inbox+" (consumer, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Name, env.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return b.advanceIn(ctx, tx, c.Name, seq) // already applied
-		}
-		applied = true
-		if err := c.Handle(ctx, tx, env); err != nil {
+		var err error
+		if applied, err = b.applyIn(ctx, tx, c, env); err != nil {
 			return err
 		}
 		return b.advanceIn(ctx, tx, c.Name, seq)
 	})
 	return applied && err == nil, err
+}
+
+// applyIn is a delivery inside tx: the inbox row, then the handler when
+// the row is new (applied). A panicking handler is an error.
+func (b *Bus) applyIn(ctx context.Context, tx bun.Tx, c Consumer, env Envelope) (applied bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			applied, err = false, fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	res, err := tx.ExecContext(ctx, "INSERT INTO "+c.Inbox+" (consumer, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING", c.Name, env.ID)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil // already applied
+	}
+	if err := c.Handle(ctx, tx, env); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (b *Bus) deadLetter(ctx context.Context, c Consumer, topic, id string, payload []byte, cause error, attempts int) error {

@@ -88,7 +88,7 @@ func (w *waker) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for _, ch := range []string{chanOutbox, chanEvents} {
+	for _, ch := range []string{chanOutbox, chanEvents, chanRetries} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return err
 		}
