@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -290,5 +292,48 @@ func TestProfileAndAdminList(t *testing.T) {
 	}
 	if r := e.Do("GET", "/api/v1/admin/users?limit=1000", nil, admin.access); r.Status != 422 {
 		t.Fatalf("limit over max: %d", r.Status)
+	}
+}
+
+// Admins search users by a literal, case-insensitive substring of the
+// email or name, and filter by role and status; bad filters are 422.
+func TestAdminUserSearch(t *testing.T) {
+	e := servertest.Start(t, func(c *config.Config) { c.AdminEmail, c.AdminPassword = "root@shop.test", "admin-password" })
+	admin := login(t, e, "root@shop.test", "admin-password")
+	register(t, e, "Ann.Smith@shop.test")
+	register(t, e, "bob_50%@shop.test")
+	if r := e.Do("POST", "/api/v1/auth/register", map[string]string{"email": "carl@shop.test", "password": "s3cret-pass", "name": "Carl SMITHERS"}, ""); r.Status != 201 {
+		t.Fatalf("register: %d", r.Status)
+	}
+	emails := func(query string) string {
+		t.Helper()
+		r := e.Do("GET", "/api/v1/admin/users?"+query, nil, admin.access)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", query, r.Status, r.Body)
+		}
+		var out []string
+		for _, it := range r.JSON()["items"].([]any) {
+			out = append(out, it.(map[string]any)["email"].(string))
+		}
+		sort.Strings(out)
+		return strings.Join(out, ",")
+	}
+	for q, want := range map[string]string{
+		"q=SMITH":                                 "ann.smith@shop.test,carl@shop.test", // email of one, name of the other
+		"q=" + url.QueryEscape("_50%"):            "bob_50%@shop.test",                  // wildcards match literally
+		"q=" + url.QueryEscape("%"):               "bob_50%@shop.test",
+		"q=" + url.QueryEscape("a_n"):             "",
+		"role=admin":                              "root@shop.test",
+		"status=unverified":                       "carl@shop.test",
+		"q=shop.test&status=active&role=customer": "ann.smith@shop.test,bob_50%@shop.test",
+	} {
+		if got := emails(q); got != want {
+			t.Errorf("%s: %q, want %q", q, got, want)
+		}
+	}
+	for _, q := range []string{"role=root", "status=gone", "q=" + strings.Repeat("x", 321)} {
+		if r := e.Do("GET", "/api/v1/admin/users?"+q, nil, admin.access); r.Status != 422 {
+			t.Errorf("%.40s: %d %s", q, r.Status, r.Body)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -97,13 +98,36 @@ func (Store) UserByID(ctx context.Context, db bun.IDB, id string) (*UserRow, err
 }
 
 // ListUsers pages users by id (UUIDv7, so creation order).
-func (Store) ListUsers(ctx context.Context, db bun.IDB, after string, limit int) ([]UserRow, error) {
+func (Store) ListUsers(ctx context.Context, db bun.IDB, f UserFilter, after string, limit int) ([]UserRow, error) {
 	var out []UserRow
 	q := db.NewSelect().Model(&out).OrderExpr("id ASC").Limit(int64(limit))
 	if after != "" {
 		q = q.Where("id > ?", after)
 	}
+	if f.Q != "" {
+		pat := "%" + likeEscape(f.Q) + "%"
+		q = q.Where("(email ILIKE ? ESCAPE '\\' OR name ILIKE ? ESCAPE '\\')", pat, pat)
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
 	return out, q.Scan(ctx)
+}
+
+// UserFilter narrows ListUsers; empty fields match every user. Q is a
+// case-insensitive substring of the email or the name, taken literally
+// (LIKE wildcards in it are escaped).
+type UserFilter struct {
+	Q, Role, Status string
+}
+
+// likeEscape makes s match literally inside a LIKE pattern whose escape
+// character is the backslash.
+func likeEscape(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "%", "\\%", "_", "\\_").Replace(s)
 }
 
 // SetName updates the display name.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -169,13 +171,38 @@ func (s *Service) DeleteAddress(ctx context.Context, userID, id string) error {
 	})
 }
 
-// ListUsers pages all users for admins.
-func (s *Service) ListUsers(ctx context.Context, cur string, limit int) ([]User, *string, error) {
+// UserFilter narrows the admins' user list: Q is a case-insensitive
+// substring of the email or name (taken literally), Role and Status exact
+// values; empty fields match every user.
+type UserFilter struct {
+	Q      string
+	Role   string
+	Status string
+}
+
+// maxUserQuery bounds q: longer text matches no email anyway.
+const maxUserQuery = 320
+
+// ListUsers pages the users for admins, by id, filtered by f.
+func (s *Service) ListUsers(ctx context.Context, f UserFilter, cur string, limit int) ([]User, *string, error) {
+	var bad []errs.FieldError
+	if utf8.RuneCountInString(f.Q) > maxUserQuery {
+		bad = append(bad, errs.Field("q", "must be at most 320 characters"))
+	}
+	if f.Role != "" && f.Role != authn.RoleAdmin && f.Role != authn.RoleCustomer {
+		bad = append(bad, errs.Field("role", "must be customer or admin"))
+	}
+	if f.Status != "" && f.Status != domain.StatusUnverified && f.Status != domain.StatusActive && f.Status != domain.StatusDisabled {
+		bad = append(bad, errs.Field("status", "must be unverified, active or disabled"))
+	}
+	if len(bad) > 0 {
+		return nil, nil, errs.Validation(bad...)
+	}
 	after, err := cursor.Decode(cur)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := s.store.ListUsers(ctx, s.db, after, limit+1)
+	rows, err := s.store.ListUsers(ctx, s.db, adapters.UserFilter{Q: strings.TrimSpace(f.Q), Role: f.Role, Status: f.Status}, after, limit+1)
 	if err != nil {
 		return nil, nil, err
 	}

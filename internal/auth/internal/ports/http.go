@@ -65,7 +65,14 @@ func (h *HTTP) Routes(root, api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/me/addresses", Summary: "Add an address", Tag: "auth", Auth: true, Request: app.AddressInput{}, Response: authapi.Address{}, Status: 201}, h.addAddress)
 	api.Handle(openapi.Op{Method: "PATCH", Path: "/me/addresses/{id}", Summary: "Change an address", Tag: "auth", Auth: true, Request: app.AddressInput{}, Response: authapi.Address{}, Errors: []int{404}}, h.updateAddress)
 	api.Handle(openapi.Op{Method: "DELETE", Path: "/me/addresses/{id}", Summary: "Delete an address", Tag: "auth", Auth: true, Status: 204, Errors: []int{404}}, h.deleteAddress)
-	api.Handle(openapi.Op{Method: "GET", Path: "/admin/users", Summary: "List users", Tag: "admin", Admin: true, Query: []string{"limit", "cursor"}, Response: httpx.Page[app.User]{}}, h.listUsers)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/users", Tag: "admin", Admin: true, Response: httpx.Page[app.User]{},
+		Summary: "List users, optionally searched (q: a case-insensitive substring of the email or name) and filtered by role and status",
+		Query:   []string{"limit", "cursor"},
+		Params: []openapi.Param{
+			openapi.QueryParam("q", "a case-insensitive substring of the email or name, matched literally", map[string]any{"type": "string", "maxLength": 320}),
+			openapi.QueryParam("role", "only users with this role", openapi.Enum(authn.RoleCustomer, authn.RoleAdmin)),
+			openapi.QueryParam("status", "only users in this status", openapi.Enum("unverified", "active", "disabled")),
+		}}, h.listUsers)
 }
 
 func (h *HTTP) jwks(c *fiber.Ctx) error {
@@ -235,7 +242,8 @@ func (h *HTTP) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	users, next, err := h.svc.ListUsers(c.UserContext(), httpx.Query(c, "cursor"), limit)
+	f := app.UserFilter{Q: httpx.Query(c, "q"), Role: httpx.Query(c, "role"), Status: httpx.Query(c, "status")}
+	users, next, err := h.svc.ListUsers(c.UserContext(), f, httpx.Query(c, "cursor"), limit)
 	if err != nil {
 		return err
 	}
