@@ -74,6 +74,28 @@ func TestCatalogContract(t *testing.T) {
 			if p, _ := api.Product(ctx, a); p.Stock.OnHand != 3 || p.Stock.Reserved != 0 {
 				t.Fatalf("stock: %+v", p.Stock)
 			}
+			low, err := api.LowStock(ctx, 3, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := map[string]int{}
+			for _, it := range low {
+				found[it.ProductID] = it.Available
+			}
+			if v, ok := found[b]; !ok || v != 1 || found[a] != 3 {
+				t.Fatalf("low stock: %+v", low)
+			}
+			for i := 1; i < len(low); i++ {
+				if low[i].Available < low[i-1].Available {
+					t.Fatalf("low stock not lowest first: %+v", low)
+				}
+			}
+			if _, err := api.LowStock(ctx, -1, 10); err == nil {
+				t.Fatal("negative threshold accepted")
+			}
+			if _, err := api.LowStock(ctx, 3, 0); err == nil {
+				t.Fatal("limit 0 accepted")
+			}
 			if err := api.Reserve(ctx, "not-a-uuid", []catalogapi.Line{{ProductID: a, Quantity: 1}}, nil); err == nil {
 				t.Fatal("bad order id accepted")
 			}

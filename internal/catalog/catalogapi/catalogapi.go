@@ -54,6 +54,16 @@ type Product struct {
 	UpdatedAt   time.Time      `json:"updated_at"`
 }
 
+// LowStockItem is an active product whose available stock is at or below
+// an admin's threshold: what the dashboard lists so stock is reordered
+// before customers see "out of stock".
+type LowStockItem struct {
+	ProductID string `json:"product_id"`
+	SKU       string `json:"sku"`
+	Name      string `json:"name"`
+	Available int    `json:"available"`
+}
+
 // Line is one product and quantity of a reservation.
 type Line struct {
 	ProductID string `json:"product_id"`
@@ -118,4 +128,8 @@ type Catalog interface {
 	// id, for read models that rebuild from catalog (search reindex);
 	// total, the number of products, is set on the first page only.
 	Page(ctx context.Context, after string, limit int) (items []Product, total int, err error)
+	// LowStock lists at most limit (1 to 100) active products whose
+	// available stock is at most threshold (≥ 0), lowest first, for the
+	// admin dashboard hosted by another context.
+	LowStock(ctx context.Context, threshold, limit int) ([]LowStockItem, error)
 }

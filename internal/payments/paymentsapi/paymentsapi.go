@@ -98,6 +98,25 @@ type Refund struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
+// ReviewItem is a payment an admin should look at: the provider reported
+// another amount than the intent's, or the payment failed.
+type ReviewItem struct {
+	ID        string    `json:"id"`
+	OrderID   string    `json:"order_id"`
+	Status    string    `json:"status" enum:"amount_mismatch,failed"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ReviewSummary counts the payments needing review by status and lists
+// the newest of them, so a dashboard hosted elsewhere shows them in one call.
+type ReviewSummary struct {
+	AmountMismatch int          `json:"amount_mismatch"`
+	Failed         int          `json:"failed"`
+	Items          []ReviewItem `json:"items"`
+}
+
 // Errors.
 var (
 	ErrNotFound       = errs.New(errs.NotFound, "not_found", "payment not found")
@@ -124,4 +143,7 @@ type Payments interface {
 	// Gateways lists the gateways this shop accepts, so checkout can refuse
 	// one that would only fail when the order is placed.
 	Gateways(ctx context.Context) ([]Gateway, error)
+	// ReviewSummary counts payments in amount_mismatch and failed and lists
+	// at most limit (1 to 100) of them, newest first (admin dashboard).
+	ReviewSummary(ctx context.Context, limit int) (ReviewSummary, error)
 }

@@ -844,6 +844,170 @@ func (x *ListProductsResponse) GetTotal() int64 {
 	return 0
 }
 
+type LowStockRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Threshold     int64                  `protobuf:"varint,1,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Limit         int64                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LowStockRequest) Reset() {
+	*x = LowStockRequest{}
+	mi := &file_catalog_v1_catalog_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LowStockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LowStockRequest) ProtoMessage() {}
+
+func (x *LowStockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_catalog_v1_catalog_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LowStockRequest.ProtoReflect.Descriptor instead.
+func (*LowStockRequest) Descriptor() ([]byte, []int) {
+	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LowStockRequest) GetThreshold() int64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *LowStockRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type LowStockItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProductId     string                 `protobuf:"bytes,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Sku           string                 `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Available     int64                  `protobuf:"varint,4,opt,name=available,proto3" json:"available,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LowStockItem) Reset() {
+	*x = LowStockItem{}
+	mi := &file_catalog_v1_catalog_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LowStockItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LowStockItem) ProtoMessage() {}
+
+func (x *LowStockItem) ProtoReflect() protoreflect.Message {
+	mi := &file_catalog_v1_catalog_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LowStockItem.ProtoReflect.Descriptor instead.
+func (*LowStockItem) Descriptor() ([]byte, []int) {
+	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *LowStockItem) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *LowStockItem) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *LowStockItem) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LowStockItem) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+type LowStockResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*LowStockItem        `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LowStockResponse) Reset() {
+	*x = LowStockResponse{}
+	mi := &file_catalog_v1_catalog_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LowStockResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LowStockResponse) ProtoMessage() {}
+
+func (x *LowStockResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_catalog_v1_catalog_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LowStockResponse.ProtoReflect.Descriptor instead.
+func (*LowStockResponse) Descriptor() ([]byte, []int) {
+	return file_catalog_v1_catalog_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *LowStockResponse) GetItems() []*LowStockItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 var File_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_catalog_v1_catalog_proto_rawDesc = "" +
@@ -906,7 +1070,18 @@ const file_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\x03R\x05limit\"]\n" +
 	"\x14ListProductsResponse\x12/\n" +
 	"\bproducts\x18\x01 \x03(\v2\x13.catalog.v1.ProductR\bproducts\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total2\xc9\x03\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\"E\n" +
+	"\x0fLowStockRequest\x12\x1c\n" +
+	"\tthreshold\x18\x01 \x01(\x03R\tthreshold\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x03R\x05limit\"q\n" +
+	"\fLowStockItem\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x01 \x01(\tR\tproductId\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1c\n" +
+	"\tavailable\x18\x04 \x01(\x03R\tavailable\"B\n" +
+	"\x10LowStockResponse\x12.\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.catalog.v1.LowStockItemR\x05items2\x90\x04\n" +
 	"\x0eCatalogService\x12K\n" +
 	"\n" +
 	"GetProduct\x12\x1d.catalog.v1.GetProductRequest\x1a\x1e.catalog.v1.GetProductResponse\x12N\n" +
@@ -914,7 +1089,8 @@ const file_catalog_v1_catalog_proto_rawDesc = "" +
 	"\aReserve\x12\x1a.catalog.v1.ReserveRequest\x1a\x1b.catalog.v1.ReserveResponse\x12B\n" +
 	"\aRelease\x12\x1a.catalog.v1.ReleaseRequest\x1a\x1b.catalog.v1.ReleaseResponse\x12?\n" +
 	"\x06Commit\x12\x19.catalog.v1.CommitRequest\x1a\x1a.catalog.v1.CommitResponse\x12Q\n" +
-	"\fListProducts\x12\x1f.catalog.v1.ListProductsRequest\x1a .catalog.v1.ListProductsResponseBAZ?github.com/opencommerce/commerce/api/proto/catalog/v1;catalogv1b\x06proto3"
+	"\fListProducts\x12\x1f.catalog.v1.ListProductsRequest\x1a .catalog.v1.ListProductsResponse\x12E\n" +
+	"\bLowStock\x12\x1b.catalog.v1.LowStockRequest\x1a\x1c.catalog.v1.LowStockResponseBAZ?github.com/opencommerce/commerce/api/proto/catalog/v1;catalogv1b\x06proto3"
 
 var (
 	file_catalog_v1_catalog_proto_rawDescOnce sync.Once
@@ -928,7 +1104,7 @@ func file_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_catalog_v1_catalog_proto_rawDescData
 }
 
-var file_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_catalog_v1_catalog_proto_goTypes = []any{
 	(*Stock)(nil),                 // 0: catalog.v1.Stock
 	(*Product)(nil),               // 1: catalog.v1.Product
@@ -945,36 +1121,42 @@ var file_catalog_v1_catalog_proto_goTypes = []any{
 	(*CommitResponse)(nil),        // 12: catalog.v1.CommitResponse
 	(*ListProductsRequest)(nil),   // 13: catalog.v1.ListProductsRequest
 	(*ListProductsResponse)(nil),  // 14: catalog.v1.ListProductsResponse
-	(*structpb.Struct)(nil),       // 15: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*LowStockRequest)(nil),       // 15: catalog.v1.LowStockRequest
+	(*LowStockItem)(nil),          // 16: catalog.v1.LowStockItem
+	(*LowStockResponse)(nil),      // 17: catalog.v1.LowStockResponse
+	(*structpb.Struct)(nil),       // 18: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_catalog_v1_catalog_proto_depIdxs = []int32{
-	15, // 0: catalog.v1.Product.attributes:type_name -> google.protobuf.Struct
+	18, // 0: catalog.v1.Product.attributes:type_name -> google.protobuf.Struct
 	0,  // 1: catalog.v1.Product.stock:type_name -> catalog.v1.Stock
-	16, // 2: catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	16, // 3: catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 2: catalog.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	19, // 3: catalog.v1.Product.updated_at:type_name -> google.protobuf.Timestamp
 	1,  // 4: catalog.v1.GetProductResponse.product:type_name -> catalog.v1.Product
 	1,  // 5: catalog.v1.GetProductsResponse.products:type_name -> catalog.v1.Product
 	6,  // 6: catalog.v1.ReserveRequest.lines:type_name -> catalog.v1.Line
-	16, // 7: catalog.v1.ReserveRequest.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 7: catalog.v1.ReserveRequest.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 8: catalog.v1.ListProductsResponse.products:type_name -> catalog.v1.Product
-	2,  // 9: catalog.v1.CatalogService.GetProduct:input_type -> catalog.v1.GetProductRequest
-	4,  // 10: catalog.v1.CatalogService.GetProducts:input_type -> catalog.v1.GetProductsRequest
-	7,  // 11: catalog.v1.CatalogService.Reserve:input_type -> catalog.v1.ReserveRequest
-	9,  // 12: catalog.v1.CatalogService.Release:input_type -> catalog.v1.ReleaseRequest
-	11, // 13: catalog.v1.CatalogService.Commit:input_type -> catalog.v1.CommitRequest
-	13, // 14: catalog.v1.CatalogService.ListProducts:input_type -> catalog.v1.ListProductsRequest
-	3,  // 15: catalog.v1.CatalogService.GetProduct:output_type -> catalog.v1.GetProductResponse
-	5,  // 16: catalog.v1.CatalogService.GetProducts:output_type -> catalog.v1.GetProductsResponse
-	8,  // 17: catalog.v1.CatalogService.Reserve:output_type -> catalog.v1.ReserveResponse
-	10, // 18: catalog.v1.CatalogService.Release:output_type -> catalog.v1.ReleaseResponse
-	12, // 19: catalog.v1.CatalogService.Commit:output_type -> catalog.v1.CommitResponse
-	14, // 20: catalog.v1.CatalogService.ListProducts:output_type -> catalog.v1.ListProductsResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 9: catalog.v1.LowStockResponse.items:type_name -> catalog.v1.LowStockItem
+	2,  // 10: catalog.v1.CatalogService.GetProduct:input_type -> catalog.v1.GetProductRequest
+	4,  // 11: catalog.v1.CatalogService.GetProducts:input_type -> catalog.v1.GetProductsRequest
+	7,  // 12: catalog.v1.CatalogService.Reserve:input_type -> catalog.v1.ReserveRequest
+	9,  // 13: catalog.v1.CatalogService.Release:input_type -> catalog.v1.ReleaseRequest
+	11, // 14: catalog.v1.CatalogService.Commit:input_type -> catalog.v1.CommitRequest
+	13, // 15: catalog.v1.CatalogService.ListProducts:input_type -> catalog.v1.ListProductsRequest
+	15, // 16: catalog.v1.CatalogService.LowStock:input_type -> catalog.v1.LowStockRequest
+	3,  // 17: catalog.v1.CatalogService.GetProduct:output_type -> catalog.v1.GetProductResponse
+	5,  // 18: catalog.v1.CatalogService.GetProducts:output_type -> catalog.v1.GetProductsResponse
+	8,  // 19: catalog.v1.CatalogService.Reserve:output_type -> catalog.v1.ReserveResponse
+	10, // 20: catalog.v1.CatalogService.Release:output_type -> catalog.v1.ReleaseResponse
+	12, // 21: catalog.v1.CatalogService.Commit:output_type -> catalog.v1.CommitResponse
+	14, // 22: catalog.v1.CatalogService.ListProducts:output_type -> catalog.v1.ListProductsResponse
+	17, // 23: catalog.v1.CatalogService.LowStock:output_type -> catalog.v1.LowStockResponse
+	17, // [17:24] is the sub-list for method output_type
+	10, // [10:17] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_catalog_v1_catalog_proto_init() }
@@ -988,7 +1170,7 @@ func file_catalog_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_catalog_v1_catalog_proto_rawDesc), len(file_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	CatalogService_Release_FullMethodName      = "/catalog.v1.CatalogService/Release"
 	CatalogService_Commit_FullMethodName       = "/catalog.v1.CatalogService/Commit"
 	CatalogService_ListProducts_FullMethodName = "/catalog.v1.CatalogService/ListProducts"
+	CatalogService_LowStock_FullMethodName     = "/catalog.v1.CatalogService/LowStock"
 )
 
 // CatalogServiceClient is the client API for CatalogService service.
@@ -39,6 +40,9 @@ type CatalogServiceClient interface {
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
 	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error)
+	// LowStock lists active products at or below a threshold of available
+	// stock, lowest first (the admin dashboard).
+	LowStock(ctx context.Context, in *LowStockRequest, opts ...grpc.CallOption) (*LowStockResponse, error)
 }
 
 type catalogServiceClient struct {
@@ -109,6 +113,16 @@ func (c *catalogServiceClient) ListProducts(ctx context.Context, in *ListProduct
 	return out, nil
 }
 
+func (c *catalogServiceClient) LowStock(ctx context.Context, in *LowStockRequest, opts ...grpc.CallOption) (*LowStockResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LowStockResponse)
+	err := c.cc.Invoke(ctx, CatalogService_LowStock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CatalogServiceServer is the server API for CatalogService service.
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility.
@@ -121,6 +135,9 @@ type CatalogServiceServer interface {
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
 	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
 	ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error)
+	// LowStock lists active products at or below a threshold of available
+	// stock, lowest first (the admin dashboard).
+	LowStock(context.Context, *LowStockRequest) (*LowStockResponse, error)
 	mustEmbedUnimplementedCatalogServiceServer()
 }
 
@@ -148,6 +165,9 @@ func (UnimplementedCatalogServiceServer) Commit(context.Context, *CommitRequest)
 }
 func (UnimplementedCatalogServiceServer) ListProducts(context.Context, *ListProductsRequest) (*ListProductsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListProducts not implemented")
+}
+func (UnimplementedCatalogServiceServer) LowStock(context.Context, *LowStockRequest) (*LowStockResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LowStock not implemented")
 }
 func (UnimplementedCatalogServiceServer) mustEmbedUnimplementedCatalogServiceServer() {}
 func (UnimplementedCatalogServiceServer) testEmbeddedByValue()                        {}
@@ -278,6 +298,24 @@ func _CatalogService_ListProducts_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_LowStock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LowStockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).LowStock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_LowStock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).LowStock(ctx, req.(*LowStockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CatalogService_ServiceDesc is the grpc.ServiceDesc for CatalogService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -308,6 +346,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListProducts",
 			Handler:    _CatalogService_ListProducts_Handler,
+		},
+		{
+			MethodName: "LowStock",
+			Handler:    _CatalogService_LowStock_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -626,6 +626,194 @@ func (x *ListGatewaysResponse) GetGateways() []*Gateway {
 	return nil
 }
 
+type ReviewSummaryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Limit         int64                  `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewSummaryRequest) Reset() {
+	*x = ReviewSummaryRequest{}
+	mi := &file_payments_v1_payments_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewSummaryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewSummaryRequest) ProtoMessage() {}
+
+func (x *ReviewSummaryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewSummaryRequest.ProtoReflect.Descriptor instead.
+func (*ReviewSummaryRequest) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReviewSummaryRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ReviewItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	OrderId       string                 `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Amount        int64                  `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	Currency      string                 `protobuf:"bytes,5,opt,name=currency,proto3" json:"currency,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewItem) Reset() {
+	*x = ReviewItem{}
+	mi := &file_payments_v1_payments_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewItem) ProtoMessage() {}
+
+func (x *ReviewItem) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewItem.ProtoReflect.Descriptor instead.
+func (*ReviewItem) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReviewItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ReviewItem) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *ReviewItem) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ReviewItem) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ReviewItem) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *ReviewItem) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+type ReviewSummaryResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AmountMismatch int64                  `protobuf:"varint,1,opt,name=amount_mismatch,json=amountMismatch,proto3" json:"amount_mismatch,omitempty"`
+	Failed         int64                  `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
+	Items          []*ReviewItem          `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReviewSummaryResponse) Reset() {
+	*x = ReviewSummaryResponse{}
+	mi := &file_payments_v1_payments_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewSummaryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewSummaryResponse) ProtoMessage() {}
+
+func (x *ReviewSummaryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_payments_v1_payments_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewSummaryResponse.ProtoReflect.Descriptor instead.
+func (*ReviewSummaryResponse) Descriptor() ([]byte, []int) {
+	return file_payments_v1_payments_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReviewSummaryResponse) GetAmountMismatch() int64 {
+	if x != nil {
+		return x.AmountMismatch
+	}
+	return 0
+}
+
+func (x *ReviewSummaryResponse) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *ReviewSummaryResponse) GetItems() []*ReviewItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 var File_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_payments_v1_payments_proto_rawDesc = "" +
@@ -669,12 +857,28 @@ const file_payments_v1_payments_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x12\n" +
 	"\x04test\x18\x03 \x01(\bR\x04test\"H\n" +
 	"\x14ListGatewaysResponse\x120\n" +
-	"\bgateways\x18\x01 \x03(\v2\x14.payments.v1.GatewayR\bgateways2\xd6\x02\n" +
+	"\bgateways\x18\x01 \x03(\v2\x14.payments.v1.GatewayR\bgateways\",\n" +
+	"\x14ReviewSummaryRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x03R\x05limit\"\xbe\x01\n" +
+	"\n" +
+	"ReviewItem\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\x03R\x06amount\x12\x1a\n" +
+	"\bcurrency\x18\x05 \x01(\tR\bcurrency\x129\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x87\x01\n" +
+	"\x15ReviewSummaryResponse\x12'\n" +
+	"\x0famount_mismatch\x18\x01 \x01(\x03R\x0eamountMismatch\x12\x16\n" +
+	"\x06failed\x18\x02 \x01(\x03R\x06failed\x12-\n" +
+	"\x05items\x18\x03 \x03(\v2\x17.payments.v1.ReviewItemR\x05items2\xae\x03\n" +
 	"\x0fPaymentsService\x12S\n" +
 	"\fCreateIntent\x12 .payments.v1.CreateIntentRequest\x1a!.payments.v1.CreateIntentResponse\x12V\n" +
 	"\rRequestCancel\x12!.payments.v1.RequestCancelRequest\x1a\".payments.v1.RequestCancelResponse\x12A\n" +
 	"\x06Refund\x12\x1a.payments.v1.RefundRequest\x1a\x1b.payments.v1.RefundResponse\x12S\n" +
-	"\fListGateways\x12 .payments.v1.ListGatewaysRequest\x1a!.payments.v1.ListGatewaysResponseBCZAgithub.com/opencommerce/commerce/api/proto/payments/v1;paymentsv1b\x06proto3"
+	"\fListGateways\x12 .payments.v1.ListGatewaysRequest\x1a!.payments.v1.ListGatewaysResponse\x12V\n" +
+	"\rReviewSummary\x12!.payments.v1.ReviewSummaryRequest\x1a\".payments.v1.ReviewSummaryResponseBCZAgithub.com/opencommerce/commerce/api/proto/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_payments_v1_payments_proto_rawDescOnce sync.Once
@@ -688,7 +892,7 @@ func file_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_payments_v1_payments_proto_rawDescData
 }
 
-var file_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_payments_v1_payments_proto_goTypes = []any{
 	(*CreateIntentRequest)(nil),   // 0: payments.v1.CreateIntentRequest
 	(*Intent)(nil),                // 1: payments.v1.Intent
@@ -701,26 +905,33 @@ var file_payments_v1_payments_proto_goTypes = []any{
 	(*ListGatewaysRequest)(nil),   // 8: payments.v1.ListGatewaysRequest
 	(*Gateway)(nil),               // 9: payments.v1.Gateway
 	(*ListGatewaysResponse)(nil),  // 10: payments.v1.ListGatewaysResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*ReviewSummaryRequest)(nil),  // 11: payments.v1.ReviewSummaryRequest
+	(*ReviewItem)(nil),            // 12: payments.v1.ReviewItem
+	(*ReviewSummaryResponse)(nil), // 13: payments.v1.ReviewSummaryResponse
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_payments_v1_payments_proto_depIdxs = []int32{
 	1,  // 0: payments.v1.CreateIntentResponse.intent:type_name -> payments.v1.Intent
-	11, // 1: payments.v1.RefundResult.created_at:type_name -> google.protobuf.Timestamp
+	14, // 1: payments.v1.RefundResult.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 2: payments.v1.RefundResponse.refund:type_name -> payments.v1.RefundResult
 	9,  // 3: payments.v1.ListGatewaysResponse.gateways:type_name -> payments.v1.Gateway
-	0,  // 4: payments.v1.PaymentsService.CreateIntent:input_type -> payments.v1.CreateIntentRequest
-	3,  // 5: payments.v1.PaymentsService.RequestCancel:input_type -> payments.v1.RequestCancelRequest
-	5,  // 6: payments.v1.PaymentsService.Refund:input_type -> payments.v1.RefundRequest
-	8,  // 7: payments.v1.PaymentsService.ListGateways:input_type -> payments.v1.ListGatewaysRequest
-	2,  // 8: payments.v1.PaymentsService.CreateIntent:output_type -> payments.v1.CreateIntentResponse
-	4,  // 9: payments.v1.PaymentsService.RequestCancel:output_type -> payments.v1.RequestCancelResponse
-	7,  // 10: payments.v1.PaymentsService.Refund:output_type -> payments.v1.RefundResponse
-	10, // 11: payments.v1.PaymentsService.ListGateways:output_type -> payments.v1.ListGatewaysResponse
-	8,  // [8:12] is the sub-list for method output_type
-	4,  // [4:8] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	14, // 4: payments.v1.ReviewItem.updated_at:type_name -> google.protobuf.Timestamp
+	12, // 5: payments.v1.ReviewSummaryResponse.items:type_name -> payments.v1.ReviewItem
+	0,  // 6: payments.v1.PaymentsService.CreateIntent:input_type -> payments.v1.CreateIntentRequest
+	3,  // 7: payments.v1.PaymentsService.RequestCancel:input_type -> payments.v1.RequestCancelRequest
+	5,  // 8: payments.v1.PaymentsService.Refund:input_type -> payments.v1.RefundRequest
+	8,  // 9: payments.v1.PaymentsService.ListGateways:input_type -> payments.v1.ListGatewaysRequest
+	11, // 10: payments.v1.PaymentsService.ReviewSummary:input_type -> payments.v1.ReviewSummaryRequest
+	2,  // 11: payments.v1.PaymentsService.CreateIntent:output_type -> payments.v1.CreateIntentResponse
+	4,  // 12: payments.v1.PaymentsService.RequestCancel:output_type -> payments.v1.RequestCancelResponse
+	7,  // 13: payments.v1.PaymentsService.Refund:output_type -> payments.v1.RefundResponse
+	10, // 14: payments.v1.PaymentsService.ListGateways:output_type -> payments.v1.ListGatewaysResponse
+	13, // 15: payments.v1.PaymentsService.ReviewSummary:output_type -> payments.v1.ReviewSummaryResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_payments_v1_payments_proto_init() }
@@ -734,7 +945,7 @@ func file_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_payments_v1_payments_proto_rawDesc), len(file_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

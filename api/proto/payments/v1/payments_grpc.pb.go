@@ -23,6 +23,7 @@ const (
 	PaymentsService_RequestCancel_FullMethodName = "/payments.v1.PaymentsService/RequestCancel"
 	PaymentsService_Refund_FullMethodName        = "/payments.v1.PaymentsService/Refund"
 	PaymentsService_ListGateways_FullMethodName  = "/payments.v1.PaymentsService/ListGateways"
+	PaymentsService_ReviewSummary_FullMethodName = "/payments.v1.PaymentsService/ReviewSummary"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -35,6 +36,8 @@ type PaymentsServiceClient interface {
 	RequestCancel(ctx context.Context, in *RequestCancelRequest, opts ...grpc.CallOption) (*RequestCancelResponse, error)
 	Refund(ctx context.Context, in *RefundRequest, opts ...grpc.CallOption) (*RefundResponse, error)
 	ListGateways(ctx context.Context, in *ListGatewaysRequest, opts ...grpc.CallOption) (*ListGatewaysResponse, error)
+	// ReviewSummary counts and lists payments needing review (admin dashboard).
+	ReviewSummary(ctx context.Context, in *ReviewSummaryRequest, opts ...grpc.CallOption) (*ReviewSummaryResponse, error)
 }
 
 type paymentsServiceClient struct {
@@ -85,6 +88,16 @@ func (c *paymentsServiceClient) ListGateways(ctx context.Context, in *ListGatewa
 	return out, nil
 }
 
+func (c *paymentsServiceClient) ReviewSummary(ctx context.Context, in *ReviewSummaryRequest, opts ...grpc.CallOption) (*ReviewSummaryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReviewSummaryResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_ReviewSummary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentsServiceServer is the server API for PaymentsService service.
 // All implementations must embed UnimplementedPaymentsServiceServer
 // for forward compatibility.
@@ -95,6 +108,8 @@ type PaymentsServiceServer interface {
 	RequestCancel(context.Context, *RequestCancelRequest) (*RequestCancelResponse, error)
 	Refund(context.Context, *RefundRequest) (*RefundResponse, error)
 	ListGateways(context.Context, *ListGatewaysRequest) (*ListGatewaysResponse, error)
+	// ReviewSummary counts and lists payments needing review (admin dashboard).
+	ReviewSummary(context.Context, *ReviewSummaryRequest) (*ReviewSummaryResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }
 
@@ -116,6 +131,9 @@ func (UnimplementedPaymentsServiceServer) Refund(context.Context, *RefundRequest
 }
 func (UnimplementedPaymentsServiceServer) ListGateways(context.Context, *ListGatewaysRequest) (*ListGatewaysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListGateways not implemented")
+}
+func (UnimplementedPaymentsServiceServer) ReviewSummary(context.Context, *ReviewSummaryRequest) (*ReviewSummaryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReviewSummary not implemented")
 }
 func (UnimplementedPaymentsServiceServer) mustEmbedUnimplementedPaymentsServiceServer() {}
 func (UnimplementedPaymentsServiceServer) testEmbeddedByValue()                         {}
@@ -210,6 +228,24 @@ func _PaymentsService_ListGateways_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_ReviewSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReviewSummaryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).ReviewSummary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_ReviewSummary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).ReviewSummary(ctx, req.(*ReviewSummaryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentsService_ServiceDesc is the grpc.ServiceDesc for PaymentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -232,6 +268,10 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListGateways",
 			Handler:    _PaymentsService_ListGateways_Handler,
+		},
+		{
+			MethodName: "ReviewSummary",
+			Handler:    _PaymentsService_ReviewSummary_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

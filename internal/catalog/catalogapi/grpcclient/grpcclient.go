@@ -110,3 +110,16 @@ func (c *Client) Page(ctx context.Context, after string, limit int) ([]catalogap
 	}
 	return out, int(r.GetTotal()), nil
 }
+
+// LowStock implements catalogapi.Catalog.
+func (c *Client) LowStock(ctx context.Context, threshold, limit int) ([]catalogapi.LowStockItem, error) {
+	r, err := c.c.LowStock(ctx, &catalogv1.LowStockRequest{Threshold: int64(threshold), Limit: int64(limit)})
+	if err != nil {
+		return nil, grpcx.FromStatus(err)
+	}
+	out := make([]catalogapi.LowStockItem, len(r.GetItems()))
+	for i, it := range r.GetItems() {
+		out[i] = catalogapi.LowStockItem{ProductID: it.GetProductId(), SKU: it.GetSku(), Name: it.GetName(), Available: int(it.GetAvailable())}
+	}
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -336,4 +337,27 @@ func (Store) Count(ctx context.Context, db bun.IDB) (int, error) {
 	var n int
 	err := db.NewRaw("SELECT count(*) FROM catalog.products").Scan(ctx, &n)
 	return n, err
+}
+
+// LowStockRow is an active product with little available stock.
+type LowStockRow struct {
+	ID        string `bun:"id"`
+	SKU       string `bun:"sku"`
+	Name      string `bun:"name"`
+	Available int    `bun:"available"`
+}
+
+// LowStock lists active products whose available stock (on hand minus
+// reserved) is at most threshold, lowest first, in one query (the
+// stock_available index orders it).
+func (Store) LowStock(ctx context.Context, db bun.IDB, threshold, limit int) ([]LowStockRow, error) {
+	var out []LowStockRow
+	err := db.NewRaw(`SELECT p.id::text, p.sku, p.name, s.on_hand - s.reserved AS available
+		FROM catalog.stock s JOIN catalog.products p ON p.id = s.product_id
+		WHERE s.on_hand - s.reserved <= ? AND p.status = 'active'
+		ORDER BY s.on_hand - s.reserved, s.product_id LIMIT ?`, threshold, limit).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("low stock: %w", err)
+	}
+	return out, nil
 }

@@ -76,3 +76,29 @@ func (g *GRPC) ListProducts(ctx context.Context, r *catalogv1.ListProductsReques
 	}
 	return out, nil
 }
+
+// LowStock implements catalogv1.CatalogServiceServer.
+func (g *GRPC) LowStock(ctx context.Context, r *catalogv1.LowStockRequest) (*catalogv1.LowStockResponse, error) {
+	items, err := g.api.LowStock(ctx, clampInt(r.GetThreshold()), clampInt(r.GetLimit()))
+	if err != nil {
+		return nil, err
+	}
+	out := &catalogv1.LowStockResponse{Items: make([]*catalogv1.LowStockItem, len(items))}
+	for i, it := range items {
+		out.Items[i] = &catalogv1.LowStockItem{ProductId: it.ProductID, Sku: it.SKU, Name: it.Name, Available: int64(it.Available)}
+	}
+	return out, nil
+}
+
+// clampInt narrows a wire int64 to int without wrapping around, so an
+// out-of-range value is refused by validation instead of becoming another.
+func clampInt(v int64) int {
+	const lim = 1 << 31
+	switch {
+	case v > lim:
+		return lim
+	case v < -lim:
+		return -lim
+	}
+	return int(v)
+}

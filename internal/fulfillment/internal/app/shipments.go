@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -43,9 +44,11 @@ type Fulfillment struct {
 	Courier    string     `json:"courier" bun:"courier" enum:"standard,express"`
 	TrackingID *string    `json:"tracking_id" bun:"tracking_id"`
 	ETA        *time.Time `json:"eta" bun:"eta"`
+	CreatedAt  time.Time  `json:"created_at" bun:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at" bun:"updated_at"`
 }
 
-const fulfillmentCols = "id::text, order_id::text, user_id::text, email, status, courier, tracking_id, eta"
+const fulfillmentCols = "id::text, order_id::text, user_id::text, email, status, courier, tracking_id, eta, created_at, updated_at"
 
 // Errors of fulfillment.
 var (
@@ -136,8 +139,10 @@ func (s *Service) CreateShipments(ctx context.Context) error {
 }
 
 // Advance moves a fulfillment to shipped or delivered (admin) and records
-// the event ordering and notify follow.
-func (s *Service) Advance(ctx context.Context, id, to string) (*Fulfillment, error) {
+// the event ordering and notify follow. trackingID, when not empty on
+// ship, replaces the carrier's tracking id (a parcel the admin booked by
+// hand); otherwise the carrier's is kept.
+func (s *Service) Advance(ctx context.Context, id, to, trackingID string) (*Fulfillment, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, ErrNotFound
 	}
@@ -157,8 +162,12 @@ func (s *Service) Advance(ctx context.Context, id, to string) (*Fulfillment, err
 			return ErrTransition.WithDetail("the fulfillment is " + f.Status)
 		}
 		f.Status = to
-		if _, err := tx.ExecContext(ctx, "UPDATE fulfillment.fulfillments SET status = ?, updated_at = now() WHERE id = ?", to, id); err != nil {
-			return err
+		if trackingID != "" && to == "shipped" {
+			f.TrackingID = &trackingID
+		}
+		if err := tx.NewRaw("UPDATE fulfillment.fulfillments SET status = ?, tracking_id = ?, updated_at = now() WHERE id = ? RETURNING updated_at",
+			to, f.TrackingID, id).Scan(ctx, &f.UpdatedAt); err != nil {
+			return fmt.Errorf("advance fulfillment: %w", err)
 		}
 		out = f
 		return s.publish(ctx, tx, typ, f)

@@ -4,6 +4,7 @@ package ports
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -51,8 +52,13 @@ func (h *HTTP) Routes(api *httpx.Router) {
 		Request: QuoteInput{}, Response: fulfillmentapi.Quote{}}, h.quote)
 	api.Handle(openapi.Op{Method: "GET", Path: "/orders/{id}/fulfillment", Summary: "The fulfillment of one of the caller's orders", Tag: "fulfillment",
 		Auth: true, Response: app.Fulfillment{}, Errors: []int{404}}, h.ofOrder)
-	api.Handle(openapi.Op{Method: "POST", Path: "/admin/fulfillments/{id}/ship", Summary: "Mark a fulfillment shipped", Tag: "admin", Admin: true,
-		Response: app.Fulfillment{}, Errors: []int{404, 409}}, h.advance("shipped"))
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/fulfillments", Summary: "The fulfillment queue, oldest first, optionally in one status", Tag: "admin", Admin: true,
+		Query: []string{"limit", "cursor"}, Response: httpx.Page[app.Fulfillment]{},
+		Params: []openapi.Param{openapi.QueryParam("status", "only fulfillments in this status", openapi.Enum(app.Statuses...))}}, h.queue)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/fulfillments/{id}", Summary: "One fulfillment", Tag: "admin", Admin: true,
+		Response: app.Fulfillment{}, Errors: []int{404}}, h.get)
+	api.Handle(openapi.Op{Method: "POST", Path: "/admin/fulfillments/{id}/ship", Summary: "Mark a fulfillment shipped; the body is optional: a tracking_id replaces the carrier's", Tag: "admin", Admin: true,
+		Request: ShipInput{}, Response: app.Fulfillment{}, Errors: []int{404, 409}}, h.ship)
 	api.Handle(openapi.Op{Method: "POST", Path: "/admin/fulfillments/{id}/deliver", Summary: "Mark a fulfillment delivered", Tag: "admin", Admin: true,
 		Response: app.Fulfillment{}, Errors: []int{404, 409}}, h.advance("delivered"))
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/shipping/rates", Summary: "The shipping rate table", Tag: "admin", Admin: true,
@@ -131,9 +137,50 @@ func (h *HTTP) ofOrder(c *fiber.Ctx) error {
 	return c.JSON(f)
 }
 
+// ShipInput is the optional body of POST /admin/fulfillments/{id}/ship.
+type ShipInput struct {
+	// TrackingID is the parcel's tracking number when the admin booked it
+	// by hand; without it the carrier's tracking id is kept.
+	TrackingID string `json:"tracking_id,omitempty" validate:"omitempty,max=100,printascii"`
+}
+
+func (h *HTTP) ship(c *fiber.Ctx) error {
+	var in ShipInput
+	if len(c.Body()) > 0 {
+		if err := httpx.Bind(c, &in); err != nil {
+			return err
+		}
+	}
+	f, err := h.svc.Advance(c.UserContext(), httpx.Param(c, "id"), "shipped", strings.TrimSpace(in.TrackingID))
+	if err != nil {
+		return err
+	}
+	return c.JSON(f)
+}
+
+func (h *HTTP) queue(c *fiber.Ctx) error {
+	limit, err := httpx.Limit(c)
+	if err != nil {
+		return err
+	}
+	items, next, err := h.svc.Queue(c.UserContext(), httpx.Query(c, "status"), httpx.Query(c, "cursor"), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(httpx.Page[app.Fulfillment]{Items: items, NextCursor: next})
+}
+
+func (h *HTTP) get(c *fiber.Ctx) error {
+	f, err := h.svc.Get(c.UserContext(), httpx.Param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(f)
+}
+
 func (h *HTTP) advance(to string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		f, err := h.svc.Advance(c.UserContext(), httpx.Param(c, "id"), to)
+		f, err := h.svc.Advance(c.UserContext(), httpx.Param(c, "id"), to, "")
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
-	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -280,16 +279,25 @@ func (s *Service) transition(ctx context.Context, tx bun.Tx, orderID string, fro
 // cancels the intent. A cancel racing a payment: the order row lock
 // decides, and the loser sees the winner's status.
 func (s *Service) Cancel(ctx context.Context, userID, orderID string) (*Order, error) {
+	return s.cancel(ctx, orderID, userID, map[string]any{"by": "customer"}, "canceled by customer")
+}
+
+// cancel cancels an order awaiting payment; owner, when not empty, must
+// be the order's user (others' orders are not found).
+func (s *Service) cancel(ctx context.Context, orderID, owner string, detail map[string]any, reason string) (*Order, error) {
 	if _, err := uuid.Parse(orderID); err != nil {
 		return nil, ErrNotFound
 	}
 	var out *Order
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		o, err := s.order(ctx, tx, orderID, false)
-		if err != nil || o.UserID != userID {
+		if err != nil {
+			return err
+		}
+		if owner != "" && o.UserID != owner {
 			return ErrNotFound
 		}
-		o, ok, err := s.transition(ctx, tx, orderID, []string{"pending_payment"}, "canceled", orderingapi.EventOrderCanceled, "canceled by customer", map[string]any{"by": "customer"})
+		o, ok, err := s.transition(ctx, tx, orderID, []string{"pending_payment"}, "canceled", orderingapi.EventOrderCanceled, reason, detail)
 		if err != nil {
 			return err
 		}
@@ -563,37 +571,4 @@ func (s *Service) Timeline(ctx context.Context, userID, id string, admin bool) (
 		out = []TimelineEntry{}
 	}
 	return out, err
-}
-
-// List pages orders: the user's own, or all (admin) optionally by status.
-func (s *Service) List(ctx context.Context, userID, status, cur string, limit int) ([]Order, *string, error) {
-	after, err := cursor.Decode(cur)
-	if err != nil {
-		return nil, nil, err
-	}
-	q := "SELECT " + orderCols + " FROM ordering.orders WHERE status NOT IN ('failed', 'placing')"
-	var args []any
-	if userID != "" {
-		q += " AND user_id = ?"
-		args = append(args, userID)
-	}
-	if status != "" {
-		q += " AND status = ?"
-		args = append(args, status)
-	}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, limit+1)
-	var rows []Order
-	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
-		return nil, nil, err
-	}
-	rows, next := cursor.Page(rows, limit, func(o Order) string { return o.ID })
-	if rows == nil {
-		rows = []Order{}
-	}
-	return rows, next, nil
 }

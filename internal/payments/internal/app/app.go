@@ -521,29 +521,3 @@ func (s *Service) Work(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Payments lists payments with their refunds (admin), newest first.
-func (s *Service) Payments(ctx context.Context, limit int) ([]Payment, error) {
-	var out []Payment
-	if err := s.db.NewRaw("SELECT "+paymentCols+" FROM payments.payments ORDER BY id DESC LIMIT ?", limit).Scan(ctx, &out); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return []Payment{}, nil
-	}
-	ids := make([]string, len(out))
-	idx := map[string]int{}
-	for i := range out {
-		ids[i], idx[out[i].ID] = out[i].ID, i
-		out[i].Refunds = []Refund{}
-	}
-	var refunds []Refund
-	if err := s.db.NewRaw("SELECT id::text, payment_id::text, amount, reason, status, created_at FROM payments.refunds WHERE payment_id::text IN (?) ORDER BY created_at",
-		bun.In(ids)).Scan(ctx, &refunds); err != nil {
-		return nil, err
-	}
-	for _, r := range refunds {
-		out[idx[r.PaymentID]].Refunds = append(out[idx[r.PaymentID]].Refunds, r)
-	}
-	return out, nil
-}

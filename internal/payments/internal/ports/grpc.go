@@ -50,3 +50,22 @@ func (s GRPC) ListGateways(ctx context.Context, _ *paymentsv1.ListGatewaysReques
 	}
 	return out, nil
 }
+
+// ReviewSummary implements paymentsv1.PaymentsServiceServer.
+func (s GRPC) ReviewSummary(ctx context.Context, r *paymentsv1.ReviewSummaryRequest) (*paymentsv1.ReviewSummaryResponse, error) {
+	limit := r.GetLimit()
+	if limit > 1<<20 || limit < -1<<20 {
+		limit = -1 // out of any valid range: refused by validation, never wrapped
+	}
+	sum, err := s.API.ReviewSummary(ctx, int(limit))
+	if err != nil {
+		return nil, err
+	}
+	out := &paymentsv1.ReviewSummaryResponse{AmountMismatch: int64(sum.AmountMismatch), Failed: int64(sum.Failed),
+		Items: make([]*paymentsv1.ReviewItem, len(sum.Items))}
+	for i, it := range sum.Items {
+		out.Items[i] = &paymentsv1.ReviewItem{Id: it.ID, OrderId: it.OrderID, Status: it.Status, Amount: it.Amount, Currency: it.Currency,
+			UpdatedAt: timestamppb.New(it.UpdatedAt)}
+	}
+	return out, nil
+}

@@ -45,8 +45,10 @@ func (h *HTTP) Routes(api *httpx.Router) {
 		Response: httpx.Page[paymentsapi.Gateway]{}}, h.gateways)
 	api.Handle(openapi.Op{Method: "POST", Path: "/payments/test/confirm", Summary: "Pay a test-gateway intent with a test card, as Stripe test mode does in a browser (owner only): 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined (card_declined), 4000 0000 0000 9995 fails (insufficient_funds); the outcome takes the webhook's path", Tag: "payments",
 		Auth: true, Request: ConfirmRequest{}, Response: ConfirmResponse{}, Errors: []int{404, 409}}, h.confirm)
-	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds", Tag: "admin", Admin: true,
-		Query: []string{"limit"}, Response: httpx.Page[app.Payment]{}}, h.list)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/payments", Summary: "Payments with status, gateway, amounts and refunds, newest first, by status and order", Tag: "admin", Admin: true,
+		Query: []string{"limit", "cursor"}, Response: httpx.Page[app.Payment]{},
+		Params: []openapi.Param{openapi.QueryParam("status", "only payments in this status", openapi.Enum(app.Statuses...)),
+			openapi.QueryParam("order_id", "only the payment of this order", map[string]any{"type": "string", "format": "uuid"})}}, h.list)
 }
 
 func (h *HTTP) webhook(c *fiber.Ctx) error {
@@ -95,9 +97,10 @@ func (h *HTTP) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.svc.Payments(c.UserContext(), limit)
+	list, next, err := h.svc.Payments(c.UserContext(), app.ListFilter{Status: httpx.Query(c, "status"), OrderID: httpx.Query(c, "order_id"),
+		Cursor: httpx.Query(c, "cursor"), Limit: limit})
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Page[app.Payment]{Items: list})
+	return c.JSON(httpx.Page[app.Payment]{Items: list, NextCursor: next})
 }

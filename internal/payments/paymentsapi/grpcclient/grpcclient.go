@@ -63,3 +63,17 @@ func (c *Client) Gateways(ctx context.Context) ([]paymentsapi.Gateway, error) {
 	}
 	return out, nil
 }
+
+// ReviewSummary implements paymentsapi.Payments.
+func (c *Client) ReviewSummary(ctx context.Context, limit int) (paymentsapi.ReviewSummary, error) {
+	r, err := c.c.ReviewSummary(ctx, &paymentsv1.ReviewSummaryRequest{Limit: int64(limit)})
+	if err != nil {
+		return paymentsapi.ReviewSummary{}, grpcx.FromStatus(err)
+	}
+	out := paymentsapi.ReviewSummary{AmountMismatch: int(r.GetAmountMismatch()), Failed: int(r.GetFailed()), Items: make([]paymentsapi.ReviewItem, len(r.GetItems()))}
+	for i, it := range r.GetItems() {
+		out.Items[i] = paymentsapi.ReviewItem{ID: it.GetId(), OrderID: it.GetOrderId(), Status: it.GetStatus(), Amount: it.GetAmount(),
+			Currency: it.GetCurrency(), UpdatedAt: it.GetUpdatedAt().AsTime()}
+	}
+	return out, nil
+}

@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS ordering.orders_paid;
+DROP INDEX IF EXISTS ordering.orders_created;
