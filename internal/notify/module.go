@@ -48,9 +48,10 @@ type Deps struct {
 
 // Module is the assembled notify context.
 type Module struct {
-	svc  *app.Service
-	hub  *push.Hub
-	http *ports.HTTP
+	svc      *app.Service
+	hub      *push.Hub
+	adminHub *push.AdminHub
+	http     *ports.HTTP
 }
 
 // New assembles the module; bad templates or providers fail here, at
@@ -67,10 +68,13 @@ func New(d Deps) (*Module, error) {
 	}
 	svc := app.New(d.DB, d.Redis, d.Sender, app.Config{PublicURL: d.PublicURL, Templates: tpl, SMS: chain}, log)
 	var hub *push.Hub
+	var adminHub *push.AdminHub
 	if d.Redis != nil {
 		hub = push.NewHub(d.Redis, log)
+		adminHub = push.NewAdminHub(d.Redis, log)
 	}
-	return &Module{svc: svc, hub: hub, http: ports.NewHTTP(svc, hub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}, nil
+	return &Module{svc: svc, hub: hub, adminHub: adminHub,
+		http: ports.NewHTTP(svc, hub, adminHub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}, nil
 }
 
 // Consumers are notify's event subscriptions. After each applied event the
@@ -108,6 +112,9 @@ func (m *Module) Run(ctx context.Context) error {
 	if m.hub != nil {
 		g.Go(func() error { return m.hub.Run(ctx) })
 	}
+	if m.adminHub != nil {
+		g.Go(func() error { return m.adminHub.Run(ctx) })
+	}
 	return g.Wait()
 }
 
@@ -116,5 +123,8 @@ func (m *Module) Run(ctx context.Context) error {
 func (m *Module) Shutdown() {
 	if m.hub != nil {
 		m.hub.Close()
+	}
+	if m.adminHub != nil {
+		m.adminHub.Close()
 	}
 }

@@ -61,7 +61,7 @@ var routes = map[string]string{
 // EventSource or a browser WebSocket cannot send an Authorization header);
 // the edge honours the query token nowhere else, like the contexts, whose
 // routers learn the same set from the routes documenting access_token.
-var QueryTokenPaths = []string{"/api/v1/notifications/stream", "/api/v1/chat/ws"}
+var QueryTokenPaths = []string{"/api/v1/notifications/stream", "/api/v1/admin/stream", "/api/v1/chat/ws"}
 
 var prefixes = func() []string {
 	var out []string

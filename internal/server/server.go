@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/opencommerce/commerce/internal/platform/audit"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -68,12 +69,13 @@ type Server struct {
 	grpcServices []func(grpc.ServiceRegistrar)
 	conns        map[string]*grpc.ClientConn
 	storefront   *httpx.Storefront
+	audit        *audit.Log
 }
 
 // New wires everything on an open, migrated database. It does not start
 // listening; Run does.
 func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, DB: db, Doc: &openapi.Registry{}}
+	s := &Server{cfg: cfg, log: log, DB: db, Doc: &openapi.Registry{}, audit: audit.New(db, log)}
 	var err error
 	if s.Redis, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
 		return nil, err
@@ -147,6 +149,7 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	app.Use(authMW.Identify)
 
 	root := httpx.NewRouter(app, s.Doc, authMW)
+	root.Audit = s.audit // before any group: every admin change is recorded
 	root.PerRoute = func(method, path string) fiber.Handler {
 		l, ok := cfg.RouteLimits[method+" "+path]
 		if !ok {
@@ -178,6 +181,7 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 		httpx.RateLimit(limiter, "user", perMinute, time.Minute, httpx.ByUser),
 		s.idem.Middleware,
 	)
+	s.platformAdminRoutes(api)
 	if s.Auth != nil {
 		s.Auth.Routes(root, api)
 	}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +22,61 @@ type Router struct {
 	// PerRoute, when set, returns extra middleware for a route (per-route
 	// rate limits from configuration); nil for none.
 	PerRoute func(method, path string) fiber.Handler
+	// Audit, when set, records every change an administrator makes: each
+	// POST, PUT, PATCH or DELETE on an Admin route, after its handler,
+	// with the response status (see AuditEntry). Set it before Group.
+	Audit Auditor
+}
+
+// AuditEntry is one administrator's change as the router saw it. It never
+// holds the request body (which may carry secrets or personal data) nor
+// the query string (which may carry tokens).
+type AuditEntry struct {
+	ActorID    string
+	ActorEmail string // from the token's claims; "" when absent
+	Method     string
+	Route      string // the OpenAPI path template, e.g. /api/v1/admin/products/{id}
+	Path       string // the concrete path, without the query string
+	Status     int
+	RequestID  string
+}
+
+// Auditor keeps the audit log. Record is called after the handler and
+// must not fail the request: the change already happened, so a failure to
+// record it is the auditor's to report (logs), not the client's.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEntry)
+}
+
+// audited reports whether a route's calls are recorded: the methods that
+// change something, on admin routes.
+func audited(op openapi.Op) bool {
+	if !op.Admin {
+		return false
+	}
+	switch op.Method {
+	case fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// auditMiddleware records the call after the rest of the chain ran (only
+// requests RequireAdmin let through reach it: a refused caller changed
+// nothing and is not an administrator).
+func auditMiddleware(a Auditor, method, route string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			status = StatusOf(err)
+		}
+		p, _ := Principal(c)
+		id, _ := c.Locals("requestid").(string)
+		a.Record(context.WithoutCancel(c.UserContext()), AuditEntry{ActorID: p.UserID, ActorEmail: p.Email, Method: method, Route: route,
+			Path: strings.Clone(c.Path()), Status: status, RequestID: id})
+		return err
+	}
 }
 
 // NewRouter wraps a Fiber router (app or group).
@@ -30,7 +86,7 @@ func NewRouter(r fiber.Router, doc *openapi.Registry, auth *Auth) *Router {
 
 // Group returns a router under prefix with extra middleware.
 func (rt *Router) Group(prefix string, mw ...fiber.Handler) *Router {
-	return &Router{r: rt.r.Group(prefix, mw...), prefix: rt.prefix + prefix, doc: rt.doc, auth: rt.auth, PerRoute: rt.PerRoute}
+	return &Router{r: rt.r.Group(prefix, mw...), prefix: rt.prefix + prefix, doc: rt.doc, auth: rt.auth, PerRoute: rt.PerRoute, Audit: rt.Audit}
 }
 
 // Handle registers and documents one route. op.Path is relative to the
@@ -50,6 +106,9 @@ func (rt *Router) Handle(op openapi.Op, h ...fiber.Handler) {
 	}
 	if op.Admin {
 		chain = append(chain, rt.auth.RequireAdmin)
+		if rt.Audit != nil && audited(op) {
+			chain = append(chain, auditMiddleware(rt.Audit, op.Method, full))
+		}
 	} else if op.Auth {
 		chain = append(chain, rt.auth.RequireUser)
 	}

@@ -20,10 +20,12 @@ type pushed struct {
 const pushCols = "id::text, seq, kind, title, body, read_at, created_at, user_id::text"
 
 // AfterEvent runs once the consumer's transaction committed: it pushes the
-// notifications the event created to their users' live streams and wakes
-// the email/text dispatcher.
+// notifications the event created to their users' live streams (and the
+// event itself to the administrators' stream when it is one they watch)
+// and wakes the email/text dispatcher.
 func (s *Service) AfterEvent(ctx context.Context, e events.Envelope) {
 	s.Wake()
+	s.pushAdmin(ctx, e)
 	var rows []pushed
 	if err := s.db.NewRaw("SELECT "+pushCols+" FROM notify.notifications WHERE event_id = ? AND pushed_at IS NULL", e.ID).Scan(ctx, &rows); err != nil {
 		s.log.WarnContext(ctx, "push: load notifications", "err", err) // the sweeper retries

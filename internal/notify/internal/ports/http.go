@@ -17,19 +17,21 @@ import (
 type HTTP struct {
 	svc       *app.Service
 	hub       *push.Hub
+	adminHub  *push.AdminHub
 	streamCfg StreamConfig
 	log       *slog.Logger
 }
 
-// NewHTTP builds the handlers; hub serves the live streams.
-func NewHTTP(svc *app.Service, hub *push.Hub, sc StreamConfig, log *slog.Logger) *HTTP {
+// NewHTTP builds the handlers; hub serves the users' live streams,
+// adminHub the administrators' (either nil: that stream answers 503).
+func NewHTTP(svc *app.Service, hub *push.Hub, adminHub *push.AdminHub, sc StreamConfig, log *slog.Logger) *HTTP {
 	if sc.Heartbeat <= 0 {
 		sc.Heartbeat = 15 * time.Second
 	}
 	if sc.WriteTimeout <= 0 {
 		sc.WriteTimeout = 10 * time.Second
 	}
-	return &HTTP{svc: svc, hub: hub, streamCfg: sc, log: log}
+	return &HTTP{svc: svc, hub: hub, adminHub: adminHub, streamCfg: sc, log: log}
 }
 
 // List is the page of notifications with the unread count.
@@ -46,6 +48,7 @@ func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/notifications/{id}/read", Summary: "Mark a notification read", Tag: "notifications",
 		Auth: true, Status: 204, Errors: []int{404}}, h.read)
 	h.streamRoute(api)
+	h.adminStreamRoute(api)
 }
 
 func (h *HTTP) list(c *fiber.Ctx) error {
