@@ -29,6 +29,10 @@ import (
 //   - platform.instances: each process's heartbeat, every 2 s;
 //   - events.* and every <context>.inbox: the event relay and consumers
 //     write offsets and dedupe rows in the background, never for a request;
+//   - platform.audit_log: an administrator's refused change (a 4xx on an
+//     admin POST/PUT/PATCH/DELETE) is recorded with its status on purpose;
+//     a customer's or anonymous request never is (see
+//     TestAdminRoutesRefuseEveryoneElse, which does not exclude it);
 //   - search.queries: the search log, written in batches off the request
 //     path for answered searches;
 //   - search.products, search.stock, search.terms, notify.users,
@@ -40,6 +44,7 @@ import (
 // Everything else is business data: a rejected request must leave it as is.
 func excludedTable(schema, table string) bool {
 	return schema == "events" || table == "inbox" || schema+"."+table == "platform.idempotency_keys" || schema+"."+table == "platform.instances" ||
+		schema+"."+table == "platform.audit_log" ||
 		schema+"."+table == "search.queries" ||
 		projections[schema+"."+table]
 }
