@@ -110,6 +110,10 @@ func TestAdminConsole(t *testing.T) {
 		VALUES ('test', 'test.topic', 'evt-dead', '{}', 'boom', 5)`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.DB.ExecContext(context.Background(), `INSERT INTO events.dead_letters (consumer, topic, event_id, payload, error, attempts, retried_at)
+		VALUES ('test', 'test.topic', 'evt-retried', '{}', 'boom', 5, now())`); err != nil {
+		t.Fatal(err)
+	}
 
 	// The summary.
 	var sum map[string]any

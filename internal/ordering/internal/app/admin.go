@@ -235,10 +235,9 @@ func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
 		}
 		return nil
 	}, func() error {
-		// events.dead_letters is the platform's table; a row counts until it
-		// was retried successfully. Read through to_jsonb so the count works
-		// before and after the platform adds its retry column.
-		if err := s.db.NewRaw(`SELECT count(*) FROM events.dead_letters d WHERE to_jsonb(d) ->> 'retried_at' IS NULL`).Scan(gctx, &out.DeadLetters); err != nil {
+		// events.dead_letters is the platform's table (platform/0004): a
+		// letter counts until a retry delivered it (retried_at).
+		if err := s.db.NewRaw(`SELECT count(*) FROM events.dead_letters WHERE retried_at IS NULL`).Scan(ctx, &out.DeadLetters); err != nil {
 			return fmt.Errorf("dead letters: %w", err)
 		}
 		return nil
