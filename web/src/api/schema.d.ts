@@ -38,6 +38,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of administrators' changes (POST, PUT, PATCH, DELETE on admin routes), newest first; actor = an administrator's id or email
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/events/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Events a consumer gave up on (after its retries): not yet retried first, newest first; filter by consumer and topic
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminEventsDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/events/dead-letters/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver a dead letter to its consumer again, through its inbox (the effect happens at most once). Runs in the process hosting the consumer: 202 with retry_requested_at set; retried_at appears once it succeeded, or error and attempts change if it failed again. Asking again while pending is 202; a letter already retried is 409 already_retried
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        post: operations["postAdminEventsDeadLettersIdRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fulfillments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fulfillment queue, oldest first, optionally in one status
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminFulfillments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/fulfillments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One fulfillment
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminFulfillmentsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/fulfillments/{id}/deliver": {
         parameters: {
             query?: never;
@@ -68,7 +168,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark a fulfillment shipped
+         * Mark a fulfillment shipped; the body is optional: a tracking_id replaces the carrier's
          * @description Admin only: a token without the admin role is answered 403.
          */
         post: operations["postAdminFulfillmentsIdShip"];
@@ -86,10 +186,70 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * All orders, optionally by status
+         * All orders, newest first, by status, creation time, user and id prefix
          * @description Admin only: a token without the admin role is answered 403.
          */
         get: operations["getAdminOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Any user's order
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminOrdersId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel any order awaiting payment (stock and promo use released, payment intent canceled); otherwise 409 order_not_cancelable
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        post: operations["postAdminOrdersIdCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/orders/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Any order's saga/timeline entries
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminOrdersIdEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -126,7 +286,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Payments with status, gateway, amounts and refunds
+         * Payments with status, gateway, amounts and refunds, newest first, by status and order
          * @description Admin only: a token without the admin role is answered 403.
          */
         get: operations["getAdminPayments"];
@@ -310,6 +470,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events for the admin console: event = type (order_placed, order_paid, order_canceled, order_expired, payment_amount_mismatch, fulfillment_shipped, fulfillment_delivered), data = {type, order_id?, payment_id?, fulfillment_id?, total?, currency?, at}; no resume (refetch on reconnect); auth by bearer header or ?access_token=
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The admin dashboard: orders and revenue today and over 7 days, low stock, payments needing review, dead letters
+         * @description Admin only: a token without the admin role is answered 403.
+         */
+        get: operations["getAdminSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -318,7 +518,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List users
+         * List users, optionally searched (q: a case-insensitive substring of the email or name) and filtered by role and status
          * @description Admin only: a token without the admin role is answered 403.
          */
         get: operations["getAdminUsers"];
@@ -1117,6 +1317,19 @@ export interface components {
             title: string;
             type: string;
         };
+        "audit.Entry": {
+            actor_email: string | null;
+            actor_id: string;
+            /** Format: date-time */
+            at: string;
+            id: string;
+            /** @enum {string} */
+            method: "POST" | "PUT" | "PATCH" | "DELETE";
+            path: string;
+            request_id: string;
+            route: string;
+            status: number;
+        };
         "auth.Address": {
             city: string;
             country: string;
@@ -1241,6 +1454,12 @@ export interface components {
             reason: string;
             reference: string;
         };
+        "catalog.LowStockItem": {
+            available: number;
+            name: string;
+            product_id: string;
+            sku: string;
+        };
         "catalog.Product": {
             attributes: {
                 [key: string]: unknown;
@@ -1318,9 +1537,26 @@ export interface components {
             role: "owner" | "member" | "customer" | "agent";
             user_id: string;
         };
+        "events.DeadLetter": {
+            attempts: number;
+            consumer: string;
+            /** Format: date-time */
+            created_at: string;
+            error: string;
+            event_id: string;
+            id: number;
+            payload: unknown;
+            /** Format: date-time */
+            retried_at: string | null;
+            /** Format: date-time */
+            retry_requested_at: string | null;
+            topic: string;
+        };
         "fulfillment.Fulfillment": {
             /** @enum {string} */
             courier: "standard" | "express";
+            /** Format: date-time */
+            created_at: string;
             /** Format: date-time */
             eta: string | null;
             id: string;
@@ -1328,6 +1564,8 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "in_progress" | "shipped" | "delivered";
             tracking_id: string | null;
+            /** Format: date-time */
+            updated_at: string;
         };
         "fulfillment.Quote": {
             cost: number;
@@ -1378,6 +1616,10 @@ export interface components {
             field: string;
             message: string;
         };
+        "ordering.Money": {
+            amount: number;
+            currency: string;
+        };
         "ordering.Order": {
             address: components["schemas"]["auth.Address"];
             checkout_session_id: string;
@@ -1412,6 +1654,15 @@ export interface components {
             intent_id: string | null;
             payment_id: string | null;
         };
+        "ordering.Summary": {
+            dead_letters: number;
+            /** Format: date-time */
+            generated_at: string;
+            last_7_days: components["schemas"]["ordering.Window"];
+            low_stock: components["schemas"]["catalog.LowStockItem"][];
+            payments_needing_review: components["schemas"]["payments.ReviewSummary"];
+            today: components["schemas"]["ordering.Window"];
+        };
         "ordering.TimelineEntry": {
             /** Format: date-time */
             created_at: string;
@@ -1420,6 +1671,13 @@ export interface components {
             };
             id: number;
             type: string;
+        };
+        "ordering.Window": {
+            orders: number;
+            orders_by_status: {
+                [key: string]: number;
+            };
+            revenue: components["schemas"]["ordering.Money"][];
         };
         "payments.ConfirmResponse": {
             intent_id: string;
@@ -1456,6 +1714,21 @@ export interface components {
             id: string;
             reason: string;
             status: string;
+        };
+        "payments.ReviewItem": {
+            amount: number;
+            currency: string;
+            id: string;
+            order_id: string;
+            /** @enum {string} */
+            status: "amount_mismatch" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "payments.ReviewSummary": {
+            amount_mismatch: number;
+            failed: number;
+            items: components["schemas"]["payments.ReviewItem"][];
         };
         "payments.received": {
             received: boolean;
@@ -1613,6 +1886,466 @@ export interface operations {
             };
         };
     };
+    getAdminAudit: {
+        parameters: {
+            query?: {
+                actor?: string;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page (opaque) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["audit.Entry"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminEventsDeadLetters: {
+        parameters: {
+            query?: {
+                consumer?: string;
+                topic?: string;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page (opaque) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["events.DeadLetter"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminEventsDeadLettersIdRetry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description same key and body within 24h replays the first response; another body is 409 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["events.DeadLetter"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminFulfillments: {
+        parameters: {
+            query?: {
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page (opaque) */
+                cursor?: string;
+                /** @description only fulfillments in this status */
+                status?: "pending" | "in_progress" | "shipped" | "delivered";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["fulfillment.Fulfillment"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminFulfillmentsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["fulfillment.Fulfillment"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     postAdminFulfillmentsIdDeliver: {
         parameters: {
             query?: never;
@@ -1722,7 +2455,13 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    tracking_id?: string;
+                };
+            };
+        };
         responses: {
             /** @description success */
             200: {
@@ -1731,6 +2470,307 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["fulfillment.Fulfillment"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminOrders: {
+        parameters: {
+            query?: {
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page (opaque) */
+                cursor?: string;
+                /** @description only orders in this status */
+                status?: "pending_payment" | "paid" | "fulfilling" | "shipped" | "delivered" | "expired" | "canceled" | "refunded";
+                /** @description only orders created at or after this time (RFC 3339) */
+                from?: string;
+                /** @description only orders created before this time (RFC 3339) */
+                to?: string;
+                /** @description only this user's orders */
+                user_id?: string;
+                /** @description only orders whose id begins with this (hex digits, dashes allowed) */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ordering.Order"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminOrdersId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ordering.Order"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAdminOrdersIdCancel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description same key and body within 24h replays the first response; another body is 409 */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ordering.Order"];
                 };
             };
             /** @description malformed request */
@@ -1807,18 +2847,13 @@ export interface operations {
             };
         };
     };
-    getAdminOrders: {
+    getAdminOrdersIdEvents: {
         parameters: {
-            query?: {
-                /** @description page size */
-                limit?: number;
-                /** @description next_cursor of the previous page (opaque) */
-                cursor?: string;
-                /** @description only orders in this status */
-                status?: "pending_payment" | "paid" | "fulfilling" | "shipped" | "delivered" | "expired" | "canceled" | "refunded";
-            };
+            query?: never;
             header?: never;
-            path?: never;
+            path: {
+                id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -1830,7 +2865,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        items: components["schemas"]["ordering.Order"][];
+                        items: components["schemas"]["ordering.TimelineEntry"][];
                         next_cursor: string | null;
                     };
                 };
@@ -1862,8 +2897,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description validation failed */
-            422: {
+            /** @description not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2027,6 +3062,12 @@ export interface operations {
             query?: {
                 /** @description page size */
                 limit?: number;
+                /** @description next_cursor of the previous page (opaque) */
+                cursor?: string;
+                /** @description only payments in this status */
+                status?: "requires_payment" | "succeeded" | "failed" | "canceled" | "amount_mismatch";
+                /** @description only the payment of this order */
+                order_id?: string;
             };
             header?: never;
             path?: never;
@@ -3260,6 +4301,169 @@ export interface operations {
             };
         };
     };
+    getAdminStream: {
+        parameters: {
+            query?: {
+                /** @description access token, for clients that cannot send the Authorization header */
+                access_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAdminSummary: {
+        parameters: {
+            query?: {
+                /** @description list active products with at most this many available (default 5) */
+                low_stock?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ordering.Summary"];
+                };
+            };
+            /** @description malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate limited (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request line or headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getAdminUsers: {
         parameters: {
             query?: {
@@ -3267,6 +4471,12 @@ export interface operations {
                 limit?: number;
                 /** @description next_cursor of the previous page (opaque) */
                 cursor?: string;
+                /** @description a case-insensitive substring of the email or name, matched literally */
+                q?: string;
+                /** @description only users with this role */
+                role?: "customer" | "admin";
+                /** @description only users in this status */
+                status?: "unverified" | "active" | "disabled";
             };
             header?: never;
             path?: never;
