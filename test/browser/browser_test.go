@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 )
@@ -266,6 +268,7 @@ type journeyEnv struct {
 	root, base, mail, out, chromium, node string
 	shop                                  *shop
 	smtp                                  *mailtest.Server
+	dsn                                   string
 }
 
 // startJourney checks the tools, builds the binary with the web app,
@@ -297,9 +300,10 @@ func startJourney(t *testing.T) *journeyEnv {
 	smtp := mailtest.Start(t, mailtest.Plain, "", "")
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	dsn := pgtest.NewDatabase(t)
 	env := map[string]string{
 		"HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "PUBLIC_URL": base,
-		"DATABASE_URL": pgtest.NewDatabase(t), "DATA_DIR": t.TempDir(),
+		"DATABASE_URL": dsn, "DATA_DIR": t.TempDir(),
 		"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": adminEmail, "BOOTSTRAP_ADMIN_PASSWORD": adminPassword,
 		"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
 	}
@@ -315,7 +319,7 @@ func startJourney(t *testing.T) *journeyEnv {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &journeyEnv{root: root, base: base, mail: mailbox(t, smtp), out: out, chromium: chromium, node: node, shop: s, smtp: smtp}
+	return &journeyEnv{root: root, base: base, mail: mailbox(t, smtp), out: out, chromium: chromium, node: node, shop: s, smtp: smtp, dsn: dsn}
 }
 
 // run runs one journey script of web/e2e and returns what it printed.
@@ -385,7 +389,31 @@ func TestAdminJourney(t *testing.T) {
 	j := startJourney(t)
 	const email, password = "sam@browser.test", "correct horse battery"
 	j.shopper(t, email, password)
-	j.run(t, "admin.mjs", "SHOPPER_EMAIL="+email, "SHOPPER_PASSWORD="+password)
+	// A dead letter for the console to retry: the search indexer's copy of
+	// a product event it has in fact applied (as after a crash between the
+	// effect and the bookkeeping). The retry goes through the consumer's
+	// inbox, so the product is not indexed twice; the retry semantics
+	// themselves are tested in internal/platform/events.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, j.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tag, err := conn.Exec(ctx, `INSERT INTO events.dead_letters (consumer, topic, event_id, payload, error, attempts)
+		SELECT 'search.products', topic, event_id, payload, 'search index unavailable (simulated by the browser test)', 5
+		FROM events.outbox WHERE topic = $1 ORDER BY id DESC LIMIT 1`, "catalog.product_created")
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("dead letter: %v (%d rows)", err, tag.RowsAffected())
+	}
+	j.run(t, "admin.mjs", "SHOPPER_EMAIL="+email, "SHOPPER_PASSWORD="+password, "DEAD_LETTER_CONSUMER=search.products")
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	var retried bool
+	if err := conn.QueryRow(ctx2, `SELECT retried_at IS NOT NULL FROM events.dead_letters WHERE consumer = 'search.products'`).Scan(&retried); err != nil || !retried {
+		t.Fatalf("the dead letter was not retried: %v", err)
+	}
 }
 
 func tail(s string, n int) string {

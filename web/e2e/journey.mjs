@@ -303,7 +303,7 @@ try {
   if (st !== "Awaiting payment") fail(`after a decline the status is ${st}`);
   await shot(page, "desktop-order-declined");
   await page.getByRole("link", { name: "Orders", exact: true }).click();
-  await expectVisible(page.getByRole("link", { name: new RegExp(orderId.slice(0, 8)) }), "the paid order in the history");
+  await expectVisible(page.getByRole("link", { name: new RegExp(orderId.replace(/-/g, "").slice(-8)) }), "the paid order in the history");
   await shot(page, "desktop-orders");
   await ctx.close();
 
@@ -330,10 +330,10 @@ try {
   // Signed in: the header carries more links; the pages still fit.
   await m.goto(BASE + "/login?redirect=%2Forders");
   await signIn(m, email, password);
-  await expectVisible(m.getByRole("link", { name: new RegExp(orderId.slice(0, 8)) }), "mobile order history");
+  await expectVisible(m.getByRole("link", { name: new RegExp(orderId.replace(/-/g, "").slice(-8)) }), "mobile order history");
   for (const [name, go] of [
     ["orders", async () => {}],
-    ["order", async () => m.getByRole("link", { name: new RegExp(orderId.slice(0, 8)) }).first().click()],
+    ["order", async () => m.getByRole("link", { name: new RegExp(orderId.replace(/-/g, "").slice(-8)) }).first().click()],
     ["cart", async () => {
       await m.getByRole("link", { name: /^Cart/ }).click();
       await m.getByRole("button", { name: "Checkout" }).isVisible();

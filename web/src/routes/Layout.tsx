@@ -31,6 +31,7 @@ export function Layout() {
           <Link to="/cart">{session && count > 0 ? `Cart (${count})` : "Cart"}</Link>
           {session ? (
             <>
+              {role() === "admin" ? <Link to="/admin">Admin</Link> : null}
               <Link to="/orders">Orders</Link>
               <Link to="/account">Account</Link>
               <NotificationsBell />

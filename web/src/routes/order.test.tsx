@@ -241,12 +241,12 @@ describe("order page", () => {
 describe("orders page", () => {
   it("lists orders with status, total and a named Cancel, and pages with More orders", async () => {
     const st: Stub = { calls: [], status: "pending_payment" };
-    const second = { ...baseOrder, id: "abcdef12-0000-0000-0000-000000000000", status: "delivered", total: 999 };
+    const second = { ...baseOrder, id: "00000000-0000-0000-0000-0000abcdef12", status: "delivered", total: 999 };
     stubApi(st, (r) => {
       const u = new URL(r.url);
       if (u.pathname !== "/api/v1/orders") return undefined;
       if (u.searchParams.get("cursor") === "next") return json(200, { items: [second], next_cursor: null });
-      return json(200, { items: [{ ...baseOrder, id: "12345678-0000-0000-0000-000000000000" }], next_cursor: "next" });
+      return json(200, { items: [{ ...baseOrder, id: "00000000-0000-0000-0000-000012345678" }], next_cursor: "next" });
     });
     setTokens({ accessToken: "a", refreshToken: "r" });
     render(

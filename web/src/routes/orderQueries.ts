@@ -86,7 +86,9 @@ const orderKinds = new Set<Notification["kind"]>([
 
 export const isOrderNotification = (n: Notification): boolean => orderKinds.has(n.kind);
 
-export const shortId = (id: string): string => id.replace(/-/g, "").slice(0, 8);
+// The last 8 hex digits: ids are UUIDv7, whose leading digits are a
+// timestamp shared by everything created in the same minute.
+export const shortId = (id: string): string => id.replace(/-/g, "").slice(-8);
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
