@@ -192,6 +192,11 @@ try {
     return (await r.json()).price;
   }, productPath);
   if (priceAfter !== 13900) fail(`the stale save overwrote the price: ${priceAfter}`);
+  // Reapplying saves only this tab's edit (the name) on the new version.
+  await tab2.getByRole("button", { name: "Reapply my changes" }).click();
+  await visible(tab2.getByText(/^Saved/), "the reapplied save");
+  const after = await tab2.evaluate(async (p) => (await fetch(`/api/v1/products/${p.split("/").pop()}`)).json(), productPath);
+  if (after.price !== 13900 || after.name !== "Brass Floor Lamp XL") fail(`after reapplying: ${after.name} at ${after.price}`);
 
   if (DEAD_LETTER_CONSUMER) {
     step("retry a dead letter");

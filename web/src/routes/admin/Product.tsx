@@ -210,6 +210,43 @@ interface Diff {
   current: string;
 }
 
+// The fields of the form, as the API names them.
+const editable = ["sku", "name", "description", "category", "brand", "price", "currency", "weight_grams", "images", "status"] as const;
+type Editable = (typeof editable)[number];
+
+// bodyOf is a product as the body that would save it unchanged.
+function bodyOf(p: Product): Pick<ProductBody, Editable> {
+  return {
+    sku: p.sku,
+    name: p.name,
+    description: p.description,
+    category: p.category,
+    brand: p.brand,
+    price: p.price,
+    currency: p.currency,
+    weight_grams: p.weight_grams,
+    images: p.images,
+    status: p.status,
+  };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? "") === JSON.stringify(b ?? "");
+
+// changedByMe lists the fields the admin edited since loading base.
+export function changedByMe(mine: ProductBody, base: Product): Editable[] {
+  const b = bodyOf(base);
+  return editable.filter((k) => !same(k === "category" ? mine.category.toLowerCase() : mine[k], b[k]));
+}
+
+// merged is the current product with only the admin's own edits applied
+// on top: reapplying never reverts what the other admin changed in
+// fields this admin did not touch.
+export function merged(mine: ProductBody, base: Product, cur: Product): ProductBody {
+  const out: ProductBody = { ...bodyOf(cur), attributes: cur.attributes };
+  for (const k of changedByMe(mine, base)) (out as Record<string, unknown>)[k] = mine[k];
+  return out;
+}
+
 export function differences(mine: ProductBody, cur: Product): Diff[] {
   const price = (minor: number | null, c: string) => (minor === null ? "" : formatMoney(minor, validCurrency(c) ?? "USD"));
   // Compared the way the server stores them (categories lower case,
@@ -229,13 +266,18 @@ export function differences(mine: ProductBody, cur: Product): Diff[] {
   return rows.filter(([, a, b]) => a !== b).map(([field, yours, current]) => ({ field, yours, current }));
 }
 
-function ConflictPanel({ mine, current, busy, onReapply, onDiscard }: { mine: ProductBody; current: Product; busy: boolean; onReapply: () => void; onDiscard: () => void }) {
-  const diffs = differences(mine, current);
+function ConflictPanel({ mine, base, current, busy, onReapply, onDiscard }: { mine: ProductBody; base: Product; current: Product; busy: boolean; onReapply: () => void; onDiscard: () => void }) {
+  // Yours = your edits on top of the current product: a field you did
+  // not touch shows the other admin's value on both sides and is left out.
+  const diffs = differences(merged(mine, base, current), current);
+  const mineChanged = new Set(diffs.map((d) => d.field));
+  const theirs = differences(bodyOf(base) as ProductBody, current).filter((d) => !mineChanged.has(d.field));
   return (
     <div role="alert" className="admin-panel admin-conflict" aria-labelledby="conflict-title">
       <h2 id="conflict-title">Someone else changed this product</h2>
       <p>
-        Your changes were not saved: the product is now at version {current.version}. Compare, then reapply your values on the new version or discard them.
+        Your changes were not saved: the product is now at version {current.version}. Below are the fields you changed that now differ; reapplying
+        saves only those on top of the current version (the other changes stay), discarding loads the current product.
       </p>
       {diffs.length === 0 ? (
         <p>Your values match the current product in every field on this page.</p>
@@ -262,6 +304,11 @@ function ConflictPanel({ mine, current, busy, onReapply, onDiscard }: { mine: Pr
           </table>
         </div>
       )}
+      {theirs.length > 0 ? (
+        <p>
+          Also changed by someone else, and kept when you reapply: {theirs.map((d) => `${d.field} (now ${d.current === "" ? "empty" : d.current})`).join(", ")}.
+        </p>
+      ) : null}
       <div className="admin-actions">
         <button type="button" onClick={onReapply} disabled={busy}>
           Reapply my changes
@@ -323,7 +370,7 @@ function ExistingProduct({ id }: { id: string }) {
   );
 }
 
-type SaveResult = { kind: "saved"; product: Product } | { kind: "conflict"; mine: ProductBody; current: Product };
+type SaveResult = { kind: "saved"; product: Product } | { kind: "conflict"; mine: ProductBody; base: Product; current: Product };
 
 function ProductEditor({ product }: { product: Product | null }) {
   const qc = useQueryClient();
@@ -331,7 +378,7 @@ function ProductEditor({ product }: { product: Product | null }) {
   // base is the product the form was loaded from: its version goes with a
   // save; it changes only on a save, a discard or an archive.
   const [base, setBase] = useState<Product | null>(product);
-  const [conflict, setConflict] = useState<{ mine: ProductBody; current: Product } | null>(null);
+  const [conflict, setConflict] = useState<{ mine: ProductBody; base: Product; current: Product } | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [defaults, setDefaults] = useState<Values>(() => (product ? toValues(product) : emptyValues));
   // load puts a product into the form. The defaults move with it: useForm
@@ -358,12 +405,12 @@ function ProductEditor({ product }: { product: Product | null }) {
         if (!(e instanceof ProblemError && e.code === "version_conflict")) throw e;
         // Someone saved first: nothing was written. Show what changed;
         // resubmitting is the admin's call.
-        return { kind: "conflict", mine: body, current: await fetchProduct(base.id) };
+        return { kind: "conflict", mine: body, base, current: await fetchProduct(base.id) };
       }
     },
     onSuccess: (r) => {
       if (r.kind === "conflict") {
-        setConflict({ mine: r.mine, current: r.current });
+        setConflict({ mine: r.mine, base: r.base, current: r.current });
         qc.setQueryData(productKey(r.current.id), r.current);
         return;
       }
@@ -455,9 +502,15 @@ function ProductEditor({ product }: { product: Product | null }) {
       {conflict ? (
         <ConflictPanel
           mine={conflict.mine}
+          base={conflict.base}
           current={conflict.current}
           busy={save.isPending}
-          onReapply={() => save.mutate({ body: { ...conflict.mine, attributes: conflict.current.attributes }, version: conflict.current.version })}
+          onReapply={() => {
+            // The merged body is saved against the current version, which
+            // becomes the new base.
+            setBase(conflict.current);
+            save.mutate({ body: merged(conflict.mine, conflict.base, conflict.current), version: conflict.current.version });
+          }}
           onDiscard={() => {
             setConflict(null);
             save.reset();
