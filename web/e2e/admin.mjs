@@ -207,6 +207,28 @@ try {
     await shot(admin, "admin-events");
   }
 
+  step("every console page renders");
+  for (const [link, heading] of [
+    ["Dashboard", "Dashboard"],
+    ["Products", "Products"],
+    ["Promotions", "Promotions"],
+    ["Shipping", "Shipping"],
+    ["Customers", "Customers"],
+    ["Support", "Support"],
+    ["Search insights", "Search insights"],
+    ["Audit log", "Audit log"],
+  ]) {
+    await nav(admin, link).click();
+    await visible(admin.getByRole("heading", { name: heading, level: 1 }), `the ${link} page`);
+    await admin.waitForTimeout(400);
+    const alerts = await admin.getByRole("alert").allTextContents();
+    if (alerts.some((a) => a.trim() !== "")) fail(`the ${link} page shows an error: ${alerts.join(" | ")}`);
+    await shot(admin, `admin-${link.toLowerCase().replace(/ /g, "-")}`);
+  }
+  // The audit log names what this admin did.
+  await nav(admin, "Audit log").click();
+  await visible(admin.getByText(/POST \/api\/v1\/admin\/orders\/[0-9a-f-]+\/refund/), "the refund in the audit log");
+
   await shopCtx.close();
   await adminCtx.close();
   step("done");

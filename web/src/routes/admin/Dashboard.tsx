@@ -53,7 +53,7 @@ export function DashboardAdmin() {
         <div className="card-figure">
           <h2>Dead letters</h2>
           <p>
-            <span className="big">{s.dead_letters}</span> events failed to apply. <Link to="/admin/events">Review</Link>
+            <span className="big">{s.dead_letters}</span> {s.dead_letters === 1 ? "event" : "events"} failed to apply. <Link to="/admin/events">Review</Link>
           </p>
         </div>
       </div>
@@ -124,7 +124,7 @@ function Figures({ title, w }: { title: string; w: Window }) {
     <div className="card-figure">
       <h2>{title}</h2>
       <p>
-        <span className="big">{w.orders}</span> orders
+        <span className="big">{w.orders}</span> {w.orders === 1 ? "order" : "orders"}
       </p>
       <p>{w.revenue.length === 0 ? "No revenue" : w.revenue.map((r) => formatMoney(r.amount, r.currency)).join(" · ")}</p>
       <ul className="plain">
