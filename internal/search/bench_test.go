@@ -78,6 +78,9 @@ func (g *genCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.T
 }
 func (g *genCatalog) Release(context.Context, string, string) error { return errUnused }
 func (g *genCatalog) Commit(context.Context, string) error          { return errUnused }
+func (g *genCatalog) LowStock(context.Context, int, int) ([]catalogapi.LowStockItem, error) {
+	return nil, errUnused
+}
 
 // typo drops one inner letter.
 func typo(w string, r *rand.Rand) string {
