@@ -44,6 +44,9 @@ func (f fakeCatalog) Products(_ context.Context, ids []string) (map[string]catal
 func (fakeCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error { return nil }
 func (fakeCatalog) Release(context.Context, string, string) error                        { return nil }
 func (fakeCatalog) Commit(context.Context, string) error                                 { return nil }
+func (fakeCatalog) LowStock(context.Context, int, int) ([]catalogapi.LowStockItem, error) {
+	return nil, nil
+}
 func (fakeCatalog) Page(context.Context, string, int) ([]catalogapi.Product, int, error) {
 	return nil, 0, nil
 }
