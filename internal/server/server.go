@@ -133,6 +133,9 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if err := s.observeEvents(); err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
+	if err := s.observeShop(); err != nil { // observe.go
+		return nil, fmt.Errorf("shop metrics: %w", err)
+	}
 	if s.storefront, err = newStorefront(cfg); err != nil {
 		return nil, err
 	}

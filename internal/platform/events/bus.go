@@ -69,6 +69,7 @@ type Bus struct {
 	// readers are the offsets Lag reports on; lag caches its reading.
 	readers []reader
 	lag     lagCache
+	metrics *busMetrics // see metrics.go; nil records nothing
 
 	running chan struct{}
 	stop    context.CancelFunc
@@ -378,6 +379,7 @@ func (b *Bus) attempts(ctx context.Context, c Consumer, topic string, env Envelo
 		if attempt == b.cfg.MaxAttempts {
 			break
 		}
+		b.metrics.retried(ctx, c.Name)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
