@@ -401,7 +401,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = c.Close()
 	}
 	s.limiter.Close()
-	_ = s.metrics.Shutdown(context.Background())
+	_ = s.metrics.Shutdown(context.Background()) // its last OTLP push too
+	flushTelemetry(s.log)
 	_ = s.Redis.Close()
 	return runErr
 }
