@@ -117,8 +117,10 @@ func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 		status = StatusOf(err)
 	}
 	route := c.Route().Path
-	if status == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
-		route = "" // unmatched: no template to name it by
+	if route == "/" && c.Path() != "/" {
+		// Unmatched, or answered by a middleware mounted at / (the
+		// gateway's forwarding, static files): no template to name it by.
+		route = ""
 	}
 	if route != "" {
 		span.SetName(method + " " + route)

@@ -38,6 +38,7 @@ const ScopeName = "github.com/opencommerce/commerce"
 type Telemetry struct {
 	res      *resource.Resource
 	tp       *sdktrace.TracerProvider
+	tracer   trace.Tracer
 	lp       *sdklog.LoggerProvider
 	metrics  *target
 	interval time.Duration
@@ -85,6 +86,7 @@ func Setup(ctx context.Context, s Settings) (*Telemetry, error) {
 		}
 		smp, _ := sampler(s.Sampler, s.SamplerArg)
 		t.tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(t.res), sdktrace.WithSampler(smp))
+		t.tracer = t.tp.Tracer(ScopeName)
 	}
 	if metricsOn {
 		t.metrics = &mt
@@ -186,7 +188,7 @@ func TracerProvider() trace.TracerProvider {
 // Tracer is the binary's tracer (a no-op one when tracing is off).
 func Tracer() trace.Tracer {
 	if t := active.Load(); t != nil && t.tp != nil {
-		return t.tp.Tracer(ScopeName)
+		return t.tracer
 	}
 	return noopTracer
 }
