@@ -84,7 +84,9 @@ func TestBusMetrics(t *testing.T) {
 	}
 	bad, _ := events.New("test.bad", "b", nil)
 	publish(t, db, true, append(evs, bad)...)
-	waitFor(t, func() bool { return count(t, db, "SELECT count(*) FROM events.dead_letters WHERE consumer = 't.bad'") == 1 })
+	waitFor(t, func() bool {
+		return count(t, db, "SELECT count(*) FROM events.dead_letters WHERE consumer = 't.bad'") == 1
+	})
 	<-entered
 
 	got := collect(t, reader)
