@@ -53,15 +53,19 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 	off := benchServer(b, nil)
 	b.Run("off", func(b *testing.B) { run(b, off) })
 
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: "always_on", ServiceVersion: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
-	on := benchServer(b, tel)
-	b.Run("on", func(b *testing.B) { run(b, on) })
-	if err := tel.ForceFlush(context.Background()); err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		logs string
+	}{{"on", "otlp"}, {"on-traces-metrics-only", "none"}} {
+		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: "always_on", ServiceVersion: "bench", LogsExporter: c.logs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		url := benchServer(b, tel)
+		b.Run(c.name, func(b *testing.B) { run(b, url) })
+		if err := tel.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if rcv.Count("traces") == 0 || rcv.Count("logs") == 0 {
 		b.Fatalf("nothing exported with telemetry on: %d spans, %d logs", rcv.Count("traces"), rcv.Count("logs"))

@@ -97,17 +97,16 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 // never the raw path); 5xx answers and panics mark it as an error.
 func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 	method := strings.Clone(c.Method())
+	// The required attributes only (each one costs on every request).
 	ctx, span := otelx.Tracer().Start(parent, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-		semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.URLScheme(strings.Clone(c.Protocol())),
-		semconv.NetworkProtocolVersion(httpVersion(c)), semconv.ClientAddress(strings.Clone(c.IP())), semconv.UserAgentOriginal(strings.Clone(c.Get(fiber.HeaderUserAgent))),
+		semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(strings.Clone(c.IP())),
 	))
 	c.SetUserContext(ctx)
 	c.Request().Header.Del("traceparent")
 	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
 	defer func() {
-		if r := recover(); r != nil {
-			span.SetStatus(codes.Error, fmt.Sprint("panic: ", r))
-			span.End()
+		if r := recover(); r != nil { // the recover middleware answers 500
+			endServerSpan(c, span, method, fiber.StatusInternalServerError, fmt.Errorf("panic: %v", r))
 			panic(r)
 		}
 	}()
@@ -116,6 +115,13 @@ func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 	if err != nil {
 		status = StatusOf(err)
 	}
+	endServerSpan(c, span, method, status, err)
+	return err
+}
+
+// endServerSpan names the span by its route, records the outcome and ends it.
+func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err error) {
+	defer span.End()
 	route := c.Route().Path
 	if route == "/" && c.Path() != "/" {
 		// Unmatched, or answered by a middleware mounted at / (the
@@ -130,21 +136,13 @@ func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 	if status >= 500 {
 		span.SetStatus(codes.Error, "")
 		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
 			span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprintf("%T", err)))
 			span.RecordError(err)
 		} else {
 			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 		}
 	}
-	span.End()
-	return err
-}
-
-func httpVersion(c *fiber.Ctx) string {
-	if c.Request().Header.IsHTTP11() {
-		return "1.1"
-	}
-	return "1.0"
 }
 
 func accessLog(log *slog.Logger) fiber.Handler {
