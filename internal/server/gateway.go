@@ -273,8 +273,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	_ = g.App.ShutdownWithTimeout(g.cfg.ShutdownTimeout)
 	g.lim.Close()
-	_ = g.met.Shutdown(context.Background()) // its last OTLP push too
-	flushTelemetry(g.log)
+	shutdownTelemetry(g.met, g.log) // the last OTLP pushes
 	return g.rdb.Close()
 }
 

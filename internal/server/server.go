@@ -401,8 +401,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = c.Close()
 	}
 	s.limiter.Close()
-	_ = s.metrics.Shutdown(context.Background()) // its last OTLP push too
-	flushTelemetry(s.log)
+	shutdownTelemetry(s.metrics, s.log) // the last OTLP pushes
 	_ = s.Redis.Close()
 	return runErr
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -35,12 +36,18 @@ func StartTelemetry(ctx context.Context, cfg *config.Config) (*otelx.Telemetry, 
 	return otelx.Setup(ctx, TelemetrySettings(cfg))
 }
 
-// flushTelemetry exports what the process buffered, at the end of a
-// shutdown (the owner of the Telemetry shuts it down after).
-func flushTelemetry(log interface{ Warn(string, ...any) }) {
+// shutdownTelemetry stops the meter provider (its last push over OTLP)
+// and exports what the process buffered, at the end of a shutdown, within
+// 5 seconds each even when the collector is unreachable (its exporters
+// would retry for a minute). The owner of the Telemetry shuts it down
+// after.
+func shutdownTelemetry(met interface{ Shutdown(context.Context) error }, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := otelx.Active().ForceFlush(ctx); err != nil {
+	_ = met.Shutdown(ctx)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := otelx.Active().ForceFlush(ctx2); err != nil {
 		log.Warn("telemetry flush at shutdown failed", "err", err)
 	}
 }

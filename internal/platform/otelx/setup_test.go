@@ -2,11 +2,15 @@ package otelx_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -175,4 +179,46 @@ func TestSamplerRatioZeroStillPropagates(t *testing.T) {
 	if n := len(rcv.Spans()); n != 0 {
 		t.Fatalf("%d spans exported at ratio 0", n)
 	}
+}
+
+// A collector that is down does not fail the process: exports fail in
+// the background and the failures are logged once, not per export.
+func TestUnreachableCollectorIsLoggedOnce(t *testing.T) {
+	var buf strings.Builder
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, nil)))
+	defer slog.SetDefault(prev)
+	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: "http://127.0.0.1:1", MetricsExporter: "none", LogsExporter: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	for i := 0; i < 2; i++ {
+		_, span := otelx.Tracer().Start(context.Background(), "lost")
+		span.End()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := tel.ForceFlush(ctx); err == nil {
+			t.Log("flush reported no error")
+		}
+		cancel()
+	}
+	// The exporter retries in the background (a minute per batch); what
+	// reaches the SDK's error handler is logged once per 30 seconds.
+	for i := 0; i < 3; i++ {
+		otel.Handle(errors.New("export failed: connection refused"))
+	}
+	if n := strings.Count(buf.String(), "telemetry export failed"); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, buf.String())
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
