@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web web-check api-client test-browser
+.PHONY: build run test vet fmt web web-check api-client test-browser observability
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -57,8 +57,24 @@ test:
 	# The acceptance suite again, against the split topology (gateway, catalog
 	# alone, payments alone, the rest; events on Kafka, calls over gRPC).
 	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
+	$(MAKE) observability
 	$(MAKE) web-check
 	$(MAKE) test-browser
+
+# deploy/observability with Debian's promtool (apt-get install prometheus):
+# the alert rules and their unit tests, prometheus.yml. `go test ./...`
+# runs the rest (test/observability: dashboards, YAML, Alloy, the metric
+# names against a running binary, a real Prometheus scraping it). Without
+# promtool this skips, except under CI=true.
+OBS := deploy/observability/prometheus
+observability:
+	@if ! command -v promtool >/dev/null; then \
+		if [ "$$CI" = "true" ]; then echo "observability: promtool is required under CI=true" >&2; exit 1; fi; \
+		echo "observability: promtool not installed (apt-get install prometheus); skipped"; exit 0; \
+	fi; \
+	promtool check rules $(OBS)/rules/*.rules.yml && \
+	(cd $(OBS)/rules && promtool test rules *.test.yml) && \
+	promtool check config $(OBS)/prometheus.yml
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

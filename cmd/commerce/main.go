@@ -112,9 +112,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := logx.New(stderr, cfg.LogLevel)
+	// Telemetry first: the logger exports through it (OTLP logs), and it
+	// is flushed and stopped last, after the server's own shutdown.
+	tel, err := server.StartTelemetry(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	log := logx.New(stderr, cfg.LogLevel, tel.LogHandler())
 	slog.SetDefault(log)
-	log.Info("starting commerce", "version", version, "config", cfg.Masked())
+	traces, metrics, logs := tel.Enabled()
+	log.Info("starting commerce", "version", version, "config", cfg.Masked(), "otlp_traces", traces, "otlp_metrics", metrics, "otlp_logs", logs)
 	if cfg.PprofAddr != "" {
 		go func() {
 			srv := &http.Server{Addr: cfg.PprofAddr, ReadHeaderTimeout: 5 * time.Second} // DefaultServeMux carries net/http/pprof

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
@@ -31,6 +32,9 @@ type Deps struct {
 	Outbox   *events.Outbox
 	CacheTTL time.Duration // default 10m
 	Log      *slog.Logger
+	// Meter registers commerce_stock_reservations_total and
+	// commerce_cache_requests_total (nil: no metrics).
+	Meter metric.Meter
 }
 
 // Module is the assembled catalog context.
@@ -47,6 +51,11 @@ func New(d Deps) *Module {
 	}
 	log := d.Log.With("context", "catalog")
 	svc := app.New(d.DB, adapters.NewCache(d.Redis, d.CacheTTL), d.Outbox, log)
+	if d.Meter != nil {
+		if err := svc.Instrument(d.Meter); err != nil {
+			log.Warn("catalog metrics not registered", "err", err)
+		}
+	}
 	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
 }
 

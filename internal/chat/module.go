@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/chat/chatapi"
@@ -28,6 +29,8 @@ type Deps struct {
 	Auth    authapi.Auth
 	Limiter *ratelimit.Limiter
 	Log     *slog.Logger
+	// Meter registers commerce_ws_connections (nil: no metrics).
+	Meter metric.Meter
 }
 
 // Module is the assembled chat context.
@@ -42,7 +45,13 @@ func New(d Deps) *Module {
 	svc := app.New(d.DB, d.Outbox, d.Auth, log)
 	ws := ports.NewWS(svc, d.Redis, d.Limiter, log)
 	svc.SetPresence(ws.OnlineOf)
-	return &Module{ws: ws, http: ports.NewHTTP(svc, ws)}
+	m := &Module{ws: ws, http: ports.NewHTTP(svc, ws)}
+	if d.Meter != nil {
+		if err := m.instrument(d.Meter); err != nil {
+			log.Warn("chat metrics not registered", "err", err)
+		}
+	}
+	return m
 }
 
 // Topics are the events chat publishes.

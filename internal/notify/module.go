@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
@@ -44,6 +45,8 @@ type Deps struct {
 	SMSProviders, SMSToken string
 	// Heartbeat is the SSE keep-alive interval (default 15s).
 	Heartbeat time.Duration
+	// Meter registers commerce_sse_streams (nil: no metrics).
+	Meter metric.Meter
 }
 
 // Module is the assembled notify context.
@@ -73,8 +76,14 @@ func New(d Deps) (*Module, error) {
 		hub = push.NewHub(d.Redis, log)
 		adminHub = push.NewAdminHub(d.Redis, log)
 	}
-	return &Module{svc: svc, hub: hub, adminHub: adminHub,
-		http: ports.NewHTTP(svc, hub, adminHub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}, nil
+	m := &Module{svc: svc, hub: hub, adminHub: adminHub,
+		http: ports.NewHTTP(svc, hub, adminHub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}
+	if d.Meter != nil {
+		if err := m.instrument(d.Meter); err != nil {
+			log.Warn("notify metrics not registered", "err", err)
+		}
+	}
+	return m, nil
 }
 
 // Consumers are notify's event subscriptions. After each applied event the

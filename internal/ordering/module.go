@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
@@ -30,6 +32,7 @@ type Deps struct {
 	PaymentTimeout time.Duration
 	Reminders      []time.Duration
 	Log            *slog.Logger
+	Meter          metric.Meter // commerce_orders_total, commerce_deadlines_due; nil: none
 }
 
 // Module is the assembled ordering context.
@@ -43,6 +46,11 @@ type Module struct {
 func New(d Deps) *Module {
 	log := d.Log.With("context", "ordering")
 	svc := app.New(d.DB, d.Outbox, d.Catalog, d.Cart, d.Payments, app.Config{PaymentTimeout: d.PaymentTimeout, Reminders: d.Reminders}, log)
+	if d.Meter != nil {
+		if err := svc.Instrument(d.Meter); err != nil {
+			log.Warn("ordering metrics not registered", "err", err)
+		}
+	}
 	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
 }
 

@@ -3,6 +3,7 @@
 package payments
 
 import (
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	"context"
@@ -30,6 +31,8 @@ type Deps struct {
 	TestWebhookSecret string
 	// Stripe settings; the stripe gateway is enabled when SecretKey is set.
 	StripeSecretKey, StripeWebhookSecret, StripeAPIBase string
+	// Meter registers commerce_payments_total (nil: no metrics).
+	Meter metric.Meter
 }
 
 // Module is the assembled payments context.
@@ -47,6 +50,11 @@ func New(d Deps) *Module {
 		gws = append(gws, gateway.NewStripe(d.StripeSecretKey, d.StripeWebhookSecret, d.StripeAPIBase))
 	}
 	svc := app.New(d.DB, d.Outbox, gws, log)
+	if d.Meter != nil {
+		if err := svc.Instrument(d.Meter); err != nil {
+			log.Warn("payments metrics not registered", "err", err)
+		}
+	}
 	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
 }
 

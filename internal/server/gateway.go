@@ -18,12 +18,17 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/proxy"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
 )
@@ -200,6 +205,7 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 	if strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
 		return g.stream(c, cb, target)
 	}
+	span := g.clientSpan(c, ctxName)
 	_, err := cb.Execute(func() (any, error) {
 		if err := proxy.DoTimeout(c, target, g.perOp); err != nil {
 			return nil, err
@@ -209,6 +215,16 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 		}
 		return nil, nil
 	})
+	if span != nil {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(c.Response().StatusCode()))
+		if err != nil || c.Response().StatusCode() >= 500 {
+			span.SetStatus(codes.Error, "")
+			if err != nil {
+				span.RecordError(err)
+			}
+		}
+		span.End()
+	}
 	var ne net.Error
 	switch {
 	case err == nil, errors.Is(err, errUpstream5xx):
@@ -228,6 +244,19 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 	}
 }
 
+// clientSpan starts the span of a forwarded call (nil with tracing off)
+// and makes its traceparent the one the upstream continues.
+func (g *Gateway) clientSpan(c *fiber.Ctx, upstream string) trace.Span {
+	if !otelx.Tracing() {
+		return nil
+	}
+	ctx, span := otelx.Tracer().Start(c.UserContext(), c.Method()+" "+upstream, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(strings.Clone(c.Method())), attribute.String("commerce.upstream", upstream)))
+	c.Request().Header.Del("traceparent")
+	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) })
+	return span
+}
+
 // Run serves the edge until ctx ends.
 func (g *Gateway) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", g.cfg.HTTPAddr)
@@ -244,7 +273,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	_ = g.App.ShutdownWithTimeout(g.cfg.ShutdownTimeout)
 	g.lim.Close()
-	_ = g.met.Shutdown(context.Background())
+	shutdownTelemetry(g.met, g.log) // the last OTLP pushes
 	return g.rdb.Close()
 }
 

@@ -9,5 +9,5 @@ func newChatHost(d hostDeps) (ChatHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	return chat.New(chat.Deps{DB: d.db, Outbox: d.outbox, Redis: d.s.Redis.Client, Auth: auth, Limiter: d.limiter, Log: d.s.log}), nil
+	return chat.New(chat.Deps{DB: d.db, Outbox: d.outbox, Redis: d.s.Redis.Client, Auth: auth, Limiter: d.limiter, Log: d.s.log, Meter: d.meter("chat")}), nil
 }

@@ -11,5 +11,5 @@ func newPaymentsHost(d hostDeps) (PaymentsHost, error) {
 		return nil, err
 	}
 	return payments.New(payments.Deps{DB: d.db, Outbox: d.outbox, Log: d.s.log, TestWebhookSecret: secret,
-		StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase}), nil
+		StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase, Meter: d.meter("payments")}), nil
 }

@@ -133,6 +133,9 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if err := s.observeEvents(); err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
+	if err := s.observeShop(); err != nil { // observe.go
+		return nil, fmt.Errorf("shop metrics: %w", err)
+	}
 	if s.storefront, err = newStorefront(cfg); err != nil {
 		return nil, err
 	}
@@ -398,7 +401,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = c.Close()
 	}
 	s.limiter.Close()
-	_ = s.metrics.Shutdown(context.Background())
+	shutdownTelemetry(s.metrics, s.log) // the last OTLP pushes
 	_ = s.Redis.Close()
 	return runErr
 }

@@ -62,6 +62,11 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	if v := env["RATE_LIMIT_PER_MINUTE"]; v != "" {
 		gwEnv["RATE_LIMIT_PER_MINUTE"] = v
 	}
+	for k, v := range env {
+		if strings.HasPrefix(k, "OTEL_") { // the edge exports its telemetry too
+			gwEnv[k] = v
+		}
+	}
 	gw, _ := startOne(t, gwEnv)
 	gw.children = []*proc{rest, srch, pay, cat}
 	return gw, time.Since(began)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Config is every setting of the binary. Field docs live in the spec table
@@ -57,24 +59,33 @@ type Config struct {
 	// Stripe's scripts, frames and API.
 	StripePublishableKey string
 
-	PaymentWebhook  string
-	JWTKeyFile      string
-	AccessTTL       time.Duration
-	RefreshTTL      time.Duration
-	PaymentTimeout  time.Duration
-	Reminders       []time.Duration
-	CheckoutTTL     time.Duration
-	AdminEmail      string
-	AdminPassword   string
-	Contexts        []string
-	OTLPEndpoint    string
-	LogLevel        string
-	CORSOrigins     []string
-	BodyLimit       int
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	IdleTimeout     time.Duration
-	ShutdownTimeout time.Duration
+	PaymentWebhook string
+	JWTKeyFile     string
+	AccessTTL      time.Duration
+	RefreshTTL     time.Duration
+	PaymentTimeout time.Duration
+	Reminders      []time.Duration
+	CheckoutTTL    time.Duration
+	AdminEmail     string
+	AdminPassword  string
+	Contexts       []string
+	// OpenTelemetry (OTEL_*, the standard variables): see otelx.Settings.
+	OTLPEndpoint, OTLPTracesEndpoint, OTLPMetricsEndpoint, OTLPLogsEndpoint string
+	OTLPProtocol                                                            string
+	OTLPHeaders                                                             string
+	OTLPInsecure                                                            bool
+	OTelServiceName, OTelResourceAttributes                                 string
+	OTelTracesSampler, OTelTracesSamplerArg                                 string
+	OTelTracesExporter, OTelMetricsExporter, OTelLogsExporter               string
+	OTelMetricExportInterval                                                int // milliseconds
+	OTelSDKDisabled                                                         bool
+	LogLevel                                                                string
+	CORSOrigins                                                             []string
+	BodyLimit                                                               int
+	ReadTimeout                                                             time.Duration
+	WriteTimeout                                                            time.Duration
+	IdleTimeout                                                             time.Duration
+	ShutdownTimeout                                                         time.Duration
 	// PasswordHashMemoryKiB tunes argon2id; lowering it is for tests only.
 	PasswordHashMemoryKiB int
 	// LoginMaxFailures is how many failed logins per email+IP are allowed per LoginWindow.
@@ -178,7 +189,23 @@ func (c *Config) specs() []spec {
 		{env: "BOOTSTRAP_ADMIN_EMAIL", help: "create this verified admin at start if missing", k: kString, ptr: &c.AdminEmail},
 		{env: "BOOTSTRAP_ADMIN_PASSWORD", help: "password of the bootstrap admin", k: kString, ptr: &c.AdminPassword, secret: true},
 		{env: "CONTEXTS", def: "all", help: "bounded contexts this process hosts", k: kList, ptr: &c.Contexts},
-		{env: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OTLP endpoint; unset exports nothing", k: kString, ptr: &c.OTLPEndpoint},
+		{env: "OTEL_EXPORTER_OTLP_ENDPOINT", help: "OTLP endpoint of traces, metrics and logs (http://collector:4317); unset exports nothing", k: kString, ptr: &c.OTLPEndpoint, check: otlpEndpoint},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", help: "OTLP endpoint of traces (overrides OTEL_EXPORTER_OTLP_ENDPOINT; used as is over http/protobuf)", k: kString, ptr: &c.OTLPTracesEndpoint, check: otlpEndpoint},
+		{env: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", help: "OTLP endpoint of metrics (overrides OTEL_EXPORTER_OTLP_ENDPOINT)", k: kString, ptr: &c.OTLPMetricsEndpoint, check: otlpEndpoint},
+		{env: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", help: "OTLP endpoint of logs (overrides OTEL_EXPORTER_OTLP_ENDPOINT)", k: kString, ptr: &c.OTLPLogsEndpoint, check: otlpEndpoint},
+		{env: "OTEL_EXPORTER_OTLP_PROTOCOL", def: "grpc", help: "grpc or http/protobuf", k: kString, ptr: &c.OTLPProtocol, check: oneOf("grpc", "http/protobuf")},
+		{env: "OTEL_EXPORTER_OTLP_HEADERS", help: "headers sent with every export, key=value,... (values URL-encoded)", k: kString, ptr: &c.OTLPHeaders, secret: true, check: keyValues},
+		{env: "OTEL_EXPORTER_OTLP_INSECURE", def: "false", help: "plaintext gRPC to an endpoint given without scheme", k: kBool, ptr: &c.OTLPInsecure},
+		{env: "OTEL_SERVICE_NAME", def: "commerce", help: "service.name of the exported telemetry", k: kString, ptr: &c.OTelServiceName, check: nonEmpty},
+		{env: "OTEL_RESOURCE_ATTRIBUTES", help: "extra resource attributes, key=value,... (values URL-encoded)", k: kString, ptr: &c.OTelResourceAttributes, check: keyValues},
+		{env: "OTEL_TRACES_SAMPLER", def: "parentbased_always_on", help: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", k: kString, ptr: &c.OTelTracesSampler,
+			check: oneOf("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio")},
+		{env: "OTEL_TRACES_SAMPLER_ARG", help: "sampling ratio (0 to 1) of the traceidratio samplers; default 1", k: kString, ptr: &c.OTelTracesSamplerArg, check: ratio},
+		{env: "OTEL_TRACES_EXPORTER", def: "otlp", help: "otlp or none (traces not exported)", k: kString, ptr: &c.OTelTracesExporter, check: oneOf("otlp", "none")},
+		{env: "OTEL_METRICS_EXPORTER", def: "otlp", help: "otlp or none (metrics not exported; /metrics stays)", k: kString, ptr: &c.OTelMetricsExporter, check: oneOf("otlp", "none")},
+		{env: "OTEL_LOGS_EXPORTER", def: "otlp", help: "otlp or none (logs not exported; stderr stays)", k: kString, ptr: &c.OTelLogsExporter, check: oneOf("otlp", "none")},
+		{env: "OTEL_METRIC_EXPORT_INTERVAL", def: "60000", help: "milliseconds between metric exports", k: kInt, ptr: &c.OTelMetricExportInterval, check: positive},
+		{env: "OTEL_SDK_DISABLED", def: "false", help: "true exports nothing whatever the endpoints", k: kBool, ptr: &c.OTelSDKDisabled},
 		{env: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", k: kString, ptr: &c.LogLevel, check: oneOf("debug", "info", "warn", "error")},
 		{env: "CORS_ALLOWED_ORIGINS", help: "comma separated origins allowed by CORS (empty: same origin only)", k: kList, ptr: &c.CORSOrigins},
 		{env: "HTTP_BODY_LIMIT", def: "1048576", help: "largest request body in bytes", k: kInt, ptr: &c.BodyLimit, check: positive},
@@ -546,6 +573,25 @@ func dsn(schemes ...string) func(string) error {
 		}
 		return nil
 	}
+}
+
+// otlpEndpoint checks an OTLP endpoint: http(s)://host[:port][/path] or
+// host:port.
+func otlpEndpoint(v string) error { return otelx.CheckEndpoint(v) }
+
+// keyValues checks a key=value,... list (OTEL_EXPORTER_OTLP_HEADERS,
+// OTEL_RESOURCE_ATTRIBUTES).
+func keyValues(v string) error {
+	_, err := otelx.ParseKeyValues(v)
+	return err
+}
+
+func ratio(v string) error {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return fmt.Errorf("%q is not a ratio between 0 and 1", v)
+	}
+	return nil
 }
 
 func positiveDuration(v string) error {

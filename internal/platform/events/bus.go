@@ -13,7 +13,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
 
-	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -69,6 +68,7 @@ type Bus struct {
 	// readers are the offsets Lag reports on; lag caches its reading.
 	readers []reader
 	lag     lagCache
+	metrics *busMetrics // see metrics.go; nil records nothing
 
 	running chan struct{}
 	stop    context.CancelFunc
@@ -325,8 +325,9 @@ func (b *Bus) deliver(ctx context.Context, c Consumer, r outboxRow) error {
 		}
 		return b.advance(ctx, b.db, c.Name, r.Seq)
 	}
-	ctx = traced(ctx, env)
+	ctx, span := consumeSpan(ctx, c, r.Topic, "", env)
 	err := b.attempts(ctx, c, r.Topic, env, r.Seq)
+	endSpan(span, err)
 	if err == nil {
 		return nil
 	}
@@ -348,19 +349,6 @@ func (b *Bus) advance(ctx context.Context, db bun.IDB, consumer string, seq int6
 	return nil
 }
 
-// traced continues the producer's trace from the envelope.
-func traced(ctx context.Context, env Envelope) context.Context {
-	if env.TraceParent == "" {
-		return ctx
-	}
-	return otelx.Extract(ctx, func(k string) string {
-		if k == "traceparent" {
-			return env.TraceParent
-		}
-		return ""
-	})
-}
-
 // attempts runs applyOnce with exponential backoff; seq (0 on Kafka) is
 // committed as the consumer's offset with the effect.
 func (b *Bus) attempts(ctx context.Context, c Consumer, topic string, env Envelope, seq int64) error {
@@ -378,6 +366,7 @@ func (b *Bus) attempts(ctx context.Context, c Consumer, topic string, env Envelo
 		if attempt == b.cfg.MaxAttempts {
 			break
 		}
+		b.metrics.retried(ctx, c.Name)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -402,8 +391,9 @@ func (b *Bus) handle(c Consumer, topic string) message.NoPublishHandlerFunc {
 		if err := json.Unmarshal(msg.Payload, &env); err != nil || env.ID == "" {
 			return b.deadLetter(ctx, c, topic, msg.UUID, msg.Payload, fmt.Errorf("undecodable envelope: %v", err), 1)
 		}
-		ctx = traced(ctx, env)
+		ctx, span := consumeSpan(ctx, c, topic, msg.Metadata.Get("traceparent"), env)
 		err := b.attempts(ctx, c, topic, env, 0)
+		endSpan(span, err)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}

@@ -258,7 +258,9 @@ func (b *Bus) retryOne(ctx context.Context, byName map[string]Consumer, id int64
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT dead_letter_retry"); err != nil {
 				return err
 			}
-			applied, failed = b.applyIn(traced(ctx, env), tx, c, env)
+			sctx, span := consumeSpan(ctx, c, row.Topic, "", env)
+			applied, failed = b.applyIn(sctx, tx, c, env)
+			endSpan(span, failed)
 			if failed != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT dead_letter_retry"); err != nil {
 					return err

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // PartitionKey is the metadata key transports use to keep one aggregate's
@@ -105,7 +107,13 @@ func (f *Forwarder) forward(ctx context.Context, c Consumer) (bool, error) {
 		if r.AggregateID != "" {
 			msg.Metadata.Set(PartitionKey, r.AggregateID)
 		}
-		if err := f.pub.Publish(r.Topic, msg); err != nil {
+		sctx, span := sendSpan(r.Topic, r.EventID, r.AggregateID, r.Payload)
+		if span != nil {
+			msg.Metadata.Set("traceparent", otelx.TraceParent(sctx)) // consumers continue from the send span
+		}
+		err := f.pub.Publish(r.Topic, msg)
+		endSpan(span, err)
+		if err != nil {
 			if last > 0 {
 				_ = b.advance(ctx, b.db, c.Name, last) // keep what was sent
 			}

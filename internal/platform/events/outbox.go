@@ -9,8 +9,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/uptrace/bun"
-
-	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Notification channels: writers wake the relay, the relay wakes consumers.
@@ -39,13 +37,19 @@ func (o *Outbox) Publish(ctx context.Context, tx bun.Tx, evs ...Envelope) error 
 	if len(evs) == 0 {
 		return nil
 	}
-	tp := otelx.TraceParent(ctx)
+	tps, end := startPublish(ctx, evs)
+	err := o.publish(ctx, tx, tps, evs)
+	end(err)
+	return err
+}
+
+func (o *Outbox) publish(ctx context.Context, tx bun.Tx, tps []string, evs []Envelope) error {
 	var q strings.Builder
 	q.WriteString("INSERT INTO events.outbox (topic, event_id, aggregate_id, payload) VALUES ")
 	args := make([]any, 0, 4*len(evs))
 	for i, e := range evs {
 		if e.TraceParent == "" {
-			e.TraceParent = tp
+			e.TraceParent = tps[i]
 		}
 		payload, err := json.Marshal(e)
 		if err != nil {

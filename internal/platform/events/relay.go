@@ -2,10 +2,14 @@ package events
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // relayLock serialises sequencing across every process on the database
@@ -56,26 +60,45 @@ func (b *Bus) relay(ctx context.Context) {
 const relayBatch = 5000
 
 // sequence numbers one batch of unsequenced rows and wakes consumers.
+// With tracing on, a pass that sequenced rows is recorded as a span
+// linked to the events' producer spans (see tracing.go).
 func (b *Bus) sequence(ctx context.Context) (int, error) {
 	var n int64
+	var traceParents []string
+	tracing := otelx.Tracing()
+	start := time.Now()
 	err := b.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(relayLock)); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE events.outbox o SET seq = t.base + t.rn
+		const update = `UPDATE events.outbox o SET seq = t.base + t.rn
 			FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn, (SELECT coalesce(max(seq), 0) FROM events.outbox) AS base
 			      FROM events.outbox WHERE seq IS NULL ORDER BY id LIMIT ?) t
-			WHERE o.id = t.id`, relayBatch)
-		if err != nil {
+			WHERE o.id = t.id`
+		if tracing {
+			traceParents = traceParents[:0]
+			if err := tx.NewRaw(update+` RETURNING coalesce(o.payload->>'trace_parent', '')`, relayBatch).Scan(ctx, &traceParents); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			n = int64(len(traceParents))
+		} else {
+			res, err := tx.ExecContext(ctx, update, relayBatch)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+		}
+		if n > 0 {
+			_, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", chanEvents)
 			return err
 		}
-		if n, _ = res.RowsAffected(); n > 0 {
-			_, err = tx.ExecContext(ctx, "SELECT pg_notify(?, '')", chanEvents)
-		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sequence outbox: %w", err)
+	}
+	if tracing {
+		relaySpan(start, traceParents)
 	}
 	return int(n), nil
 }

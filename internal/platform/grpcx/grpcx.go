@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -22,6 +24,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
@@ -111,18 +114,28 @@ func FromStatus(err error) error {
 
 // NewServer builds a gRPC server that maps errors, recovers panics,
 // carries request ids and serves the health service.
+// With tracing on (otelx.Setup), every call runs in a server span that
+// continues the caller's trace.
 func NewServer(log *slog.Logger) (*grpc.Server, *health.Server) {
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	var opts []grpc.ServerOption
+	if otelx.Tracing() {
+		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelOptions()...)))
+	}
+	opts = append(opts, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
 			if ids := md.Get("x-request-id"); len(ids) > 0 {
 				ctx = logx.WithRequestID(ctx, ids[0])
 			}
-			ctx = otelx.Extract(ctx, func(k string) string {
-				if v := md.Get(k); len(v) > 0 {
-					return v[0]
-				}
-				return ""
-			})
+			// The server span (tracing on) already continues the caller's
+			// trace; otherwise the trace context only travels on.
+			if !trace.SpanContextFromContext(ctx).IsValid() {
+				ctx = otelx.Extract(ctx, func(k string) string {
+					if v := md.Get(k); len(v) > 0 {
+						return v[0]
+					}
+					return ""
+				})
+			}
 		}
 		defer func() {
 			if r := recover(); r != nil {
@@ -139,6 +152,7 @@ func NewServer(log *slog.Logger) (*grpc.Server, *health.Server) {
 		}
 		return resp, nil
 	}))
+	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	return srv, hs
@@ -212,6 +226,23 @@ func Dial(addr string, cfg ClientConfig) (*grpc.ClientConn, error) {
 		}
 		return err
 	}
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(interceptor)}, cfg.DialOptions...)
-	return grpc.NewClient(addr, opts...)
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(interceptor)}
+	if otelx.Tracing() {
+		// One client span per attempt; its traceparent replaces the one
+		// the interceptor set, so the server span is its child.
+		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOptions()...)))
+	}
+	return grpc.NewClient(addr, append(opts, cfg.DialOptions...)...)
+}
+
+// otelOptions make the gRPC spans with the binary's tracer provider and
+// W3C propagation, leaving health checks out (they would be most spans).
+func otelOptions() []otelgrpc.Option {
+	return []otelgrpc.Option{
+		otelgrpc.WithTracerProvider(otelx.TracerProvider()),
+		otelgrpc.WithPropagators(otelx.Propagator()),
+		otelgrpc.WithFilter(func(info *stats.RPCTagInfo) bool {
+			return !strings.HasPrefix(info.FullMethodName, "/grpc.health.v1.Health/")
+		}),
+	}
 }

@@ -5,7 +5,10 @@
 package httpx
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +16,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/helmet"
-	"github.com/gofiber/fiber/v2/middleware/recover"
+	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opencommerce/commerce/internal/platform/logx"
 	"github.com/opencommerce/commerce/internal/platform/otelx"
@@ -49,7 +55,7 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		fc.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(fc)
-	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+	app.Use(fiberrecover.New(fiberrecover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.ErrorContext(c.UserContext(), "panic in handler", "panic", e, "path", c.Path())
 	}}))
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-ID", Generator: newRequestID}))
@@ -64,7 +70,11 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		// keeps it), so it must be copied.
 		id = strings.Clone(id)
 		c.Locals("requestid", id)
-		ctx := otelx.Ensure(otelx.Extract(logx.WithRequestID(c.UserContext(), id), func(k string) string { return strings.Clone(c.Get(k)) }))
+		ctx := otelx.Extract(logx.WithRequestID(c.UserContext(), id), func(k string) string { return strings.Clone(c.Get(k)) })
+		if otelx.Tracing() {
+			return serverSpan(c, ctx)
+		}
+		ctx = otelx.Ensure(ctx)
 		c.SetUserContext(ctx)
 		c.Request().Header.Del("traceparent")
 		otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
@@ -79,6 +89,60 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 	}
 	app.Use(RejectInvalidCharacters)
 	return app
+}
+
+// serverSpan runs the rest of the chain in a server span, a child of the
+// caller's traceparent or the root of a new trace. The span is named by
+// the route template once routing is known ("GET /api/v1/orders/:id",
+// never the raw path); 5xx answers and panics mark it as an error.
+func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
+	method := strings.Clone(c.Method())
+	// The required attributes only (each one costs on every request).
+	ctx, span := otelx.Tracer().Start(parent, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(strings.Clone(c.IP())),
+	))
+	c.SetUserContext(ctx)
+	c.Request().Header.Del("traceparent")
+	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
+	defer func() {
+		if r := recover(); r != nil { // the recover middleware answers 500
+			endServerSpan(c, span, method, fiber.StatusInternalServerError, fmt.Errorf("panic: %v", r))
+			panic(r)
+		}
+	}()
+	err = c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		status = StatusOf(err)
+	}
+	endServerSpan(c, span, method, status, err)
+	return err
+}
+
+// endServerSpan names the span by its route, records the outcome and ends it.
+func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err error) {
+	defer span.End()
+	route := c.Route().Path
+	if route == "/" && c.Path() != "/" {
+		// Unmatched, or answered by a middleware mounted at / (the
+		// gateway's forwarding, static files): no template to name it by.
+		route = ""
+	}
+	if route != "" {
+		span.SetName(method + " " + route)
+		span.SetAttributes(semconv.HTTPRoute(route))
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, "")
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			span.SetAttributes(semconv.ErrorTypeKey.String(fmt.Sprintf("%T", err)))
+			span.RecordError(err)
+		} else {
+			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		}
+	}
 }
 
 func accessLog(log *slog.Logger) fiber.Handler {

@@ -26,8 +26,28 @@ func RequestID(ctx context.Context) string {
 }
 
 // New builds a JSON logger at the given level whose records carry the
-// request id found in the context of *Context log calls.
-func New(w io.Writer, level string) *slog.Logger {
+// request id found in the context of *Context log calls. Each extra
+// handler (nil ones are skipped), such as the OpenTelemetry bridge that
+// exports logs over OTLP (otelx.Telemetry.LogHandler), receives the same
+// records at the same level, with the request id; the JSON lines are
+// unchanged by them.
+func New(w io.Writer, level string, extra ...slog.Handler) *slog.Logger {
+	l := ParseLevel(level)
+	var h slog.Handler = ctxHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})}
+	hs := []slog.Handler{h}
+	for _, e := range extra {
+		if e != nil {
+			hs = append(hs, requestIDHandler{leveled{e, l}})
+		}
+	}
+	if len(hs) > 1 {
+		h = slog.NewMultiHandler(hs...)
+	}
+	return slog.New(h)
+}
+
+// ParseLevel maps LOG_LEVEL to a slog level (info when unknown).
+func ParseLevel(level string) slog.Level {
 	var l slog.Level
 	switch strings.ToLower(level) {
 	case "debug":
@@ -39,7 +59,7 @@ func New(w io.Writer, level string) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(ctxHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+	return l
 }
 
 type ctxHandler struct{ slog.Handler }
@@ -56,3 +76,35 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 
 func (h ctxHandler) WithAttrs(a []slog.Attr) slog.Handler { return ctxHandler{h.Handler.WithAttrs(a)} }
 func (h ctxHandler) WithGroup(n string) slog.Handler      { return ctxHandler{h.Handler.WithGroup(n)} }
+
+// leveled drops records below a level (the bridge has no level of its own).
+type leveled struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h leveled) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+func (h leveled) WithAttrs(a []slog.Attr) slog.Handler {
+	return leveled{h.Handler.WithAttrs(a), h.level}
+}
+func (h leveled) WithGroup(n string) slog.Handler { return leveled{h.Handler.WithGroup(n), h.level} }
+
+// requestIDHandler adds the request id of the context; trace and span
+// ids are the bridge's own business (fields of the OTLP record).
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(a)}
+}
+func (h requestIDHandler) WithGroup(n string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(n)}
+}

@@ -17,6 +17,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Metrics owns the meter provider and the HTTP instruments.
@@ -34,7 +35,8 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	// Also pushed over OTLP when an endpoint is configured (otelx.Setup).
+	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(exp)}, otelx.MetricOptions()...)...)
 	meter := mp.Meter("commerce/http")
 	req, err := meter.Int64Counter("http.server.requests", metric.WithDescription("HTTP requests by route and status"))
 	if err != nil {

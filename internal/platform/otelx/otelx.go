@@ -2,7 +2,9 @@
 // of a request: HTTP in, gRPC calls between contexts, and integration
 // events (the envelope's trace_parent), so one trace id ties together the
 // work of all processes of a split deployment. It uses the OpenTelemetry
-// propagation API; spans are recorded when an SDK is configured.
+// propagation API. With an OTLP endpoint configured (Setup, setup.go) the
+// SDK records spans and exports them with the metrics and logs; without
+// one, nothing is recorded and the trace id only travels and is logged.
 package otelx
 
 import (
@@ -35,7 +37,12 @@ func Inject(ctx context.Context, set func(k, v string)) {
 	}
 }
 
-// Ensure starts a new trace when ctx carries none (the edge of a request).
+// Propagator is the W3C trace-context propagator the binary uses.
+func Propagator() propagation.TextMapPropagator { return prop }
+
+// Ensure starts a new trace when ctx carries none (the edge of a request),
+// without recording anything: the edge uses it when tracing is off (with
+// tracing on, the SDK starts the root span and its trace id instead).
 func Ensure(ctx context.Context) context.Context {
 	if trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx

@@ -52,6 +52,7 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 	if err == nil && changed {
 		s.invalidate(ctx, ids...)
 	}
+	s.inst.reserved(ctx, err, changed)
 	return err
 }
 
@@ -202,6 +203,7 @@ func (s *Service) settleIn(ctx context.Context, tx bun.Tx, orderID, kind, reason
 	if err != nil {
 		return nil, err
 	}
+	s.inst.settled(ctx, status)
 	return ids, s.outbox.Publish(ctx, tx, evs...)
 }
 

@@ -29,6 +29,7 @@ type Service struct {
 	// DBReads counts database loads of single products (tests assert
 	// that single-flight collapses bursts).
 	DBReads func()
+	inst    instruments // metrics.go
 }
 
 // New builds the service.

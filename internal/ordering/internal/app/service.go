@@ -38,6 +38,7 @@ type Service struct {
 	payments paymentsapi.Payments
 	cfg      Config
 	log      *slog.Logger
+	inst     instruments // metrics.go
 }
 
 // New builds the service.
@@ -169,6 +170,7 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 	if err != nil {
 		return nil, err // the order stays placing; Recover compensates it
 	}
+	s.inst.reached(ctx, "placed")
 	return o, nil
 }
 
@@ -193,6 +195,8 @@ func (s *Service) fail(ctx context.Context, o *Order, at string, cause error, re
 	if _, err := s.db.ExecContext(bg, "UPDATE ordering.orders SET status = 'failed', failure = ?, updated_at = now() WHERE id = ? AND status = 'placing'",
 		at+": "+cause.Error(), o.ID); err != nil {
 		s.log.ErrorContext(ctx, "mark order failed", "order_id", o.ID, "err", err)
+	} else {
+		s.inst.reached(ctx, "failed")
 	}
 	_ = note(bg, s.db, o.ID, step{"failed", map[string]any{"step": at, "error": cause.Error()}})
 	return cause
@@ -230,6 +234,7 @@ func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, er
 		if _, err := s.db.ExecContext(ctx, "UPDATE ordering.orders SET status = 'failed', failure = 'interrupted; compensated', updated_at = now() WHERE id = ? AND status = 'placing'", id); err != nil {
 			return 0, err
 		}
+		s.inst.reached(ctx, "failed")
 		_ = note(ctx, s.db, id, step{"failed", map[string]any{"step": "recovery"}})
 	}
 	return len(ids), nil
@@ -271,6 +276,7 @@ func (s *Service) transition(ctx context.Context, tx bun.Tx, orderID string, fro
 			return nil, false, err
 		}
 	}
+	s.inst.reached(ctx, to)
 	return o, true, nil
 }
 

@@ -30,6 +30,7 @@ type Service struct {
 	gateways map[string]gateway.Gateway
 	log      *slog.Logger
 	now      func() time.Time
+	inst     instruments // metrics.go
 }
 
 // New builds the service over the configured gateways.
@@ -155,7 +156,8 @@ func (s *Service) HandleWebhook(ctx context.Context, gw string, body []byte, sig
 // webhooks and for test-card confirmations, so both dedupe and publish
 // the same way.
 func (s *Service) apply(ctx context.Context, gw string, ev gateway.Event) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	var outcome string // counted once committed
+	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.ExecContext(ctx, "INSERT INTO payments.webhook_events (gateway, event_id, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", gw, ev.ID, ev.Type)
 		if err != nil {
 			return err
@@ -188,6 +190,7 @@ func (s *Service) apply(ctx context.Context, gw string, ev gateway.Event) error 
 				return s.recordEvent(ctx, tx, gw, ev, p.ID, "already_succeeded")
 			}
 			if got, cur, ok := received(ev); !ok || got != p.Amount || !strings.EqualFold(cur, p.Currency) {
+				outcome = paymentsapi.StatusAmountMismatch
 				return s.amountMismatch(ctx, tx, gw, ev, p, got, cur)
 			}
 			typ, status = paymentsapi.EventPaymentSucceeded, paymentsapi.StatusSucceeded
@@ -212,8 +215,13 @@ func (s *Service) apply(ctx context.Context, gw string, ev gateway.Event) error 
 		if err != nil {
 			return err
 		}
+		outcome = status
 		return s.outbox.Publish(ctx, tx, out)
 	})
+	if err == nil {
+		s.inst.payment(ctx, gw, outcome)
+	}
+	return err
 }
 
 // Test cards of the test gateway, as in Stripe's test mode.
@@ -447,10 +455,12 @@ func (s *Service) executeRefund(ctx context.Context, p *Payment, refundID string
 	providerID, err := g.Refund(ctx, p.IntentID, amount, refundID)
 	if err != nil {
 		s.log.ErrorContext(ctx, "refund at provider failed", "payment_id", p.ID, "err", err)
+		s.inst.payment(ctx, p.Gateway, "refund_failed")
 		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), "UPDATE payments.refunds SET status = 'failed', updated_at = now() WHERE id = ? AND status = 'pending'", refundID)
 		return paymentsapi.ErrGateway
 	}
-	return s.db.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx bun.Tx) error {
+	refunded := false // counted once committed
+	err = s.db.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE payments.refunds SET status = 'succeeded', provider_refund_id = ?, updated_at = now() WHERE id = ? AND status = 'pending'", providerID, refundID)
 		if err != nil {
 			return err
@@ -458,6 +468,7 @@ func (s *Service) executeRefund(ctx context.Context, p *Payment, refundID string
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		refunded = true
 		var total int64
 		if err := tx.NewRaw("UPDATE payments.payments SET amount_refunded = amount_refunded + ?, updated_at = now() WHERE id = ? RETURNING amount_refunded", amount, p.ID).Scan(ctx, &total); err != nil {
 			return err
@@ -469,6 +480,10 @@ func (s *Service) executeRefund(ctx context.Context, p *Payment, refundID string
 		}
 		return s.outbox.Publish(ctx, tx, ev)
 	})
+	if err == nil && refunded {
+		s.inst.payment(ctx, p.Gateway, "refunded")
+	}
+	return err
 }
 
 // HandleOrderEvent: an order that expired or was canceled gets its unpaid

@@ -1,0 +1,58 @@
+package logx_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/opencommerce/commerce/internal/platform/logx"
+)
+
+// recorder keeps the records an extra handler receives.
+type recorder struct {
+	recs  *[]slog.Record
+	attrs []slog.Attr
+}
+
+func (r recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r recorder) Handle(_ context.Context, rec slog.Record) error {
+	rec.AddAttrs(r.attrs...)
+	*r.recs = append(*r.recs, rec)
+	return nil
+}
+func (r recorder) WithAttrs(a []slog.Attr) slog.Handler {
+	return recorder{r.recs, append(append([]slog.Attr(nil), r.attrs...), a...)}
+}
+func (r recorder) WithGroup(string) slog.Handler { return r }
+
+// An extra handler (the OTLP bridge) gets the records at the logger's
+// level with the request id, and the JSON lines do not change.
+func TestExtraHandlerLeavesJSONUnchanged(t *testing.T) {
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled})
+	ctx := logx.WithRequestID(trace.ContextWithSpanContext(context.Background(), sc), "req-7")
+	var plain, fanned bytes.Buffer
+	var recs []slog.Record
+	logx.New(&plain, "info").With("component", "x").InfoContext(ctx, "hello", "k", 1)
+	log := logx.New(&fanned, "info", recorder{recs: &recs}, nil).With("component", "x")
+	log.InfoContext(ctx, "hello", "k", 1)
+	log.DebugContext(ctx, "below the level")
+	strip := func(s string) string { return s[strings.Index(s, `"level"`):] } // the time differs
+	if strip(plain.String()) != strip(fanned.String()) || strings.Count(fanned.String(), "\n") != 1 {
+		t.Fatalf("JSON changed:\n%s\n%s", plain.String(), fanned.String())
+	}
+	if !strings.Contains(fanned.String(), `"request_id":"req-7"`) || !strings.Contains(fanned.String(), `"trace_id":"01000000000000000000000000000000"`) {
+		t.Fatalf("JSON lacks ids: %s", fanned.String())
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%d records reached the extra handler", len(recs))
+	}
+	got := map[string]string{}
+	recs[0].Attrs(func(a slog.Attr) bool { got[a.Key] = a.Value.String(); return true })
+	if got["request_id"] != "req-7" || got["k"] != "1" || got["component"] != "x" || got["trace_id"] != "" {
+		t.Fatalf("extra handler's attributes: %v", got)
+	}
+}
