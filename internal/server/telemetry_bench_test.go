@@ -54,10 +54,14 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 	b.Run("off", func(b *testing.B) { run(b, off) })
 
 	for _, c := range []struct {
-		name string
-		logs string
-	}{{"on", "otlp"}, {"on-traces-metrics-only", "none"}} {
-		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: "always_on", ServiceVersion: "bench", LogsExporter: c.logs})
+		name, logs, sampler, arg string
+	}{
+		{"on", "otlp", "always_on", ""},
+		{"on-traces-metrics-only", "none", "always_on", ""},
+		// 10% of traces (and so of the info logs inside them) exported.
+		{"on-sampled-10pct", "otlp", "traceidratio", "0.1"},
+	} {
+		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
 		if err != nil {
 			b.Fatal(err)
 		}

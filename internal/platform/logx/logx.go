@@ -93,7 +93,23 @@ func (h leveled) WithGroup(n string) slog.Handler { return leveled{h.Handler.Wit
 
 // requestIDHandler adds the request id of the context; trace and span
 // ids are the bridge's own business (fields of the OTLP record).
+//
+// It also makes the export follow trace sampling: a record below WARN
+// logged inside a trace that is not sampled (OTEL_TRACES_SAMPLER with a
+// ratio) is not exported, since its trace is not kept either; it is still
+// written to stdout. Warnings and errors are always exported. Without
+// this, sampling would leave the per-request access log, the bulk of the
+// export, at full volume.
 type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	if l < slog.LevelWarn {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && !sc.IsSampled() {
+			return false
+		}
+	}
+	return h.Handler.Enabled(ctx, l)
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {

@@ -56,3 +56,27 @@ func TestExtraHandlerLeavesJSONUnchanged(t *testing.T) {
 		t.Fatalf("extra handler's attributes: %v", got)
 	}
 }
+
+// Export follows trace sampling: info records of an unsampled trace stay
+// on stdout only; warnings, and records of sampled traces, are exported.
+func TestExportFollowsSampling(t *testing.T) {
+	unsampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{3}, SpanID: trace.SpanID{4}}))
+	sampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{5}, SpanID: trace.SpanID{6}, TraceFlags: trace.FlagsSampled}))
+	var out bytes.Buffer
+	var recs []slog.Record
+	log := logx.New(&out, "info", recorder{recs: &recs})
+	log.InfoContext(unsampled, "dropped from the export")
+	log.WarnContext(unsampled, "exported warning")
+	log.InfoContext(sampled, "exported info")
+	log.InfoContext(context.Background(), "exported, no trace")
+	if n := strings.Count(out.String(), "\n"); n != 4 {
+		t.Fatalf("stdout has %d lines, want 4", n)
+	}
+	var msgs []string
+	for _, r := range recs {
+		msgs = append(msgs, r.Message)
+	}
+	if strings.Join(msgs, "|") != "exported warning|exported info|exported, no trace" {
+		t.Fatalf("exported: %v", msgs)
+	}
+}
