@@ -197,7 +197,12 @@ func (s *Server) serveGRPC(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("GRPC_ADDR: %w", err)
 	}
-	srv, hs := grpcx.NewServer(s.log)
+	served, err := grpcx.ServerMetrics(s.metrics.Meter("commerce/grpc"))
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("gRPC metrics: %w", err)
+	}
+	srv, hs := grpcx.NewServer(s.log, served)
 	for _, reg := range s.grpcServices {
 		reg(srv)
 	}

@@ -115,13 +115,15 @@ func FromStatus(err error) error {
 // NewServer builds a gRPC server that maps errors, recovers panics,
 // carries request ids and serves the health service.
 // With tracing on (otelx.Setup), every call runs in a server span that
-// continues the caller's trace.
-func NewServer(log *slog.Logger) (*grpc.Server, *health.Server) {
+// continues the caller's trace. outer interceptors (ServerMetrics) run
+// around those, in order: they see the status the client gets, panics
+// included.
+func NewServer(log *slog.Logger, outer ...grpc.UnaryServerInterceptor) (*grpc.Server, *health.Server) {
 	var opts []grpc.ServerOption
 	if otelx.Tracing() {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(otelOptions()...)))
 	}
-	opts = append(opts, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	opts = append(opts, grpc.ChainUnaryInterceptor(append(outer[:len(outer):len(outer)], func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 		if md, ok := metadata.FromIncomingContext(ctx); ok {
 			if ids := md.Get("x-request-id"); len(ids) > 0 {
 				ctx = logx.WithRequestID(ctx, ids[0])
@@ -151,7 +153,7 @@ func NewServer(log *slog.Logger) (*grpc.Server, *health.Server) {
 			return nil, ToStatus(err)
 		}
 		return resp, nil
-	}))
+	})...))
 	srv := grpc.NewServer(opts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -13,6 +13,11 @@ import (
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Message is one email to one recipient.
@@ -109,16 +114,36 @@ func New(smtpURL, from string, log *slog.Logger) (Sender, error) {
 	if u.Query().Get("insecure_skip_verify") == "true" {
 		opts = append(opts, gomail.WithTLSConfig(insecureTLS(u.Hostname())))
 	}
-	return &smtpSender{host: u.Hostname(), opts: opts, from: from}, nil
+	return &smtpSender{host: u.Hostname(), port: port, opts: opts, from: from}, nil
 }
 
 type smtpSender struct {
 	host string
+	port int
 	opts []gomail.Option
 	from string
 }
 
-func (s *smtpSender) Send(ctx context.Context, m Message) error {
+// Send delivers m in a client span "smtp send" (when tracing is on) with
+// the server's address and port; the recipient, subject and body stay out
+// of the trace.
+func (s *smtpSender) Send(ctx context.Context, m Message) (err error) {
+	if otelx.Tracing() {
+		var span trace.Span
+		ctx, span = otelx.Tracer().Start(ctx, "smtp send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("server.address", s.host), attribute.Int("server.port", s.port)))
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+	}
+	return s.send(ctx, m)
+}
+
+func (s *smtpSender) send(ctx context.Context, m Message) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.from); err != nil {
 		return fmt.Errorf("MAIL_FROM: %w", err)

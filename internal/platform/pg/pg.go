@@ -15,12 +15,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // ApplicationName is the application_name of the binary's sessions unless
@@ -60,6 +65,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	for _, o := range opts {
 		o(cfg)
 	}
+	traceQueries(cfg)
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set {
 		// Names the binary's sessions in pg_stat_activity (operators, and
 		// the oldest-transaction gauge, tell them from everyone else's).
@@ -92,6 +98,37 @@ type Option func(*pgxpool.Config)
 // WithTracer traces every query (statement counting in benchmarks).
 func WithTracer(t pgx.QueryTracer) Option {
 	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
+// traceQueries adds a client span per statement (and per new connection)
+// to the pool when tracing is on (otelx.Setup ran with an endpoint),
+// composed with a tracer an Option already set; without tracing the pool
+// gets no tracer of its own, so queries cost nothing more. Spans are named
+// by the SQL operation ("SELECT", "INSERT") and carry the server, database
+// and user, never the statement text (bun inlines the values) nor its
+// arguments.
+func traceQueries(cfg *pgxpool.Config) {
+	if !otelx.Tracing() {
+		return
+	}
+	t := NewQueryTracer()
+	if prev := cfg.ConnConfig.Tracer; prev != nil {
+		cfg.ConnConfig.Tracer = multitracer.New(prev, t)
+		return
+	}
+	cfg.ConnConfig.Tracer = t
+}
+
+// NewQueryTracer is the pool's span tracer (see traceQueries), on the
+// installed tracer provider.
+func NewQueryTracer() *otelpgx.Tracer {
+	return otelpgx.NewTracer(
+		otelpgx.WithTracerProvider(otelx.TracerProvider()),
+		otelpgx.WithDisableSQLStatementInAttributes(),
+		otelpgx.WithDisableAcquireTracer(),
+		// Spans only: the pool's metrics are the binary's own.
+		otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
+	)
 }
 
 // defaultMaxConns is the pool size when neither DATABASE_URL

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Client is a go-redis client plus the embedded server, if any.
@@ -51,6 +54,10 @@ func Open(ctx context.Context, url string) (*Client, error) {
 		}
 		m.SetTime(time.Now())
 		c := &Client{Client: redis.NewClient(&redis.Options{Addr: m.Addr()}), embedded: m, stop: make(chan struct{}), stopped: make(chan struct{})}
+		if err := instrument(c.Client); err != nil {
+			m.Close()
+			return nil, err
+		}
 		go c.runClock()
 		return c, nil
 	}
@@ -59,11 +66,36 @@ func Open(ctx context.Context, url string) (*Client, error) {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	c := redis.NewClient(opts)
+	if err := instrument(c); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("connect to Redis: %w", err)
 	}
 	return &Client{Client: c}, nil
+}
+
+// instrument adds a client span per command (named by the command, e.g.
+// "get", "evalsha") and per pipeline when tracing is on; without tracing
+// the client gets no hook, so commands cost nothing more. The spans carry
+// the server address but not the command's arguments (keys and values may
+// be tokens), nor the caller (a stack walk per command); connection dials
+// are left out.
+func instrument(c *redis.Client) error {
+	if !otelx.Tracing() {
+		return nil
+	}
+	if err := redisotel.InstrumentTracing(c,
+		redisotel.WithTracerProvider(otelx.TracerProvider()),
+		redisotel.WithDBStatement(false),
+		redisotel.WithCallerEnabled(false),
+		redisotel.WithDialFilter(true),
+	); err != nil {
+		return fmt.Errorf("redis tracing: %w", err)
+	}
+	return nil
 }
 
 // Embedded reports whether this is the in-process server.

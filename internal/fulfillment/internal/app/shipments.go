@@ -12,11 +12,15 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Carrier creates shipments at a shipping company.
@@ -123,7 +127,7 @@ func (s *Service) CreateShipments(ctx context.Context) error {
 			days = q.ETADays
 		}
 		eta := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, days)
-		tracking, err := s.carrier.CreateShipment(ctx, d.OrderID, d.Courier, d.Country, d.WeightGrams, eta)
+		tracking, err := s.createShipment(ctx, d.OrderID, d.Courier, d.Country, d.WeightGrams, eta)
 		if err != nil {
 			if _, uerr := s.db.ExecContext(ctx, "UPDATE fulfillment.fulfillments SET last_error = ?, updated_at = now() WHERE id = ?", err.Error(), d.ID); uerr != nil {
 				return uerr
@@ -136,6 +140,24 @@ func (s *Service) CreateShipments(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// createShipment calls the carrier in a client span "carrier create
+// shipment" (when tracing is on) with the order id and courier; the
+// destination stays out of the trace.
+func (s *Service) createShipment(ctx context.Context, orderID, courier, country string, weightGrams int, eta time.Time) (string, error) {
+	if !otelx.Tracing() {
+		return s.carrier.CreateShipment(ctx, orderID, courier, country, weightGrams, eta)
+	}
+	ctx, span := otelx.Tracer().Start(ctx, "carrier create shipment", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("commerce.order.id", orderID), attribute.String("commerce.courier", courier)))
+	defer span.End()
+	tracking, err := s.carrier.CreateShipment(ctx, orderID, courier, country, weightGrams, eta)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return tracking, err
 }
 
 // Advance moves a fulfillment to shipped or delivered (admin) and records

@@ -16,6 +16,12 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Message is one text message. ID is stable across retries, so a provider
@@ -105,11 +111,14 @@ var defaultClient = &http.Client{Timeout: 15 * time.Second, Transport: &http.Tra
 type Failover []Provider
 
 // Send delivers m through the first provider that accepts it and returns
-// that provider's name; the error joins every provider's failure.
+// that provider's name; the error joins every provider's failure. Each
+// provider's attempt is a client span "sms send" (when tracing is on)
+// naming the provider; the number, the body and the provider's answer
+// (which may echo them) stay out of the trace.
 func (f Failover) Send(ctx context.Context, m Message) (string, error) {
 	var errs []error
 	for _, p := range f {
-		err := p.Send(ctx, m)
+		err := sendTraced(ctx, p, m)
 		if err == nil {
 			return p.Name(), nil
 		}
@@ -122,6 +131,20 @@ func (f Failover) Send(ctx context.Context, m Message) (string, error) {
 		return "", errors.New("no SMS provider configured")
 	}
 	return "", errors.Join(errs...)
+}
+
+func sendTraced(ctx context.Context, p Provider, m Message) error {
+	if !otelx.Tracing() {
+		return p.Send(ctx, m)
+	}
+	ctx, span := otelx.Tracer().Start(ctx, "sms send", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("sms.provider", p.Name())))
+	defer span.End()
+	err := p.Send(ctx, m)
+	if err != nil {
+		span.SetStatus(codes.Error, "provider did not accept the message")
+	}
+	return err
 }
 
 // Parse builds the chain from SMS_PROVIDERS: a comma-separated list of

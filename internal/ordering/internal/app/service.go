@@ -11,6 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
@@ -20,6 +23,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -122,15 +126,19 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 	}
 	expires := time.Now().Add(s.cfg.PaymentTimeout).UTC().Truncate(time.Millisecond)
 	safety := expires.Add(time.Hour) // the reservation outlives the order deadline, never the other way round
-	if err := s.catalog.Reserve(ctx, o.ID, lines, &safety); err != nil {
+	if err := sagaStep(ctx, "reserve", o.ID, func(ctx context.Context) error { return s.catalog.Reserve(ctx, o.ID, lines, &safety) }); err != nil {
 		return nil, s.fail(ctx, o, "reserve", err, false, false)
 	}
 	// Step 3: the session is consumed and the promo use counted.
-	if err := s.cart.PlaceOrder(ctx, sess.ID, o.ID, who.UserID); err != nil {
+	if err := sagaStep(ctx, "place", o.ID, func(ctx context.Context) error { return s.cart.PlaceOrder(ctx, sess.ID, o.ID, who.UserID) }); err != nil {
 		return nil, s.fail(ctx, o, "checkout", err, true, false)
 	}
 	// Step 4: the payment intent.
-	intent, err := s.payments.CreateIntent(ctx, o.ID, o.UserID, o.Payment.Gateway, o.Total, o.Currency)
+	var intent paymentsapi.Intent
+	err = sagaStep(ctx, "create intent", o.ID, func(ctx context.Context) (err error) {
+		intent, err = s.payments.CreateIntent(ctx, o.ID, o.UserID, o.Payment.Gateway, o.Total, o.Currency)
+		return err
+	})
 	if err != nil {
 		return nil, s.fail(ctx, o, "payment_intent", err, true, true)
 	}
@@ -146,7 +154,21 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		b, _ := json.Marshal(st.detail)
 		types[i], details[i] = st.typ, string(b)
 	}
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = sagaStep(ctx, "commit", o.ID, func(ctx context.Context) error {
+		return s.commitPlaced(ctx, o, &intent, expires, kinds, seqs, dues, types, details)
+	})
+	if err != nil {
+		return nil, err // the order stays placing; Recover compensates it
+	}
+	s.inst.reached(ctx, "placed")
+	return o, nil
+}
+
+// commitPlaced is the saga's last step: pending_payment, deadlines,
+// timeline and order_placed in one transaction.
+func (s *Service) commitPlaced(ctx context.Context, o *Order, intent *paymentsapi.Intent, expires time.Time, kinds []string, seqs []int, dues []time.Time,
+	types, details []string) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// One statement: status, payment handle, deadlines and timeline.
 		if err := tx.NewRaw(`WITH u AS (
 				UPDATE ordering.orders SET status = 'pending_payment', payment_id = ?, intent_id = ?, client_secret = ?, expires_at = ?, updated_at = now()
@@ -167,11 +189,22 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		}
 		return s.outbox.Publish(ctx, tx, ev)
 	})
-	if err != nil {
-		return nil, err // the order stays placing; Recover compensates it
+}
+
+// sagaStep runs one step (or compensation) of the place-order saga in an
+// internal span "saga <step>" with the order id, when tracing is on.
+func sagaStep(ctx context.Context, step, orderID string, fn func(ctx context.Context) error) error {
+	if !otelx.Tracing() {
+		return fn(ctx)
 	}
-	s.inst.reached(ctx, "placed")
-	return o, nil
+	ctx, span := otelx.Tracer().Start(ctx, "saga "+step, trace.WithAttributes(attribute.String("commerce.order.id", orderID)))
+	defer span.End()
+	err := fn(ctx)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // deadlines lists the reminders and the payment timeout of an order.
@@ -204,17 +237,17 @@ func (s *Service) fail(ctx context.Context, o *Order, at string, cause error, re
 
 func (s *Service) compensate(ctx context.Context, orderID string, reserved, checkedOut, intent bool) error {
 	if reserved {
-		if err := s.catalog.Release(ctx, orderID, "order not placed"); err != nil {
+		if err := sagaStep(ctx, "release", orderID, func(ctx context.Context) error { return s.catalog.Release(ctx, orderID, "order not placed") }); err != nil {
 			return err
 		}
 	}
 	if checkedOut {
-		if err := s.cart.AbortOrder(ctx, orderID); err != nil {
+		if err := sagaStep(ctx, "abort checkout", orderID, func(ctx context.Context) error { return s.cart.AbortOrder(ctx, orderID) }); err != nil {
 			return err
 		}
 	}
 	if intent {
-		return s.payments.RequestCancel(ctx, orderID)
+		return sagaStep(ctx, "cancel intent", orderID, func(ctx context.Context) error { return s.payments.RequestCancel(ctx, orderID) })
 	}
 	return nil
 }
