@@ -64,13 +64,37 @@ func TestTelemetryOverOTLP(t *testing.T) {
 	})
 	placed := inTrace("a consumer span of ordering.order_placed", consumer("ordering.order_placed", ""))
 	inTrace("notify's consumer span of ordering.order_placed", consumer("ordering.order_placed", "notify."))
+	// The contexts' own spans: SQL statements (named by their operation,
+	// without statement text or arguments) and the order-placed email's
+	// SMTP send, which the dispatcher runs in the trace of the event that
+	// queued it (server address only, not the recipient).
+	sql := inTrace("a SQL span", func(sp otlptest.Span) bool {
+		return sp.Kind == tracepb.Span_SPAN_KIND_CLIENT && sp.Attrs["db.system.name"] == "postgresql"
+	})
+	if strings.Contains(sql.Name, " ") || sql.Attrs["db.query.text"] != "" {
+		t.Fatalf("SQL span should be named by the operation only, without the statement: %+v", sql)
+	}
+	smtpSpan := inTrace("notify's SMTP send span", func(sp otlptest.Span) bool {
+		return sp.Kind == tracepb.Span_SPAN_KIND_CLIENT && sp.Name == "smtp send"
+	})
+	if smtpSpan.Attrs["server.address"] == "" || smtpSpan.Resource["commerce.contexts"] == "gateway" {
+		t.Fatalf("smtp span: %+v", smtpSpan)
+	}
+	for k, v := range smtpSpan.Attrs {
+		if strings.Contains(v, "traced@shop.test") {
+			t.Fatalf("smtp span attribute %s carries the recipient: %q", k, v)
+		}
+	}
+	inTrace("the saga's reserve step", func(sp otlptest.Span) bool {
+		return sp.Name == "saga reserve" && sp.Attrs["commerce.order.id"] == id
+	})
 	// Parentage: the consumer continues from the producer (through the
 	// Kafka send span in the split topology), the producer from the request.
 	spans := map[string]otlptest.Span{}
 	for _, sp := range rcv.Trace(trace) {
 		spans[sp.SpanID] = sp
 	}
-	if !descends(spans, placed, publish.SpanID) || !descends(spans, publish, orderSpan.SpanID) {
+	if !descends(spans, placed, publish.SpanID) || !descends(spans, publish, orderSpan.SpanID) || !descends(spans, smtpSpan, publish.SpanID) {
 		t.Fatalf("consumer → producer → request parentage broken:\n%s", describe(rcv.Trace(trace)))
 	}
 	if splitMode {

@@ -30,6 +30,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/mail"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -88,8 +89,8 @@ func (s *Service) deliver(ctx context.Context, tx bun.Tx, e events.Envelope, to 
 		if len(text) > 300 {
 			text = text[:297] + "..."
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO notify.sms (id, kind, user_id, to_phone, body) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, derivedID(e.ID, "sms/"+kind), kind, nullUUID(to.userID), to.phone, text); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notify.sms (id, kind, user_id, to_phone, body, trace_parent) VALUES (?, ?, ?, ?, ?, nullif(?, ''))
+			ON CONFLICT (id) DO NOTHING`, derivedID(e.ID, "sms/"+kind), kind, nullUUID(to.userID), to.phone, text, otelx.TraceParent(ctx)); err != nil {
 			return err
 		}
 	}
@@ -177,8 +178,11 @@ func (s *Service) queueEmail(ctx context.Context, tx bun.Tx, eventID, kind, user
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, derivedID(eventID, "email/"+kind), kind, nullUUID(userID), to, r.Subject, r.Text, r.HTML)
+	// The trace context travels with the row: the dispatcher sends the
+	// email in the trace of the event that queued it.
+	_, err = tx.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, user_id, to_addr, subject, text_body, html_body, trace_parent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, '')) ON CONFLICT (id) DO NOTHING`, derivedID(eventID, "email/"+kind), kind, nullUUID(userID), to, r.Subject, r.Text, r.HTML,
+		otelx.TraceParent(ctx))
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/notify/internal/sms"
 	"github.com/opencommerce/commerce/internal/platform/mail"
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // outgoing is one queued email or text as the dispatcher claims it.
@@ -17,6 +18,8 @@ type outgoing struct {
 	Text     string `bun:"text_body"`
 	HTML     string `bun:"html_body"`
 	Attempts int    `bun:"attempts"`
+	// TraceParent is the trace context of the event that queued it.
+	TraceParent string `bun:"trace_parent"`
 }
 
 // channel is a delivery channel's queue table and sender. send returns
@@ -29,13 +32,13 @@ type channel struct {
 
 func (s *Service) channels() []channel {
 	return []channel{{
-		table: "notify.emails", columns: "id::text, to_addr, subject, text_body, html_body, attempts",
+		table: "notify.emails", columns: "id::text, to_addr, subject, text_body, html_body, attempts, coalesce(trace_parent, '') AS trace_parent",
 		send: func(ctx context.Context, o outgoing) (string, error) {
 			// The row id is the Message-ID's left part: a resend is the same message.
 			return "smtp", s.sender.Send(ctx, mail.Message{ID: o.ID, To: o.To, Subject: o.Subject, Text: o.Text, HTML: o.HTML})
 		},
 	}, {
-		table: "notify.sms", columns: "id::text, to_phone AS to_addr, body AS text_body, attempts",
+		table: "notify.sms", columns: "id::text, to_phone AS to_addr, body AS text_body, attempts, coalesce(trace_parent, '') AS trace_parent",
 		send: func(ctx context.Context, o outgoing) (string, error) {
 			return s.sms.Send(ctx, sms.Message{ID: o.ID, To: o.To, Body: o.Text})
 		},
@@ -130,7 +133,18 @@ func (s *Service) dispatch(ctx context.Context, ch channel) (int, error) {
 // written even when ctx ends right after a successful send (shutdown), so
 // a stop does not turn into a resend.
 func (s *Service) sendOne(ctx context.Context, ch channel, o outgoing) error {
-	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+	sendCtx := ctx
+	if o.TraceParent != "" {
+		// The send (its span, when tracing is on) joins the trace of the
+		// event that queued the message.
+		sendCtx = otelx.Extract(ctx, func(k string) string {
+			if k == "traceparent" {
+				return o.TraceParent
+			}
+			return ""
+		})
+	}
+	sendCtx, cancel := context.WithTimeout(sendCtx, sendTimeout)
 	via, err := ch.send(sendCtx, o)
 	cancel()
 	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
