@@ -8,6 +8,7 @@ import { Field } from "./Field";
 import { QueryError } from "./QueryError";
 import { addressesKey, addressesQuery, profileQuery } from "./queries";
 import "./account.css";
+import { addressFormat } from "./address";
 
 type Address = components["schemas"]["auth.Address"];
 type User = components["schemas"]["auth.User"];
@@ -92,12 +93,7 @@ export function validateAddressField(k: TextKey, v: string): string | undefined 
   const t = v.trim();
   if (required.has(k) && t === "") return `${labels[k]} is required`;
   if (runes(t) > MAX_LEN) return `${labels[k]} must be at most ${MAX_LEN} characters`;
-  if (k === "country" && t !== "" && !/^[A-Za-z]{2}$/.test(t)) return "Country must be a 2-letter ISO code, like US or DE";
-  if (k === "phone" && t !== "") {
-    if (!/^[0-9+\-(). ]+$/.test(t)) return "Phone must contain only digits, spaces, +, -, ., ( and )";
-    const digits = t.replace(/\D/g, "").length;
-    if (digits < 5 || digits > 20) return "Phone must have 5 to 20 digits";
-  }
+  if (k === "country" || k === "phone") return addressFormat(k, t);
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import { ProblemError, unwrap } from "../api/problem";
 import { setTokens } from "../api/session";
 import { loginRoute } from "../router";
 import { Field } from "./Field";
-import { all, email, maxLen, minLen, required, shownError } from "./form";
+import { all, email, maxLen, minLen, required, bindField } from "./form";
 
 // FormAlert announces a failed submit: field errors are shown next to
 // their fields, anything else (or a summary) here.
@@ -80,10 +80,7 @@ export function LoginPage() {
               type="email"
               autoComplete="email"
               required
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, form.state.submissionAttempts > 0, err, "email")}
+              {...bindField(f, form.state.submissionAttempts > 0, err, "email")}
             />
           )}
         </form.Field>
@@ -94,10 +91,7 @@ export function LoginPage() {
               type="password"
               autoComplete="current-password"
               required
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, form.state.submissionAttempts > 0, err, "password")}
+              {...bindField(f, form.state.submissionAttempts > 0, err, "password")}
             />
           )}
         </form.Field>
@@ -165,10 +159,7 @@ export function RegisterPage() {
               label="Name"
               autoComplete="name"
               required
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "name")}
+              {...bindField(f, submitted, err, "name")}
             />
           )}
         </form.Field>
@@ -179,10 +170,7 @@ export function RegisterPage() {
               type="email"
               autoComplete="email"
               required
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "email")}
+              {...bindField(f, submitted, err, "email")}
             />
           )}
         </form.Field>
@@ -193,10 +181,7 @@ export function RegisterPage() {
               type="password"
               autoComplete="new-password"
               required
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "password")}
+              {...bindField(f, submitted, err, "password")}
             />
           )}
         </form.Field>

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useForm, useStore } from "@tanstack/react-form";
@@ -10,6 +10,9 @@ import { QueryError } from "./QueryError";
 import { cartQuery, type Cart } from "./queries";
 import { addressesQuery, courierLabel, gatewaysQuery, ordersKey, type Address, type Courier, type Gateway } from "./orderQueries";
 import "./orders.css";
+import { addressFormat } from "./address";
+import { useDebounced } from "../useDebounced";
+import { required } from "./form";
 
 const NEW = "new";
 
@@ -25,16 +28,10 @@ interface Values {
 }
 
 // The server's rules (platform/address): line1, city, postal_code and
-// country are required; the country is an ISO 3166-1 alpha-2 code; a
-// phone has 5 to 20 digits and only digits, spaces, + - . ( ).
-const required = (what: string) => (v: string) => (v.trim() === "" ? `${what} is required.` : undefined);
-const countryFormat = (v: string) => (v.trim() !== "" && !/^[A-Za-z]{2}$/.test(v.trim()) ? "Use the two-letter country code, e.g. US or DE." : undefined);
-const phoneFormat = (v: string) => {
-  const s = v.trim();
-  if (s === "") return undefined;
-  const digits = s.replace(/\D/g, "").length;
-  return /^[0-9+\-(). ]+$/.test(s) && digits >= 5 && digits <= 20 ? undefined : "Enter a phone number of 5 to 20 digits.";
-};
+// country are required; their formats are checked as the account's
+// address book checks them.
+const countryFormat = (v: string) => addressFormat("country", v);
+const phoneFormat = (v: string) => addressFormat("phone", v);
 
 interface AddressFieldSpec {
   key: AddressKey;
@@ -72,18 +69,6 @@ function addressLine(a: Address): string {
   return [a.label, a.line1, a.line2, a.city, a.region, a.postal_code, a.country].filter((s) => s && s.trim() !== "").join(", ");
 }
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  const key = JSON.stringify(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-    // The serialized value is the dependency: a new object with the same
-    // content must not restart the timer.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, ms]);
-  return v;
-}
 
 export function CheckoutPage() {
   const cart = useQuery(cartQuery);

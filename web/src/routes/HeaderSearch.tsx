@@ -3,19 +3,12 @@ import { useNavigate, useRouterState } from "@tanstack/react-router";
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { unwrap } from "../api/problem";
+import { useDebounced } from "../useDebounced";
 
 // How long typing must pause before the search page refreshes its
 // results, and before suggestions are asked for.
 const LIVE_DELAY = 120;
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 // HeaderSearch is the search field of every page: suggestions while
 // typing (names and corrected words from /search/suggest), and on the

@@ -45,3 +45,21 @@ export function shownError(meta: { errors: unknown[]; isTouched: boolean }, subm
   if (own && (meta.isTouched || submitted)) return own;
   return server instanceof ProblemError ? server.fieldError(name) : undefined;
 }
+
+// A TanStack Form field of a text input, as bindField reads it.
+interface TextFieldApi {
+  state: { value: string; meta: { errors: unknown[]; isTouched: boolean } };
+  handleBlur: () => void;
+  handleChange: (value: string) => void;
+}
+
+// bindField is the props that tie a text input (Field) to its form field:
+// value, blur and change, and the error it shows (see shownError).
+export function bindField(f: TextFieldApi, submitted: boolean, server: unknown, name: string) {
+  return {
+    value: f.state.value,
+    onBlur: f.handleBlur,
+    onChange: (e: { target: { value: string } }) => f.handleChange(e.target.value),
+    error: shownError(f.state.meta, submitted, server, name),
+  };
+}

@@ -9,7 +9,7 @@ import { formatMoney, toMajor, toMinor } from "../../money";
 import { adminProductRoute } from "../../router";
 import { FormAlert } from "../Auth";
 import { Field } from "../Field";
-import { all, maxLen, required, shownError } from "../form";
+import { all, maxLen, required, bindField, shownError } from "../form";
 import { QueryError } from "../QueryError";
 import type { Product } from "../queries";
 import "./admin.css";
@@ -803,10 +803,7 @@ function StockPanel({ product }: { product: Product }) {
                 label="Stock change"
                 inputMode="numeric"
                 placeholder="e.g. 10 or -2"
-                value={f.state.value}
-                onBlur={f.handleBlur}
-                onChange={(e) => f.handleChange(e.target.value)}
-                error={shownError(f.state.meta, submitted, err, "delta")}
+                {...bindField(f, submitted, err, "delta")}
               />
             )}
           </form.Field>
@@ -815,10 +812,7 @@ function StockPanel({ product }: { product: Product }) {
               <Field
                 label="Reason"
                 placeholder="e.g. received shipment"
-                value={f.state.value}
-                onBlur={f.handleBlur}
-                onChange={(e) => f.handleChange(e.target.value)}
-                error={shownError(f.state.meta, submitted, err, "reason")}
+                {...bindField(f, submitted, err, "reason")}
               />
             )}
           </form.Field>
@@ -827,10 +821,7 @@ function StockPanel({ product }: { product: Product }) {
               <Field
                 label="Reference"
                 placeholder="optional, e.g. a purchase order"
-                value={f.state.value}
-                onBlur={f.handleBlur}
-                onChange={(e) => f.handleChange(e.target.value)}
-                error={shownError(f.state.meta, submitted, err, "reference")}
+                {...bindField(f, submitted, err, "reference")}
               />
             )}
           </form.Field>

@@ -7,7 +7,7 @@ import type { components, operations } from "../../api/schema";
 import { currencyExponent, formatMoney, toMajor, toMinor } from "../../money";
 import { FormAlert } from "../Auth";
 import { Field } from "../Field";
-import { all, required, shownError } from "../form";
+import { all, required, bindField, shownError } from "../form";
 import { QueryError } from "../QueryError";
 import "./admin.css";
 
@@ -226,10 +226,7 @@ function NewPromotion({ onDone }: { onDone: (p: Promotion) => void }) {
               required
               placeholder={kind === "percent" ? "percent off, 1 to 100" : `amount off${currency.trim() ? ` in ${currency.trim()}` : ""}, e.g. 5.00`}
               inputMode={kind === "percent" ? "numeric" : "decimal"}
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "value")}
+              {...bindField(f, submitted, err, "value")}
             />
           )}
         </form.Field>
@@ -266,10 +263,7 @@ function NewPromotion({ onDone }: { onDone: (p: Promotion) => void }) {
               label="Minimum subtotal"
               inputMode="decimal"
               placeholder={`optional, in ${amountCurrency(currency)}${currencyExponent(amountCurrency(currency)) === 2 ? " (e.g. 50.00)" : ""}`}
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "min_subtotal")}
+              {...bindField(f, submitted, err, "min_subtotal")}
             />
           )}
         </form.Field>
@@ -279,10 +273,7 @@ function NewPromotion({ onDone }: { onDone: (p: Promotion) => void }) {
               label="Max uses"
               inputMode="numeric"
               placeholder="no limit"
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "max_uses")}
+              {...bindField(f, submitted, err, "max_uses")}
             />
           )}
         </form.Field>
@@ -291,10 +282,7 @@ function NewPromotion({ onDone }: { onDone: (p: Promotion) => void }) {
             <Field
               label="Starts"
               type="datetime-local"
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "starts_at")}
+              {...bindField(f, submitted, err, "starts_at")}
             />
           )}
         </form.Field>
@@ -309,10 +297,7 @@ function NewPromotion({ onDone }: { onDone: (p: Promotion) => void }) {
             <Field
               label="Ends"
               type="datetime-local"
-              value={f.state.value}
-              onBlur={f.handleBlur}
-              onChange={(e) => f.handleChange(e.target.value)}
-              error={shownError(f.state.meta, submitted, err, "ends_at")}
+              {...bindField(f, submitted, err, "ends_at")}
             />
           )}
         </form.Field>
