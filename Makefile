@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web web-check api-client test-browser observability
+.PHONY: build run test vet fmt web web-check api-client test-browser observability deploy-check
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -58,12 +58,19 @@ test:
 	# alone, payments alone, the rest; events on Kafka, calls over gRPC).
 	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
 	$(MAKE) observability
+	$(MAKE) deploy-check
 	$(MAKE) web-check
 	$(MAKE) test-browser
 
 # deploy/observability with Debian's promtool (apt-get install prometheus):
 # the alert rules and their unit tests, prometheus.yml. `go test ./...`
-# runs the rest (test/observability: dashboards, YAML, Alloy, the metric
+# runs the rest (test/# The deployment artifacts under deploy/, validated offline by a module of
+# its own (deploy/check) so that the validators' dependencies stay out of
+# the shop's binary.
+deploy-check:
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
+
+observability: dashboards, YAML, Alloy, the metric
 # names against a running binary, a real Prometheus scraping it). Without
 # promtool this skips, except under CI=true.
 OBS := deploy/observability/prometheus

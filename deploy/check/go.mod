@@ -1,0 +1,3 @@
+module github.com/opencommerce/commerce/deploy/check
+
+go 1.26.8
