@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -50,4 +51,38 @@ func TestServeBoundsItsConnectionsDataCommandsDoNot(t *testing.T) {
 		}
 		stop2()
 	}
+}
+
+// With MIGRATE_ON_START=false serve applies nothing: on a schema behind
+// its code it refuses to start and names `commerce migrate up`; after a
+// data command (migrate up) has migrated, it starts and applies nothing.
+func TestServeWithoutMigrateOnStartRefusesAnOldSchema(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	load := func(migrate string) *config.Config {
+		cfg, err := config.Load(nil, func(k string) string {
+			return map[string]string{"DATABASE_URL": dsn, "MIGRATE_ON_START": migrate}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	_, _, _, err := server.OpenMigrated(ctx, load("false"), log, true)
+	if err == nil || !strings.Contains(err.Error(), "migrations pending") || !strings.Contains(err.Error(), "commerce migrate up") {
+		t.Fatalf("serve on an empty schema: %v", err)
+	}
+	// What `commerce migrate up` does (a data command migrates whatever
+	// MIGRATE_ON_START says).
+	_, stop, n, err := server.OpenMigrated(ctx, load("false"), log, false)
+	if err != nil || n == 0 {
+		t.Fatalf("migrate: %d %v", n, err)
+	}
+	stop()
+	_, stop, n, err = server.OpenMigrated(ctx, load("false"), log, true)
+	if err != nil || n != 0 {
+		t.Fatalf("serve on a current schema: %d %v", n, err)
+	}
+	stop()
 }

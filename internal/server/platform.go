@@ -80,7 +80,8 @@ func Migrator(db *pg.DB, cfg *config.Config) (*migrate.Migrator, error) {
 }
 
 // OpenMigrated is Database followed by applying pending migrations, the
-// start of every subcommand that works on shop data. It returns how many
+// start of every subcommand that works on shop data (serve with
+// MIGRATE_ON_START=false only checks that none is pending). It returns how many
 // migrations it applied. The migrations run on connections without
 // session timeouts (a migration on a large table may take minutes); for
 // serve, the pool it returns is then opened anew with them.
@@ -94,7 +95,7 @@ func OpenMigrated(ctx context.Context, cfg *config.Config, log *slog.Logger, ser
 		stopServer(false)
 		return nil, nil, 0, err
 	}
-	n, err := migrateUp(ctx, db, cfg)
+	n, err := migrateUp(ctx, db, cfg, serve)
 	if err == nil && serve {
 		_ = db.Close()
 		if db, err = pg.Open(ctx, dsn, poolOptions(cfg, true)...); err != nil {
@@ -110,10 +111,21 @@ func OpenMigrated(ctx context.Context, cfg *config.Config, log *slog.Logger, ser
 	return db, func() { _ = db.Close(); stopServer(true) }, n, nil
 }
 
-func migrateUp(ctx context.Context, db *pg.DB, cfg *config.Config) (int, error) {
+func migrateUp(ctx context.Context, db *pg.DB, cfg *config.Config, serve bool) (int, error) {
 	m, err := Migrator(db, cfg)
 	if err != nil {
 		return 0, err
+	}
+	if serve && !cfg.MigrateOnStart {
+		pending, err := m.Pending(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("check the schema: %w", err)
+		}
+		if len(pending) > 0 {
+			p := pending[0]
+			return 0, fmt.Errorf("the database schema is behind this binary: %d migrations pending (first %s/%04d_%s) and MIGRATE_ON_START=false; run `commerce migrate up` first", len(pending), p.Context, p.Version, p.Name)
+		}
+		return 0, nil
 	}
 	return m.Up(ctx)
 }

@@ -95,6 +95,11 @@ type Config struct {
 	RateLimitPerMinute int
 	// TrustProxy makes X-Forwarded-For the client IP; only behind a trusted proxy.
 	TrustProxy bool
+	// MigrateOnStart makes serve apply pending migrations at start (the
+	// zero-setup default). Deployments with replicas turn it off and run
+	// `commerce migrate up` once per release (a Job, a one-shot service);
+	// serve then refuses to start on a schema that is behind its code.
+	MigrateOnStart bool
 	// RouteLimits are per-route limits ("POST /api/v1/auth/login" → 10 per 1m),
 	// applied per user when authenticated, else per client IP.
 	RouteLimits map[string]RouteLimit
@@ -159,6 +164,7 @@ func (c *Config) specs() []spec {
 		{env: "DATABASE_URL", help: "PostgreSQL DSN; unset runs an embedded PostgreSQL under DATA_DIR", k: kString, ptr: &c.DatabaseURL, secret: true, check: dsn("postgres", "postgresql")},
 		{env: "DB_STATEMENT_TIMEOUT", def: "30s", help: "statement_timeout of the server's database connections (0: none; not applied to migrations and data commands)", k: kDurationOrZero, ptr: &c.DBStatementTimeout},
 		{env: "DB_IDLE_IN_TRANSACTION_TIMEOUT", def: "15s", help: "idle_in_transaction_session_timeout of the server's database connections (0: none)", k: kDurationOrZero, ptr: &c.DBIdleInTxTimeout},
+		{env: "MIGRATE_ON_START", def: "true", help: "serve applies pending migrations at start; false: they are run once by `commerce migrate up` and serve refuses a schema behind its code", k: kBool, ptr: &c.MigrateOnStart},
 		{env: "DB_MAX_CONNS", def: "10", help: "database connection pool size of each process", k: kInt, ptr: &c.DBMaxConns, check: positive},
 		{env: "DATA_DIR", def: "./.commerce", help: "directory for embedded data and generated keys", k: kString, ptr: &c.DataDir, check: nonEmpty},
 		{env: "REDIS_URL", help: "Redis URL; unset runs an in-process Redis", k: kString, ptr: &c.RedisURL, secret: true, check: dsn("redis", "rediss")},

@@ -167,6 +167,23 @@ func (m *Migrator) Up(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// Pending lists the migrations not applied yet, in the order Up would
+// apply them: a process that does not migrate (MIGRATE_ON_START=false)
+// refuses to run code against a schema behind it.
+func (m *Migrator) Pending(ctx context.Context) ([]Migration, error) {
+	st, err := m.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, s := range st {
+		if s.AppliedAt == nil {
+			out = append(out, s.Migration)
+		}
+	}
+	return out, nil
+}
+
 // Down rolls back the most recently applied `steps` migrations.
 func (m *Migrator) Down(ctx context.Context, steps int) (int, error) {
 	n := 0
