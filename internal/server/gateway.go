@@ -199,6 +199,10 @@ func (g *Gateway) forward(c *fiber.Ctx) error {
 	c.Request().Header.Set("X-Request-ID", id)
 	c.Request().Header.Set(fiber.HeaderXForwardedFor, c.IP())
 	target := base + string(c.Request().URI().RequestURI())
+	// The upstream continues this request's trace (the edge's server span,
+	// or the trace id Ensure gave it), never a traceparent the client sent
+	// that the edge did not adopt; streams and tunnels carry it too.
+	setTraceParent(c, c.UserContext())
 	if strings.EqualFold(c.Get(fiber.HeaderUpgrade), "websocket") {
 		return g.tunnel(c, cb, base)
 	}
@@ -250,11 +254,19 @@ func (g *Gateway) clientSpan(c *fiber.Ctx, upstream string) trace.Span {
 	if !otelx.Tracing() {
 		return nil
 	}
-	ctx, span := otelx.Tracer().Start(c.UserContext(), c.Method()+" "+upstream, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(strings.Clone(c.Method())), attribute.String("commerce.upstream", upstream)))
-	c.Request().Header.Del("traceparent")
-	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) })
+	method := httpx.MethodName(c.Method())
+	ctx, span := otelx.Tracer().Start(c.UserContext(), method+" "+upstream, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.HTTPRequestMethodKey.String(method), attribute.String("commerce.upstream", upstream)))
+	setTraceParent(c, ctx)
 	return span
+}
+
+// setTraceParent makes the trace context of ctx the forwarded request's
+// traceparent (and tracestate), replacing what the client sent.
+func setTraceParent(c *fiber.Ctx, ctx context.Context) {
+	c.Request().Header.Del("traceparent")
+	c.Request().Header.Del("tracestate")
+	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) })
 }
 
 // Run serves the edge until ctx ends.

@@ -70,17 +70,17 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		// keeps it), so it must be copied.
 		id = strings.Clone(id)
 		c.Locals("requestid", id)
+		// The traceparent is read where it is needed (Extract clones it);
+		// the gateway writes the one its upstream continues when it
+		// forwards (server.Gateway.forward).
 		ctx := otelx.Extract(logx.WithRequestID(c.UserContext(), id), func(k string) string { return strings.Clone(c.Get(k)) })
 		if otelx.Tracing() {
 			return serverSpan(c, ctx)
 		}
-		ctx = otelx.Ensure(ctx)
-		c.SetUserContext(ctx)
-		c.Request().Header.Del("traceparent")
-		otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
+		c.SetUserContext(otelx.Ensure(ctx))
 		return c.Next()
 	})
-	app.Use(accessLog(log))
+	app.Use(accessLog(log, cfg.TrustProxy))
 	app.Use(helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:"}))
 	corsCfg := cors.Config{AllowMethods: "GET,POST,PUT,PATCH,DELETE,OPTIONS", AllowHeaders: "Authorization,Content-Type,Idempotency-Key,Last-Event-ID,X-Request-ID", ExposeHeaders: "ETag,Retry-After,X-Request-ID,Idempotent-Replayed"}
 	if len(cfg.CORSOrigins) > 0 {
@@ -96,14 +96,15 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 // the route template once routing is known ("GET /api/v1/orders/:id",
 // never the raw path); 5xx answers and panics mark it as an error.
 func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
-	method := strings.Clone(c.Method())
-	// The required attributes only (each one costs on every request).
-	ctx, span := otelx.Tracer().Start(parent, method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-		semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(strings.Clone(c.IP())),
-	))
+	method := MethodName(c.Method())
+	ctx, span := otelx.Tracer().Start(parent, method, trace.WithSpanKind(trace.SpanKindServer))
+	if span.IsRecording() {
+		// The required attributes only (each one costs on every sampled
+		// request); fasthttp reuses the buffers behind Path and a proxy
+		// header's IP, and the span outlives the request until exported.
+		span.SetAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(strings.Clone(c.IP())))
+	}
 	c.SetUserContext(ctx)
-	c.Request().Header.Del("traceparent")
-	otelx.Inject(ctx, func(k, v string) { c.Request().Header.Set(k, v) }) // forwarded as is by the gateway
 	defer func() {
 		if r := recover(); r != nil { // the recover middleware answers 500
 			endServerSpan(c, span, method, fiber.StatusInternalServerError, fmt.Errorf("panic: %v", r))
@@ -122,6 +123,9 @@ func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 // endServerSpan names the span by its route, records the outcome and ends it.
 func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err error) {
 	defer span.End()
+	if !span.IsRecording() {
+		return
+	}
 	route := c.Route().Path
 	if route == "/" && c.Path() != "/" {
 		// Unmatched, or answered by a middleware mounted at / (the
@@ -145,7 +149,11 @@ func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err
 	}
 }
 
-func accessLog(log *slog.Logger) fiber.Handler {
+// accessLog writes one record per request. Its values outlive the
+// request when logs are exported (the OTLP batch holds them), so those
+// that point into fasthttp's reused buffers are copied: the path always,
+// the client IP when it comes from a proxy header.
+func accessLog(log *slog.Logger, ipFromHeader bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -157,9 +165,46 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		if status >= 500 {
 			lvl = slog.LevelError
 		}
+		ctx := c.UserContext()
+		if !log.Enabled(ctx, lvl) {
+			return err
+		}
+		ip := c.IP()
+		if ipFromHeader {
+			ip = strings.Clone(ip)
+		}
 		// The query string is left out: it may carry tokens (?access_token=).
-		log.Log(c.UserContext(), lvl, "http request", "method", c.Method(), "path", c.Path(), "route", c.Route().Path,
-			"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.IP())
+		log.LogAttrs(ctx, lvl, "http request", slog.String("method", MethodName(c.Method())), slog.String("path", strings.Clone(c.Path())),
+			slog.String("route", c.Route().Path), slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", ip))
 		return err
 	}
+}
+
+// MethodName is the HTTP method as a constant string: fiber's Method()
+// points into the request's reused buffer, which must not outlive the
+// request (spans, exported logs, metric attributes keep their strings).
+// A method outside the standard ones is reported as "_OTHER", as the
+// OpenTelemetry HTTP conventions ask (it also bounds metric cardinality).
+func MethodName(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	case fiber.MethodConnect:
+		return fiber.MethodConnect
+	case fiber.MethodTrace:
+		return fiber.MethodTrace
+	}
+	return "_OTHER"
 }

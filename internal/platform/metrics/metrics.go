@@ -5,6 +5,8 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,7 +28,24 @@ type Metrics struct {
 	registry *prometheus.Registry
 	requests metric.Int64Counter
 	duration metric.Float64Histogram
+	// attrs caches the attribute set of each (method, route, status): a
+	// set costs a sort and allocations to build, and there are few
+	// distinct ones (see routeAttrs).
+	attrs sync.Map
+	// nattrs counts attrs' entries, bounded by maxAttrSets.
+	nattrs atomic.Int64
 }
+
+// routeKey names one attribute set of the HTTP instruments.
+type routeKey struct {
+	method, route string
+	status        int
+}
+
+// maxAttrSets bounds the cache of attribute sets: routes are templates
+// and methods constants, so a shop has a few hundred; past the bound sets
+// are built per request rather than cached.
+const maxAttrSets = 4096
 
 // New builds a meter provider exporting to a private Prometheus registry.
 func New() (*Metrics, error) {
@@ -66,12 +85,28 @@ func (m *Metrics) Middleware(c *fiber.Ctx) error {
 	if status == fiber.StatusNotFound && route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	attrs := metric.WithAttributes(attribute.String("http.request.method", c.Method()), attribute.String("http.route", route),
-		attribute.String("http.response.status_code", strconv.Itoa(status)))
+	attrs := m.routeAttrs(routeKey{httpx.MethodName(c.Method()), route, status})
 	ctx := context.Background()
 	m.requests.Add(ctx, 1, attrs)
 	m.duration.Record(ctx, time.Since(start).Seconds(), attrs)
 	return err
+}
+
+// routeAttrs returns the (cached) attribute option of k. The method is a
+// constant and the route a router template, so k's strings outlive the
+// request.
+func (m *Metrics) routeAttrs(k routeKey) metric.MeasurementOption {
+	if v, ok := m.attrs.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(attribute.String("http.request.method", k.method), attribute.String("http.route", k.route),
+		attribute.String("http.response.status_code", strconv.Itoa(k.status))))
+	if m.nattrs.Load() < maxAttrSets {
+		if _, loaded := m.attrs.LoadOrStore(k, opt); !loaded {
+			m.nattrs.Add(1)
+		}
+	}
+	return opt
 }
 
 // Handler serves the Prometheus text format.

@@ -17,13 +17,17 @@ import (
 
 var prop = propagation.TraceContext{}
 
-// Extract reads traceparent/tracestate through get into ctx.
+// Extract reads traceparent/tracestate through get into ctx. Without a
+// traceparent there is nothing to continue (tracestate alone is
+// meaningless), so the common case costs one header lookup.
 func Extract(ctx context.Context, get func(string) string) context.Context {
-	c := propagation.MapCarrier{}
-	for _, k := range prop.Fields() {
-		if v := get(k); v != "" {
-			c[k] = v
-		}
+	tp := get("traceparent")
+	if tp == "" {
+		return ctx
+	}
+	c := propagation.MapCarrier{"traceparent": tp}
+	if ts := get("tracestate"); ts != "" {
+		c["tracestate"] = ts
 	}
 	return prop.Extract(ctx, c)
 }

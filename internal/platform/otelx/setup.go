@@ -96,7 +96,10 @@ func Setup(ctx context.Context, s Settings) (*Telemetry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("OTLP log exporter: %w", err)
 		}
-		t.lp = sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)), sdklog.WithResource(t.res))
+		// slog records carry each key once (the handlers add request_id
+		// once), so the SDK's per-record de-duplication (a map per record)
+		// is pure cost on the request path.
+		t.lp = sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)), sdklog.WithResource(t.res), sdklog.WithAllowKeyDuplication())
 	}
 	installErrorHandler()
 	if t.tp != nil {
