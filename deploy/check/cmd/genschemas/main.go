@@ -308,4 +308,3 @@ func write(dir, name string, schema any) error {
 	fmt.Println("wrote", name)
 	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
 }
-
