@@ -69,6 +69,21 @@ memory only and Ctrl-C stops it.
   --addr HOST:PORT    listen address, loopback only (default 127.0.0.1:9092)
   --partitions N      partitions of auto-created topics (default 3)
 `
+	eventsUsage = `Usage: commerce events topics
+
+Prints every event topic this binary publishes, one a line, sorted. With
+EVENT_TRANSPORT=kafka each is the Kafka topic of the same name (no prefix),
+so this is the list to create beforehand where the brokers do not create
+topics on first use (auto.create.topics.enable=false). Consumers read them
+in the group <CONSUMER>.<topic>.
+`
+	gatewayUsage = `Usage: commerce gateway routes
+
+Prints the path prefix → context table of the gateway (CONTEXTS=gateway),
+one "prefix context" line each, sorted; the longest prefix wins. The last
+line, /api/v1/orders/*/fulfillment, is not a prefix: * is one path segment
+(an order id). Use it to configure an external ingress or to check one.
+`
 )
 
 // wantsHelp reports whether the arguments ask for help.

@@ -44,3 +44,5 @@ func CreateAdmin(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.L
 		Config: auth.Config{AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL}})
 	return mod.EnsureAdmin(ctx, email, password)
 }
+
+func init() { publishedTopics["auth"] = authapi.Topics }

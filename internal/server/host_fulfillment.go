@@ -2,7 +2,10 @@
 
 package server
 
-import "github.com/opencommerce/commerce/internal/fulfillment"
+import (
+	"github.com/opencommerce/commerce/internal/fulfillment"
+	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+)
 
 func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
 	cat, err := d.s.catalogAPI()
@@ -11,3 +14,5 @@ func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
 	}
 	return fulfillment.New(fulfillment.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Log: d.s.log}), nil
 }
+
+func init() { publishedTopics["fulfillment"] = fulfillmentapi.Topics }

@@ -2,7 +2,10 @@
 
 package server
 
-import "github.com/opencommerce/commerce/internal/ordering"
+import (
+	"github.com/opencommerce/commerce/internal/ordering"
+	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+)
 
 func newOrderingHost(d hostDeps) (OrderingHost, error) {
 	cat, err := d.s.catalogAPI()
@@ -20,3 +23,5 @@ func newOrderingHost(d hostDeps) (OrderingHost, error) {
 	return ordering.New(ordering.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Cart: crt, Payments: pay,
 		PaymentTimeout: d.s.cfg.PaymentTimeout, Reminders: d.s.cfg.Reminders, Log: d.s.log, Meter: d.meter("ordering")}), nil
 }
+
+func init() { publishedTopics["ordering"] = orderingapi.Topics }
