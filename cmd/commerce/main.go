@@ -1,7 +1,7 @@
 // Command commerce runs the whole shop as one binary (serve), manages its
 // database schema (migrate), creates administrators (admin), loads a demo
 // catalog (seed), rebuilds the search index (search), prints the database
-// URL (db) and reports its version.
+// URL (db), probes a running server (healthcheck) and reports its version.
 package main
 
 import (
@@ -38,6 +38,7 @@ Usage:
   commerce search reindex [flags]              rebuild the search index from the catalog
   commerce db url [flags]                      print the database URL, secret included: psql "$(commerce db url)"
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
+  commerce healthcheck [--url URL]             exit 0 when a running serve answers /healthz (container HEALTHCHECK)
   commerce version                             print the version
 
 Every flag mirrors an environment variable (--http-addr = HTTP_ADDR).
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = dbCmd(ctx, args[1:], stdout, stderr)
 	case "dev":
 		err = devCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "commerce", version)
 		return 0
