@@ -62,15 +62,15 @@ test:
 	$(MAKE) web-check
 	$(MAKE) test-browser
 
-# deploy/observability with Debian's promtool (apt-get install prometheus):
-# the alert rules and their unit tests, prometheus.yml. `go test ./...`
-# runs the rest (test/# The deployment artifacts under deploy/, validated offline by a module of
+# The deployment artifacts under deploy/, validated offline by a module of
 # its own (deploy/check) so that the validators' dependencies stay out of
 # the shop's binary.
 deploy-check:
 	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
-observability: dashboards, YAML, Alloy, the metric
+# deploy/observability with Debian's promtool (apt-get install prometheus):
+# the alert rules and their unit tests, prometheus.yml. `go test ./...`
+# runs the rest (test/observability: dashboards, YAML, Alloy, the metric
 # names against a running binary, a real Prometheus scraping it). Without
 # promtool this skips, except under CI=true.
 OBS := deploy/observability/prometheus
