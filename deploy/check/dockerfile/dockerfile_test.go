@@ -52,7 +52,19 @@ func read(t *testing.T) (root string, dt []byte) {
 // no error in the Dockerfile, with every stage checked and the
 // experimental rules on too.
 func TestLint(t *testing.T) {
-	_, dt := read(t)
+	root, _ := read(t)
+	for _, f := range []string{"deploy/docker/Dockerfile", "deploy/tilt/Dockerfile"} {
+		t.Run(f, func(t *testing.T) {
+			dt, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lint(t, dt)
+		})
+	}
+}
+
+func lint(t *testing.T, dt []byte) {
 	// The check directive turns the experimental rules on, as a
 	// `# check=experimental=all` line at the top of the file would.
 	dt = append([]byte("# check=experimental=all\n"), dt...)
@@ -84,7 +96,7 @@ func TestLint(t *testing.T) {
 		}
 		t.Errorf("Dockerfile:%d: %s: %s (%s)", line, w.RuleName, w.Detail, w.URL)
 	}
-	if len(images.asked) < 3 {
+	if len(images.asked) == 0 {
 		t.Errorf("the lint resolved only %v: were the stages checked?", images.asked)
 	}
 }
@@ -237,6 +249,9 @@ func TestDockerignore(t *testing.T) {
 			t.Fatal(err)
 		}
 		return ok
+	}
+	if excluded("bin/commerce-linux") {
+		t.Error(".dockerignore leaves out bin/commerce-linux, which the Tiltfile's image copies")
 	}
 	for _, p := range []string{".git", ".git/config", "bin/commerce", "web/node_modules/react/index.js", "web/dist/index.html", ".commerce/jwt_rs256.pem", "test/browser/out/shot.png", "deploy/compose/.env"} {
 		if !excluded(p) {
