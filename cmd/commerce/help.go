@@ -84,6 +84,16 @@ one "prefix context" line each, sorted; the longest prefix wins. The last
 line, /api/v1/orders/*/fulfillment, is not a prefix: * is one path segment
 (an order id). Use it to configure an external ingress or to check one.
 `
+	healthcheckUsage = `Usage: commerce healthcheck [--url URL] [--timeout 3s]
+
+GETs /healthz of a running 'commerce serve' and exits 0 on a 2xx answer,
+1 otherwise: the HEALTHCHECK of the container image, which has no shell
+or curl. Without --url it asks http://127.0.0.1:<port of HTTP_ADDR>/healthz
+(HTTP_ADDR defaults to :8080; a host named in it is used as is).
+
+  --url URL        the URL to GET instead
+  --timeout D      time allowed for the answer (default 3s)
+`
 )
 
 // wantsHelp reports whether the arguments ask for help.

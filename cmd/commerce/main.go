@@ -2,7 +2,8 @@
 // database schema (migrate), creates administrators (admin), loads a demo
 // catalog (seed), rebuilds the search index (search), prints the database
 // URL (db), lists the event topics (events) and the gateway's routes
-// (gateway) for deployments, and reports its version.
+// (gateway) for deployments, probes a running server (healthcheck) and
+// reports its version.
 package main
 
 import (
@@ -41,6 +42,7 @@ Usage:
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
   commerce events topics                       print the Kafka topics the binary publishes, one a line
   commerce gateway routes                      print the gateway's path prefix → context table
+  commerce healthcheck [--url URL]             exit 0 when a running serve answers /healthz (container HEALTHCHECK)
   commerce version                             print the version
 
 Every flag mirrors an environment variable (--http-addr = HTTP_ADDR).
@@ -79,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = eventsCmd(args[1:], stdout)
 	case "gateway":
 		err = gatewayCmd(args[1:], stdout)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "commerce", version)
 		return 0

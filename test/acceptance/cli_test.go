@@ -82,6 +82,7 @@ func TestCLI(t *testing.T) {
 		{[]string{"db", "url", "--help"}, []string{"Usage: commerce db url"}},
 		{[]string{"dev", "--help"}, []string{"Usage: commerce dev kafka", "--addr", "--partitions"}},
 		{[]string{"dev", "kafka", "--help"}, []string{"Usage: commerce dev kafka"}},
+		{[]string{"healthcheck", "--help"}, []string{"Usage: commerce healthcheck", "--url URL", "--timeout"}},
 		{[]string{"--help"}, []string{"commerce db url", "commerce seed [--products N]"}},
 	} {
 		out, code := runCLI(t, env, h.args...)
