@@ -22,6 +22,7 @@ import (
 var Kustomizations = []string{
 	"deploy/k8s/overlays/dev",
 	"deploy/k8s/overlays/prod",
+	"deploy/k8s/overlays/tilt",
 	"deploy/k8s/base",
 	"deploy/k8s/infra",
 	"deploy/argocd",

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"slices"
 	"strings"
 	"testing"
@@ -215,24 +217,32 @@ func TestTiltfile(t *testing.T) {
 		t.Errorf("docker_build only=%v leaves out the binary %s", only, binary)
 	}
 
-	// The dev overlay.
+	// The overlay Tilt applies, rendered as kustomize would.
 	yamls := r.find("k8s_yaml")
 	if len(yamls) != 1 {
 		t.Fatalf("%d k8s_yaml calls; want one", len(yamls))
 	}
 	overlay, ok := yamls[0].args[0].(blob)
-	if !ok || string(overlay) != "deploy/k8s/overlays/dev" {
-		t.Errorf("k8s_yaml applies %v; want kustomize('deploy/k8s/overlays/dev')", yamls[0].args[0])
+	if !ok || string(overlay) != "deploy/k8s/overlays/tilt" {
+		t.Fatalf("k8s_yaml applies %v; want kustomize('deploy/k8s/overlays/tilt')", yamls[0].args[0])
 	}
-	dir := filepath.Join(root, filepath.FromSlash(string(overlay)))
-	if _, err := os.Stat(filepath.Join(dir, "kustomization.yaml")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Errorf("the dev overlay %s: %v", string(overlay), err)
-		} else {
-			t.Logf("the dev overlay %s is not in this checkout (%v): image name not checked", string(overlay), err)
+	workloads := render(t, filepath.Join(root, filepath.FromSlash(string(overlay))))
+	var images []string
+	for _, w := range workloads {
+		images = append(images, w.images...)
+	}
+	if !slices.Contains(images, image) {
+		t.Errorf("the Tiltfile builds %q, but the overlay runs %v: Tilt would not inject it", image, images)
+	}
+	for _, c := range r.find("k8s_resource") {
+		name := str(c.args[0])
+		w, ok := workloads[name]
+		switch {
+		case !ok:
+			t.Errorf("k8s_resource(%q) names no workload of the overlay (%v)", name, keys(workloads))
+		case slices.Contains(w.images, image) && w.readOnlyRoot:
+			t.Errorf("%s runs %s with a read-only root filesystem: live_update cannot sync the binary", name, image)
 		}
-	} else if images := imagesOf(t, root); !slices.Contains(images, image) {
-		t.Errorf("the Tiltfile builds %q, but the manifests of deploy/k8s run %v: Tilt would not inject it", image, images)
 	}
 
 	// The shop on localhost:8080.
@@ -252,71 +262,66 @@ func TestTiltfile(t *testing.T) {
 	}
 }
 
-// imagesOf returns the image repositories the base and the dev overlay
-// name (image: fields and the newName/name of kustomize image overrides),
-// without tags or digests.
-func imagesOf(t *testing.T, root string) []string {
+// workload is what the Tilt check needs of a rendered workload.
+type workload struct {
+	images       []string // repositories, without tag or digest
+	readOnlyRoot bool     // some container of the image has a read-only root
+}
+
+// render builds the kustomization in dir with the kustomize API and
+// returns its Deployments, StatefulSets and Jobs by name.
+func render(t *testing.T, dir string) map[string]workload {
 	t.Helper()
-	image := regexp.MustCompile(`(?m)^\s*-?\s*image:\s*["']?([^\s"'#]+)`)
-	override := regexp.MustCompile(`(?m)^\s*-?\s*(?:newName|name):\s*["']?([^\s"'#]+)`)
-	var out []string
-	for _, dir := range []string{"deploy/k8s/base", "deploy/k8s/overlays/dev"} {
-		_ = filepath.WalkDir(filepath.Join(root, dir), func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-				return nil
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out := map[string]workload{}
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pod map[string]any
+		switch r.GetKind() {
+		case "Deployment", "StatefulSet", "Job":
+			pod = dig(m, "spec", "template", "spec")
+		default:
+			continue
+		}
+		var w workload
+		containers, _ := pod["containers"].([]any)
+		for _, c := range containers {
+			cm, _ := c.(map[string]any)
+			ref, _ := cm["image"].(string)
+			ref, _, _ = strings.Cut(ref, "@")
+			if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+				ref = ref[:i]
 			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil
+			w.images = append(w.images, ref)
+			if ro, _ := dig(cm, "securityContext")["readOnlyRootFilesystem"].(bool); ro {
+				w.readOnlyRoot = true
 			}
-			re := image
-			if base := filepath.Base(p); base == "kustomization.yaml" || base == "kustomization.yml" {
-				// Only its images: block names images.
-				text := string(b)
-				i := strings.Index(text, "\nimages:")
-				if i < 0 {
-					return nil
-				}
-				text = text[i+len("\nimages:"):]
-				if j := regexp.MustCompile(`\n[a-zA-Z]`).FindStringIndex(text); j != nil {
-					text = text[:j[0]]
-				}
-				b, re = []byte(text), override
-			}
-			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-				ref := m[1]
-				ref, _, _ = strings.Cut(ref, "@")
-				if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-					ref = ref[:i]
-				}
-				out = append(out, ref)
-			}
-			return nil
-		})
+		}
+		out[r.GetName()] = w
 	}
 	return out
 }
 
-// TestImagesOf: the image names are read from image: fields and from the
-// images: block of a kustomization, not from other names.
-func TestImagesOf(t *testing.T) {
-	root := t.TempDir()
-	write := func(p, text string) {
-		p = filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
+// dig walks nested maps (nil when a key is missing).
+func dig(m map[string]any, path ...string) map[string]any {
+	for _, k := range path {
+		m, _ = m[k].(map[string]any)
 	}
-	write("deploy/k8s/base/deploy.yaml", "metadata:\n  name: shop\nspec:\n  containers:\n    - name: app\n      image: ghcr.io/opencommerce/commerce:1.0\n")
-	write("deploy/k8s/overlays/dev/kustomization.yaml", "resources:\n  - ../../base\nnamePrefix: dev-\nimages:\n  - name: ghcr.io/opencommerce/commerce\n    newName: commerce\n    newTag: dev\nlabels:\n  - pairs:\n      name: other\n")
-	got := imagesOf(t, root)
-	want := []string{"ghcr.io/opencommerce/commerce", "ghcr.io/opencommerce/commerce", "commerce"}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("imagesOf = %v; want %v", got, want)
+	return m
+}
+
+func keys(m map[string]workload) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
 	}
+	slices.Sort(out)
+	return out
 }
