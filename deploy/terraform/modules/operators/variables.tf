@@ -11,9 +11,9 @@ variable "chart_versions" {
   })
   description = "Pinned Helm chart version of each operator; keep them in step with the CRD schemas deploy/k8s is validated against (docs/kubernetes.md)."
   default = {
-    cloudnative_pg        = "0.23.2"
-    strimzi               = "0.45.0"
-    redis_operator        = "0.18.5"
+    cloudnative_pg        = "0.27.0"
+    strimzi               = "1.2.0"
+    redis_operator        = "0.26.0"
     traefik               = "34.4.0"
     argo_cd               = "7.8.2"
     kube_prometheus_stack = "68.4.0"
