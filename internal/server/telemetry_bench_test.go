@@ -51,22 +51,15 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 	}
 
 	off := benchServer(b, nil)
-	b.Run("off", func(b *testing.B) { run(b, off) })
+	b.Run("off", func(b *testing.B) { run(b, off.productURL) })
 
-	for _, c := range []struct {
-		name, logs, sampler, arg string
-	}{
-		{"on", "otlp", "always_on", ""},
-		{"on-traces-metrics-only", "none", "always_on", ""},
-		// 10% of traces (and so of the info logs inside them) exported.
-		{"on-sampled-10pct", "otlp", "traceidratio", "0.1"},
-	} {
+	for _, c := range telemetrySettings {
 		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
 		if err != nil {
 			b.Fatal(err)
 		}
-		url := benchServer(b, tel)
-		b.Run(c.name, func(b *testing.B) { run(b, url) })
+		srv := benchServer(b, tel)
+		b.Run(c.name, func(b *testing.B) { run(b, srv.productURL) })
 		if err := tel.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
@@ -76,10 +69,88 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 	}
 }
 
+// telemetrySettings are the export settings the telemetry benchmarks
+// compare with nothing exported.
+var telemetrySettings = []struct {
+	name, logs, sampler, arg string
+}{
+	{"on", "otlp", "always_on", ""},
+	{"on-traces-metrics-only", "none", "always_on", ""},
+	// 10% of traces (and so of the info logs inside them) exported.
+	{"on-sampled-10pct", "otlp", "traceidratio", "0.1"},
+}
+
+// BenchmarkPlaceOrderTelemetry is the overhead of telemetry on the
+// heaviest write: POST /api/v1/orders (reservation, order, payment
+// intent, outbox; a span per SQL statement when traced) over loopback
+// HTTP, with nothing exported and with the settings of
+// telemetrySettings. The checkout sessions are made before the timer.
+//
+//	go test -run '^$' -bench PlaceOrderTelemetry -benchtime 300x -count 3 ./internal/server/
+func BenchmarkPlaceOrderTelemetry(b *testing.B) {
+	rcv := otlptest.Start(b)
+	rcv.CountOnly()
+	run := func(b *testing.B, s benchShop) {
+		e := servertest.Do(b, s.base, "POST", "/api/v1/cart/items", map[string]any{"product_id": s.productID, "quantity": 1}, s.admin)
+		if e.Status >= 300 {
+			b.Fatalf("cart: %d %s", e.Status, e.Body)
+		}
+		sessions := make([]string, b.N)
+		for i := range sessions {
+			r := servertest.Do(b, s.base, "POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "T", "postal_code": "1", "country": "US"},
+				"courier": "standard", "payment_gateway": "test"}, s.admin)
+			if sessions[i] = r.Str("checkout_session_id"); sessions[i] == "" {
+				b.Fatalf("checkout: %d %s", r.Status, r.Body)
+			}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			r := servertest.Do(b, s.base, "POST", "/api/v1/orders", map[string]any{"checkout_session_id": sessions[i]}, s.admin)
+			if r.Status != 201 {
+				b.Fatalf("order: %d %s", r.Status, r.Body)
+			}
+		}
+		b.StopTimer()
+		// A placed order empties the cart through an event: let that land
+		// before the next round fills the cart again.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			items, _ := servertest.Do(b, s.base, "GET", "/api/v1/cart", nil, s.admin).JSON()["items"].([]any)
+			if len(items) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("the cart was not emptied after the orders")
+			}
+		}
+	}
+	off := benchServer(b, nil)
+	b.Run("off", func(b *testing.B) { run(b, off) })
+	for _, c := range telemetrySettings {
+		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := benchServer(b, tel)
+		b.Run(c.name, func(b *testing.B) { run(b, srv) })
+		if err := tel.Shutdown(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rcv.Count("traces") == 0 {
+		b.Fatal("nothing exported with telemetry on")
+	}
+}
+
+// benchShop is a started benchmark server: its base URL, an
+// administrator's token and a product with plenty of stock.
+type benchShop struct {
+	base, admin, productID, productURL string
+}
+
 // benchServer starts a server whose logger writes JSON (discarded) at info
-// and, with tel, exports the records; it returns the URL of a cached
-// product.
-func benchServer(b *testing.B, tel *otelx.Telemetry) string {
+// and, with tel, exports the records.
+func benchServer(b *testing.B, tel *otelx.Telemetry) benchShop {
 	b.Helper()
 	db := pgtest.New(b)
 	cfg, err := config.Load(nil, func(k string) string {
@@ -129,9 +200,9 @@ func benchServer(b *testing.B, tel *otelx.Telemetry) string {
 	base := "http://" + ln.Addr().String()
 	admin := servertest.Do(b, base, "POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "admin-password"}, "").Str("access_token")
 	r := servertest.Do(b, base, "POST", "/api/v1/admin/products", map[string]any{"sku": "BENCH-1", "name": "Bench", "category": "c", "price": 900,
-		"currency": "USD", "weight_grams": 100, "initial_stock": 5}, admin)
+		"currency": "USD", "weight_grams": 100, "initial_stock": 100_000_000}, admin)
 	if r.Status != 201 {
 		b.Fatalf("product: %d %s", r.Status, r.Body)
 	}
-	return base + "/api/v1/products/" + r.Str("id")
+	return benchShop{base: base, admin: admin, productID: r.Str("id"), productURL: base + "/api/v1/products/" + r.Str("id")}
 }
