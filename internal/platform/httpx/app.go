@@ -132,11 +132,14 @@ func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err
 		// gateway's forwarding, static files): no template to name it by.
 		route = ""
 	}
+	// One SetAttributes call: each call is a pass over the span's
+	// attributes.
 	if route != "" {
 		span.SetName(method + " " + route)
-		span.SetAttributes(semconv.HTTPRoute(route))
+		span.SetAttributes(semconv.HTTPRoute(route), semconv.HTTPResponseStatusCode(status))
+	} else {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	}
-	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 	if status >= 500 {
 		span.SetStatus(codes.Error, "")
 		if err != nil {
