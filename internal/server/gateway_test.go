@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,10 +20,17 @@ import (
 )
 
 // The gateway relays Server-Sent Events as they come (not buffered) and
-// tunnels WebSockets to the owning process.
+// tunnels WebSockets to the owning process; both, like plain forwards,
+// carry the request's trace to the upstream (a traceparent with the
+// caller's trace id, or a new one).
 func TestGatewayStreamsSSEAndTunnelsWebSockets(t *testing.T) {
 	release := make(chan struct{})
+	var mu sync.Mutex
+	traceparents := map[string]string{}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		traceparents[r.URL.Path] = r.Header.Get("traceparent")
+		mu.Unlock()
 		switch r.URL.Path {
 		case "/api/v1/notifications/stream":
 			w.Header().Set("Content-Type", "text/event-stream")
@@ -85,8 +93,10 @@ func TestGatewayStreamsSSEAndTunnelsWebSockets(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	const callerTrace = "0af7651916cd43dd8448eb211c80319c"
 	req, _ := http.NewRequest("GET", base+"/api/v1/notifications/stream", nil)
 	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("traceparent", "00-"+callerTrace+"-b7ad6b7169203331-01")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +129,7 @@ func TestGatewayStreamsSSEAndTunnelsWebSockets(t *testing.T) {
 
 	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer wcancel()
-	c, _, err := websocket.Dial(wctx, "ws://"+cfg.HTTPAddr+"/api/v1/chat/ws", nil)
+	c, _, err := websocket.Dial(wctx, "ws://"+cfg.HTTPAddr+"/api/v1/chat/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Traceparent": {"00-" + callerTrace + "-b7ad6b7169203331-01"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +142,19 @@ func TestGatewayStreamsSSEAndTunnelsWebSockets(t *testing.T) {
 		if err != nil || string(back) != "echo:"+m {
 			t.Fatalf("websocket: %q %v", back, err)
 		}
+	}
+
+	if r, err := http.Get(base + "/api/v1/products"); err == nil {
+		r.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range []string{"/api/v1/notifications/stream", "/api/v1/chat/ws"} {
+		if tp := traceparents[p]; !strings.HasPrefix(tp, "00-"+callerTrace+"-") {
+			t.Errorf("%s reached the upstream with traceparent %q; want the caller's trace %s", p, tp, callerTrace)
+		}
+	}
+	if tp := traceparents["/api/v1/products"]; len(tp) != 55 || strings.Contains(tp, callerTrace) {
+		t.Errorf("a forward without a caller's trace carried traceparent %q; want a new trace", tp)
 	}
 }
