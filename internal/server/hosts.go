@@ -12,6 +12,7 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
@@ -37,6 +38,8 @@ type CatalogHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // FulfillmentHost is a hosted fulfillment context.
@@ -47,6 +50,8 @@ type FulfillmentHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // CartHost is a hosted cart context.
@@ -66,6 +71,8 @@ type PaymentsHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // OrderingHost is a hosted ordering context.
@@ -75,6 +82,8 @@ type OrderingHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // ChatHost is a hosted chat context.

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	_ "embed"
 	"time"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
@@ -13,6 +14,11 @@ import (
 )
 
 //go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
+
+// SDL is the subgraph's schema, which the gateway composes.
+//
+//go:embed schema.graphqls
+var SDL string
 
 // Resolver holds what the resolvers call: the catalog's app layer.
 type Resolver struct{ Svc *app.Service }
