@@ -124,4 +124,3 @@ func ComposedSchema() (string, error) {
 	}
 	return g.Schema(), nil
 }
-
