@@ -124,3 +124,8 @@ func ComposedSchema() (string, error) {
 	}
 	return g.Schema(), nil
 }
+
+// Graph is the composed GraphQL gateway of the single binary (nil in a
+// split process, whose gateway composes it): tests execute operations on
+// it directly, with a context of their own.
+func (s *Server) Graph() *gql.Gateway { return s.graph }

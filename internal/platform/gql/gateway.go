@@ -140,34 +140,47 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodGet && isMutation(req.Query, req.OperationName) {
 		return reply(c, fiber.StatusMethodNotAllowed, "method_not_allowed", "mutations need POST")
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), g.limits.Timeout)
-	defer cancel()
-	if tok := bearer(c); tok != "" {
-		ctx = context.WithValue(ctx, tokenKey{}, tok)
-	}
-	op := graphql.Request{Query: req.Query, OperationName: req.OperationName, Variables: req.Variables}
-	var buf bytes.Buffer
-	w := graphql.NewEngineResultWriterFromBuffer(&buf)
-	if err := g.engine.Execute(ctx, &op, &w); err != nil {
-		if ctx.Err() != nil {
-			return reply(c, fiber.StatusOK, "timeout", "the operation took longer than allowed")
-		}
-		return replyErr(c, err)
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(buf.Bytes())
-}
-
-// reply answers an error in the GraphQL envelope.
-func reply(c *fiber.Ctx, status int, code, msg string) error {
-	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}}})
+	status, body := g.Execute(c.UserContext(), bearer(c), req.Query, req.OperationName, req.Variables)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(status).Send(body)
 }
 
-// replyErr answers the engine's request errors (validation, planning)
-// as the envelope with 200, extensions.code validation_failed.
-func replyErr(c *fiber.Ctx, err error) error {
+// Execute runs one operation that passed the limits for the caller whose
+// bearer token is token ("" when anonymous) and returns the HTTP status
+// and the response envelope. Handle calls it; tests call it with a
+// context that a statement counter recognises.
+func (g *Gateway) Execute(ctx context.Context, token, query, operationName string, variables json.RawMessage) (int, []byte) {
+	ctx, cancel := context.WithTimeout(ctx, g.limits.Timeout)
+	defer cancel()
+	if token != "" {
+		ctx = context.WithValue(ctx, tokenKey{}, token)
+	}
+	op := graphql.Request{Query: query, OperationName: operationName, Variables: variables}
+	var buf bytes.Buffer
+	w := graphql.NewEngineResultWriterFromBuffer(&buf)
+	if err := g.engine.Execute(ctx, &op, &w); err != nil {
+		if ctx.Err() != nil {
+			return fiber.StatusOK, envelope("timeout", "the operation took longer than allowed")
+		}
+		return fiber.StatusOK, requestErrors(err)
+	}
+	return fiber.StatusOK, buf.Bytes()
+}
+
+func envelope(code, msg string) []byte {
+	body, _ := json.Marshal(map[string]any{"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}}})
+	return body
+}
+
+// reply answers an error in the GraphQL envelope.
+func reply(c *fiber.Ctx, status int, code, msg string) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(envelope(code, msg))
+}
+
+// requestErrors renders the engine's request errors (validation,
+// planning) as the envelope, extensions.code validation_failed.
+func requestErrors(err error) []byte {
 	type errorWriter interface {
 		WriteResponse(io.Writer) (int, error)
 	}
@@ -183,12 +196,11 @@ func replyErr(c *fiber.Ctx, err error) error {
 					e["extensions"] = map[string]any{"code": "validation_failed"}
 				}
 				body, _ := json.Marshal(env)
-				c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-				return c.Send(body)
+				return body
 			}
 		}
 	}
-	return reply(c, fiber.StatusOK, "validation_failed", err.Error())
+	return envelope("validation_failed", err.Error())
 }
 
 func bearer(c *fiber.Ctx) string {
