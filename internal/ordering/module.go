@@ -125,5 +125,5 @@ var SubgraphSDL = graph.SDL
 // call ordering's app layer only.
 func (m *Module) Subgraph() gql.Subgraph {
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Idem: m.idem}})
-	return gql.Subgraph{Name: "ordering", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
+	return gql.Subgraph{Name: "ordering", SDL: graph.SDL, Handler: graph.WithLoaders(m.svc, gql.NewHandler(es, m.log))}
 }

@@ -177,9 +177,11 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		return nil, err
 	}
 	if graph != nil {
-		app.All(GraphQLPath, g.rejectInvalidTokens,
+		chain := []fiber.Handler{g.rejectInvalidTokens,
 			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
-			httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser), graph.Handle)
+			httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser), graph.Handle}
+		app.Get(GraphQLPath, chain...)
+		app.Post(GraphQLPath, chain...)
 	}
 	app.Get("/", sf.Index)
 	app.Use(sf.Handler)

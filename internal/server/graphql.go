@@ -81,7 +81,8 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 		return err
 	}
 	s.graph = g
-	app.All(GraphQLPath, append(limits, g.Handle)...)
+	app.Get(GraphQLPath, append(limits, g.Handle)...)
+	app.Post(GraphQLPath, append(limits, g.Handle)...)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/gql"
@@ -66,11 +65,7 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*Order, 
 
 // Timeline is the resolver for the timeline field.
 func (r *orderResolver) Timeline(ctx context.Context, obj *Order) ([]TimelineEntry, error) {
-	who, err := gql.User(ctx)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := r.Svc.Timeline(ctx, who.UserID, obj.ID, who.IsAdmin())
+	entries, err := r.timelineOf(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +134,8 @@ func (r *Resolver) Order() OrderResolver { return &orderResolver{r} }
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type mutationResolver struct{ *Resolver }
-type orderResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	orderResolver    struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)
