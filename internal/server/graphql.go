@@ -35,6 +35,12 @@ func graphQLLimits(cfg *config.Config) gql.Limits {
 // each authenticating the caller's forwarded bearer token.
 func (s *Server) hostedSubgraphs() []gql.Subgraph {
 	var out []gql.Subgraph
+	if s.Auth != nil {
+		out = append(out, s.Auth.Subgraph())
+	}
+	if s.Cart != nil {
+		out = append(out, s.Cart.Subgraph())
+	}
 	if s.Catalog != nil {
 		out = append(out, s.Catalog.Subgraph())
 	}

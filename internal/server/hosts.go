@@ -28,6 +28,8 @@ type AuthHost interface {
 	Topics() []string
 	EnsureAdmin(ctx context.Context, email, password string) (bool, error)
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // CatalogHost is a hosted catalog context.
@@ -61,6 +63,8 @@ type CartHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // PaymentsHost is a hosted payments context.

@@ -130,13 +130,56 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		t.Fatalf("products: %v", d)
 	}
 
+	// The caller's account and address book (auth's subgraph).
+	if r := gqlDo(t, s.u, "", `{ me { id } }`, nil); r.code() != "unauthenticated" {
+		t.Fatalf("anonymous me: %s", r.Raw)
+	}
+	d = gqlOK(t, s.u, tok, `mutation($in: AddressInput!) { addAddress(input: $in) { id city country isDefault } }`,
+		map[string]any{"in": map[string]any{"line1": "1 Graph St", "city": "Town", "postalCode": "10001", "country": "US"}})
+	addr, _ := dig(d, "addAddress", "id").(string)
+	if addr == "" || dig(d, "addAddress", "isDefault") != true {
+		t.Fatalf("addAddress: %v", d)
+	}
+	if r := gqlDo(t, s.u, tok, `mutation { addAddress(input: {line1: "x"}) { id } }`, nil); r.code() != "validation_failed" {
+		t.Fatalf("undeliverable address: %s", r.Raw)
+	}
+	d = gqlOK(t, s.u, tok, `{ me { email role status addresses { id city } } }`, nil)
+	if dig(d, "me", "email") != "graph@shop.test" || dig(d, "me", "role") != "CUSTOMER" || dig(d, "me", "addresses", 0, "id") != addr {
+		t.Fatalf("me: %v", d)
+	}
+	if r := gqlDo(t, s.u, other, `mutation($id: ID!) { deleteAddress(id: $id) }`, map[string]any{"id": addr}); r.code() != "not_found" {
+		t.Fatalf("delete someone else's address: %s", r.Raw)
+	}
+
 	// Orders need a user, like REST.
 	if r := gqlDo(t, s.u, "", `{ orders { items { id } } }`, nil); r.Status != 200 || r.code() != "unauthenticated" {
 		t.Fatalf("anonymous orders: %d %s", r.Status, r.Raw)
 	}
 
 	// placeOrder: the idempotency key replays, another session under it conflicts.
-	session := s.checkout(tok, pid, 2)
+	// The cart and checkout (cart's subgraph; lines reference catalog's Product).
+	if r := gqlDo(t, s.u, tok, `mutation($p: ID!) { addCartItem(productId: $p, quantity: 100) { id } }`, map[string]any{"p": pid}); r.code() != "validation_failed" {
+		t.Fatalf("quantity 100: %s", r.Raw)
+	}
+	gqlOK(t, s.u, tok, `mutation($p: ID!) { addCartItem(productId: $p, quantity: 1) { id } }`, map[string]any{"p": pid})
+	d = gqlOK(t, s.u, tok, `mutation($p: ID!) { setCartItemQuantity(productId: $p, quantity: 2) { total { amount currency } } }`, map[string]any{"p": pid})
+	if dig(d, "setCartItemQuantity", "total", "amount") != 5000.0 || dig(d, "setCartItemQuantity", "total", "currency") != "USD" {
+		t.Fatalf("cart total: %v", d)
+	}
+	d = gqlOK(t, s.u, tok, `{ cart { items { quantity flags product { name stock { available } } } } }`, nil)
+	if dig(d, "cart", "items", 0, "product", "name") != "SKU-GRAPH" || dig(d, "cart", "items", 0, "quantity") != 2.0 {
+		t.Fatalf("cart: %v", d)
+	}
+	if r := gqlDo(t, s.u, tok, `mutation { applyPromo(code: "NOPE") { promoCode } }`, nil); r.Status != 200 || r.code() == "" {
+		t.Fatalf("unknown promo: %s", r.Raw)
+	}
+	d = gqlOK(t, s.u, tok, `mutation($a: CheckoutAddressInput!) { checkout(input: {address: $a, courier: STANDARD, paymentGateway: TEST}) {
+		id status total { amount } items { quantity product { name } } } }`,
+		map[string]any{"a": map[string]any{"line1": "1 St", "city": "Town", "postalCode": "10001", "country": "US"}})
+	session, _ := dig(d, "checkout", "id").(string)
+	if session == "" || dig(d, "checkout", "status") != "PENDING" || dig(d, "checkout", "items", 0, "product", "name") != "SKU-GRAPH" {
+		t.Fatalf("checkout: %v", d)
+	}
 	place := `mutation($s: ID!, $k: String) { placeOrder(checkoutSessionId: $s, idempotencyKey: $k) { id status total { amount currency } } }`
 	d = gqlOK(t, s.u, tok, place, map[string]any{"s": session, "k": "graph-order-1"})
 	id, _ := dig(d, "placeOrder", "id").(string)
