@@ -292,11 +292,21 @@ func TestGraphQLOverHTTP(t *testing.T) {
 	}
 }
 
-// GRAPHQL_INTROSPECTION=false refuses introspection.
-func TestGraphQLIntrospectionOff(t *testing.T) {
-	s := newShop(t, map[string]string{"GRAPHQL_INTROSPECTION": "false"})
+// GRAPHQL_INTROSPECTION=false refuses introspection, and /graphql shares
+// REST's rate limits (RATE_LIMIT_PER_MINUTE per IP).
+func TestGraphQLIntrospectionOffAndRateLimits(t *testing.T) {
+	s := newShop(t, map[string]string{"GRAPHQL_INTROSPECTION": "false", "RATE_LIMIT_PER_MINUTE": "6"})
 	if r := gqlDo(t, s.u, "", `{ __schema { types { name } } }`, nil); r.Status != 200 || r.code() != "introspection_disabled" {
 		t.Fatalf("introspection: %d %s", r.Status, r.Raw)
 	}
 	gqlOK(t, s.u, "", `{ products { items { id __typename } } }`, nil)
+	for i := 0; ; i++ {
+		st, b := gqlHTTP(t, s.u, "POST", "/graphql", "", strings.NewReader(`{"query":"{ products { nextCursor } }"}`), "application/json")
+		if st == 429 {
+			break
+		}
+		if st != 200 || i > 10 {
+			t.Fatalf("request %d: %d %s (want 429 within the limit)", i, st, b)
+		}
+	}
 }
