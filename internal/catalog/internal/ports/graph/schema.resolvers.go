@@ -7,7 +7,9 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
@@ -46,12 +48,18 @@ func (r *queryResolver) Products(ctx context.Context, category *string, brand *s
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id string) (*Product, error) {
-	p, err := r.Svc.Product(ctx, id)
+	// The cached entry REST's GET /products/{id} serves (near cache,
+	// Redis, one database read per miss shared by concurrent callers).
+	e, err := r.Svc.ProductEntry(ctx, id)
 	if errors.Is(err, catalogapi.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	var p catalogapi.Product
+	if err := json.Unmarshal(e.Body, &p); err != nil {
+		return nil, fmt.Errorf("cached product %s: %w", id, err)
 	}
 	return toProduct(p), nil
 }
