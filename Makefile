@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web web-check api-client test-browser observability deploy-check
+.PHONY: build run test vet fmt web web-check api-client graphql test-browser observability deploy-check
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -30,6 +30,18 @@ web:
 api-client:
 	UPDATE_WEB_OPENAPI=1 $(GO) test -count=1 -run TestWebClientIsGeneratedFromTheCurrentAPI ./internal/server/
 	cd web && npx openapi-typescript ./openapi.json -o ./src/api/schema.d.ts
+
+# The GraphQL subgraphs: gqlgen regenerates each context's subgraph code
+# from its schema.graphqls (generated code is committed), then the composed
+# supergraph is written to schema.graphql, which `make test` checks is
+# current (docs/graphql.md).
+GRAPHQL_SUBGRAPHS := auth cart catalog ordering payments fulfillment
+graphql:
+	@for ctx in $(GRAPHQL_SUBGRAPHS); do \
+		echo "gqlgen: $$ctx"; \
+		(cd internal/$$ctx/internal/ports/graph && $(GO) run github.com/99designs/gqlgen generate --config gqlgen.yml) || exit 1; \
+	done
+	UPDATE_SCHEMA_GRAPHQL=1 $(GO) test -count=1 -run TestSchemaGraphQLIsCurrent ./internal/server/
 
 # The web app's own checks: the generated client matches web/openapi.json,
 # TypeScript (strict) compiles, and the vitest unit tests pass.

@@ -14,8 +14,10 @@ import (
 	"github.com/opencommerce/commerce/internal/auth/internal/adapters"
 	"github.com/opencommerce/commerce/internal/auth/internal/app"
 	"github.com/opencommerce/commerce/internal/auth/internal/ports"
+	"github.com/opencommerce/commerce/internal/auth/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
@@ -42,12 +44,14 @@ type Config = app.Config
 type Module struct {
 	svc  *app.Service
 	http *ports.HTTP
+	log  *slog.Logger
 }
 
 // New assembles the module.
 func New(d Deps) *Module {
-	svc := app.New(d.DB, d.Outbox, d.Keys, adapters.NewArgon2(d.PasswordMemoryKiB), d.Limiter, d.Config, d.Log.With("context", "auth"))
-	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Keys, d.Limiter, d.CredentialsPerMinute)}
+	log := d.Log.With("context", "auth")
+	svc := app.New(d.DB, d.Outbox, d.Keys, adapters.NewArgon2(d.PasswordMemoryKiB), d.Limiter, d.Config, log)
+	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Keys, d.Limiter, d.CredentialsPerMinute), log: log}
 }
 
 // API is the in-process implementation of authapi.Auth.
@@ -67,4 +71,15 @@ func (m *Module) Topics() []string { return authapi.Topics }
 // EnsureAdmin creates a verified admin account if the email is unused.
 func (m *Module) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
 	return m.svc.EnsureAdmin(ctx, email, password)
+}
+
+// SubgraphSDL is auth's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting auth).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is auth's part of the federated GraphQL graph: its resolvers
+// call auth's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "auth", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

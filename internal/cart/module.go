@@ -14,11 +14,13 @@ import (
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/cart/internal/app"
 	"github.com/opencommerce/commerce/internal/cart/internal/ports"
+	"github.com/opencommerce/commerce/internal/cart/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -80,4 +82,15 @@ func (m *Module) Run(ctx context.Context) error {
 		}
 		return err
 	})
+}
+
+// SubgraphSDL is cart's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting cart).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is cart's part of the federated GraphQL graph: its resolvers
+// call cart's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "cart", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

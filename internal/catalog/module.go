@@ -18,8 +18,10 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 	"github.com/opencommerce/commerce/internal/catalog/internal/ports"
+	"github.com/opencommerce/commerce/internal/catalog/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -95,4 +97,15 @@ func (m *Module) Run(ctx context.Context) error {
 		}
 		return err
 	})
+}
+
+// SubgraphSDL is catalog's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting catalog).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is catalog's part of the federated GraphQL graph: its resolvers
+// call catalog's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "catalog", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

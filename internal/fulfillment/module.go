@@ -14,8 +14,10 @@ import (
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/ports"
+	"github.com/opencommerce/commerce/internal/fulfillment/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -66,4 +68,15 @@ func (m *Module) Consumers() []events.Consumer {
 // Run hands pending fulfillments to the carrier until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
 	return jobs.Every(ctx, time.Second, m.log, "fulfillment.create_shipments", m.svc.CreateShipments)
+}
+
+// SubgraphSDL is fulfillment's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting fulfillment).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is fulfillment's part of the federated GraphQL graph: its resolvers
+// call fulfillment's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "fulfillment", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

@@ -14,11 +14,14 @@ import (
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
 	"github.com/opencommerce/commerce/internal/ordering/internal/ports"
+	"github.com/opencommerce/commerce/internal/ordering/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/idempotency"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -33,6 +36,9 @@ type Deps struct {
 	Reminders      []time.Duration
 	Log            *slog.Logger
 	Meter          metric.Meter // commerce_orders_total, commerce_deadlines_due; nil: none
+	// Idempotency gives GraphQL's placeOrder(idempotencyKey) the semantics
+	// of the Idempotency-Key header (the same store as REST's).
+	Idempotency *idempotency.Store
 }
 
 // Module is the assembled ordering context.
@@ -40,6 +46,7 @@ type Module struct {
 	svc  *app.Service
 	http *ports.HTTP
 	log  *slog.Logger
+	idem *idempotency.Store
 }
 
 // New assembles the module.
@@ -51,7 +58,7 @@ func New(d Deps) *Module {
 			log.Warn("ordering metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency}
 }
 
 // PlaceOrder runs the place-order saga for the caller (HTTP calls it; so
@@ -108,4 +115,15 @@ func (m *Module) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// SubgraphSDL is ordering's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting ordering).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is ordering's part of the federated GraphQL graph: its resolvers
+// call ordering's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Idem: m.idem}})
+	return gql.Subgraph{Name: "ordering", SDL: graph.SDL, Handler: graph.WithLoaders(m.svc, gql.NewHandler(es, m.log))}
 }

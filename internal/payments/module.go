@@ -15,8 +15,10 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/internal/app"
 	"github.com/opencommerce/commerce/internal/payments/internal/gateway"
 	"github.com/opencommerce/commerce/internal/payments/internal/ports"
+	"github.com/opencommerce/commerce/internal/payments/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -81,4 +83,15 @@ func (m *Module) Consumers() []events.Consumer {
 // Run performs pending provider calls until ctx ends.
 func (m *Module) Run(ctx context.Context) error {
 	return jobs.Every(ctx, 2*time.Second, m.log, "payments.provider_work", m.svc.Work)
+}
+
+// SubgraphSDL is payments's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting payments).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is payments's part of the federated GraphQL graph: its resolvers
+// call payments's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "payments", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

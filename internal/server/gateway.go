@@ -169,6 +169,20 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 	// The storefront is served at the edge, like the single binary serves
 	// it, ahead of the rate limits (a page load fetches many assets) and
 	// of forwarding; what it does not serve goes on to the contexts.
+	// GraphQL: the gateway composes the subgraphs of GATEWAY_UPSTREAMS
+	// itself (graphql.go) and plans each operation across them, behind
+	// the same token check and rate limits as forwarded REST calls.
+	graph, err := composeUpstreams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if graph != nil {
+		chain := []fiber.Handler{g.rejectInvalidTokens,
+			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
+			httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser), graph.Handle}
+		app.Get(GraphQLPath, chain...)
+		app.Post(GraphQLPath, chain...)
+	}
 	app.Get("/", sf.Index)
 	app.Use(sf.Handler)
 	app.Use(g.rejectInvalidTokens,

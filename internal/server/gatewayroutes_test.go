@@ -45,3 +45,14 @@ func TestEveryAPIPathHasAGatewayOwner(t *testing.T) {
 		}
 	}
 }
+
+// GraphQL is not forwarded by prefix: the gateway composes the subgraphs
+// and serves /graphql itself, and the subgraphs' internal routes have no
+// owner, so the edge never exposes them.
+func TestGraphQLIsNotInThePrefixTable(t *testing.T) {
+	for _, p := range []string{server.GraphQLPath, "/internal/graphql/ordering", "/internal/graphql/catalog"} {
+		if got := server.Owner(p); got != "" {
+			t.Errorf("owner of %s: %q, want none", p, got)
+		}
+	}
+}

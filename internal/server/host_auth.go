@@ -45,4 +45,7 @@ func CreateAdmin(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.L
 	return mod.EnsureAdmin(ctx, email, password)
 }
 
-func init() { publishedTopics["auth"] = authapi.Topics }
+func init() {
+	publishedTopics["auth"] = authapi.Topics
+	subgraphSDLs["auth"] = auth.SubgraphSDL
+}

@@ -23,3 +23,5 @@ func newCartHost(d hostDeps) (CartHost, error) {
 	}
 	return cart.New(cart.Deps{DB: d.db, Catalog: cat, Auth: au, Fulfillment: ful, Payments: pay, SessionTTL: d.s.cfg.CheckoutTTL, Log: d.s.log}), nil
 }
+
+func init() { subgraphSDLs["cart"] = cart.SubgraphSDL }

@@ -52,4 +52,7 @@ func catalogModule(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog
 	return catalog.New(catalog.Deps{DB: db, Redis: rdb, Outbox: events.NewOutbox(log), Log: log}), func() { _ = rdb.Close() }, nil
 }
 
-func init() { publishedTopics["catalog"] = catalogapi.Topics }
+func init() {
+	publishedTopics["catalog"] = catalogapi.Topics
+	subgraphSDLs["catalog"] = catalog.SubgraphSDL
+}

@@ -15,4 +15,7 @@ func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
 	return fulfillment.New(fulfillment.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Log: d.s.log}), nil
 }
 
-func init() { publishedTopics["fulfillment"] = fulfillmentapi.Topics }
+func init() {
+	publishedTopics["fulfillment"] = fulfillmentapi.Topics
+	subgraphSDLs["fulfillment"] = fulfillment.SubgraphSDL
+}

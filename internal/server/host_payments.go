@@ -17,4 +17,7 @@ func newPaymentsHost(d hostDeps) (PaymentsHost, error) {
 		StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhook, StripeAPIBase: cfg.StripeAPIBase, Meter: d.meter("payments")}), nil
 }
 
-func init() { publishedTopics["payments"] = paymentsapi.Topics }
+func init() {
+	publishedTopics["payments"] = paymentsapi.Topics
+	subgraphSDLs["payments"] = payments.SubgraphSDL
+}

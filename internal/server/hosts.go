@@ -12,6 +12,7 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
@@ -27,6 +28,8 @@ type AuthHost interface {
 	Topics() []string
 	EnsureAdmin(ctx context.Context, email, password string) (bool, error)
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // CatalogHost is a hosted catalog context.
@@ -37,6 +40,8 @@ type CatalogHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // FulfillmentHost is a hosted fulfillment context.
@@ -47,6 +52,8 @@ type FulfillmentHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // CartHost is a hosted cart context.
@@ -56,6 +63,8 @@ type CartHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // PaymentsHost is a hosted payments context.
@@ -66,6 +75,8 @@ type PaymentsHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	RegisterGRPC(grpc.ServiceRegistrar)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // OrderingHost is a hosted ordering context.
@@ -75,6 +86,8 @@ type OrderingHost interface {
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
 	PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (string, error)
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // ChatHost is a hosted chat context.

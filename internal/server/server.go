@@ -23,6 +23,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
@@ -70,6 +71,7 @@ type Server struct {
 	conns        map[string]*grpc.ClientConn
 	storefront   *httpx.Storefront
 	audit        *audit.Log
+	graph        *gql.Gateway
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -139,11 +141,13 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if s.storefront, err = newStorefront(cfg); err != nil {
 		return nil, err
 	}
-	s.App = s.buildHTTP(limiter)
+	if s.App, err = s.buildHTTP(limiter); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
+func (s *Server) buildHTTP(limiter *ratelimit.Limiter) (*fiber.App, error) {
 	cfg := s.cfg
 	app := httpx.NewApp(httpx.Config{BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout: cfg.IdleTimeout, CORSOrigins: cfg.CORSOrigins, TrustProxy: cfg.TrustProxy}, s.log)
@@ -212,13 +216,19 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) *fiber.App {
 	if s.notify != nil {
 		s.notify.Routes(api)
 	}
+	// GraphQL behind the same rate limits as REST (graphql.go), ahead
+	// of the storefront, which would answer a browser's GET with the app.
+	if err := s.mountGraphQL(app, httpx.RateLimit(limiter, "ip", perMinute, time.Minute, httpx.ByIP),
+		httpx.RateLimit(limiter, "user", perMinute, time.Minute, httpx.ByUser)); err != nil {
+		return nil, err
+	}
 	// The storefront last, so it never shadows a route: GET / is
 	// documented like any route; its handler then takes what nothing else
 	// matched (files of the build, a browser's client routes) and passes
 	// the rest on to the 404.
 	root.Handle(storefrontOp, s.storefront.Index)
 	app.Use(s.storefront.Handler)
-	return app
+	return app, nil
 }
 
 // healthBody documents the answer of /healthz.

@@ -63,7 +63,7 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 		gwEnv["RATE_LIMIT_PER_MINUTE"] = v
 	}
 	for k, v := range env {
-		if strings.HasPrefix(k, "OTEL_") { // the edge exports its telemetry too
+		if strings.HasPrefix(k, "OTEL_") || strings.HasPrefix(k, "GRAPHQL_") { // the edge exports its telemetry too, and serves GraphQL
 			gwEnv[k] = v
 		}
 	}

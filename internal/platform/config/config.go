@@ -95,6 +95,9 @@ type Config struct {
 	RateLimitPerMinute int
 	// TrustProxy makes X-Forwarded-For the client IP; only behind a trusted proxy.
 	TrustProxy bool
+	// GraphQLIntrospection allows __schema/__type queries on /graphql
+	// (GraphiQL needs them); a shop may turn it off in production.
+	GraphQLIntrospection bool
 	// MigrateOnStart makes serve apply pending migrations at start (the
 	// zero-setup default). Deployments with replicas turn it off and run
 	// `commerce migrate up` once per release (a Job, a one-shot service);
@@ -225,6 +228,7 @@ func (c *Config) specs() []spec {
 		{env: "AUTH_RATE_LIMIT_PER_MINUTE", def: "60", help: "credential requests (register, login, verify, refresh, password reset) per client IP and minute", k: kInt, ptr: &c.AuthPerMinute, check: positive},
 		{env: "RATE_LIMIT_PER_MINUTE", def: "600", help: "requests per minute per client IP and per user", k: kInt, ptr: &c.RateLimitPerMinute, check: positive},
 		{env: "TRUST_PROXY", def: "false", help: "take the client IP from X-Forwarded-For", k: kBool, ptr: &c.TrustProxy},
+		{env: "GRAPHQL_INTROSPECTION", def: "true", help: "answer introspection (__schema, __type) on /graphql; false refuses it", k: kBool, ptr: &c.GraphQLIntrospection},
 		{env: "PPROF_ADDR", help: "serve Go profiling endpoints on this private address (off when empty)", k: kString, ptr: &c.PprofAddr, check: addr},
 		{env: "GATEWAY_UPSTREAMS", help: `for CONTEXTS=gateway: "auth=http://host:8080,catalog=http://host2:8080,..." (every context)`, k: kUpstreams, ptr: &c.Upstreams},
 		{env: "AUTH_GRPC_ADDR", help: "gRPC address of the auth context when this process does not host it", k: kString, ptr: &c.AuthGRPCAddr, check: addr},
