@@ -12,10 +12,10 @@ import (
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
-// benchShop is a single binary with one product and one placed order of
+// graphBench is a single binary with one product and one placed order of
 // the caller, for comparing GraphQL with the REST calls that answer the
 // same question.
-type benchShop struct {
+type graphBench struct {
 	e       *servertest.Env
 	tok     string
 	product string
@@ -23,7 +23,7 @@ type benchShop struct {
 	client  *http.Client
 }
 
-func newBenchShop(b *testing.B) *benchShop {
+func newGraphBench(b *testing.B) *graphBench {
 	e := servertest.Start(b, func(c *config.Config) {
 		c.AdminEmail, c.AdminPassword, c.RateLimitPerMinute = "gbench@shop.test", "gbench-password", 100_000_000
 	})
@@ -41,16 +41,16 @@ func newBenchShop(b *testing.B) *benchShop {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchShop{e: e, tok: tok, product: pid, order: oid, client: &http.Client{}}
+	return &graphBench{e: e, tok: tok, product: pid, order: oid, client: &http.Client{}}
 }
 
-func (s *benchShop) get(b *testing.B, path string) {
+func (s *graphBench) get(b *testing.B, path string) {
 	req, _ := http.NewRequest("GET", s.e.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+s.tok)
 	s.send(b, req)
 }
 
-func (s *benchShop) graphql(b *testing.B, query string, vars map[string]any) {
+func (s *graphBench) graphql(b *testing.B, query string, vars map[string]any) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest("POST", s.e.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -58,7 +58,7 @@ func (s *benchShop) graphql(b *testing.B, query string, vars map[string]any) {
 	s.send(b, req)
 }
 
-func (s *benchShop) send(b *testing.B, req *http.Request) {
+func (s *graphBench) send(b *testing.B, req *http.Request) {
 	res, err := s.client.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -73,7 +73,7 @@ func (s *benchShop) send(b *testing.B, req *http.Request) {
 // BenchmarkProduct compares product(id) through the composed graph with
 // GET /api/v1/products/{id}.
 func BenchmarkProduct(b *testing.B) {
-	s := newBenchShop(b)
+	s := newGraphBench(b)
 	b.Run("rest", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			s.get(b, "/api/v1/products/"+s.product)
@@ -91,7 +91,7 @@ func BenchmarkProduct(b *testing.B) {
 // with the REST calls a client makes for the same data: the order (items,
 // payment handle), its fulfillment and each item's product.
 func BenchmarkOrderAcrossSubgraphs(b *testing.B) {
-	s := newBenchShop(b)
+	s := newGraphBench(b)
 	b.Run("rest", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			s.get(b, "/api/v1/orders/"+s.order)
