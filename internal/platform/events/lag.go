@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
@@ -48,36 +47,13 @@ func (b *Bus) Lag(ctx context.Context) (map[string]float64, error) {
 }
 
 func (b *Bus) readLag(ctx context.Context) (map[string]float64, error) {
-	b.mu.Lock()
-	readers := append([]reader(nil), b.readers...)
-	b.mu.Unlock()
-	out := map[string]float64{}
-	names := make([]string, len(readers))
-	for i, r := range readers {
-		names[i] = r.name
-		for _, t := range r.topics {
-			out[t] = 0
-		}
+	topics, positions, err := b.readerPositions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("event lag: %w", err)
 	}
-	var offs []struct {
-		Consumer string `bun:"consumer"`
-		Seq      int64  `bun:"seq"`
-	}
-	if len(names) > 0 {
-		if err := b.db.NewRaw("SELECT consumer, seq FROM events.consumer_offsets WHERE consumer IN (?)", bun.In(names)).Scan(ctx, &offs); err != nil {
-			return nil, fmt.Errorf("event lag: %w", err)
-		}
-	}
-	at := map[string]int64{}
-	for _, o := range offs {
-		at[o.Consumer] = o.Seq
-	}
-	var topics []string
-	var positions []int64
-	for _, r := range readers {
-		for _, t := range r.topics {
-			topics, positions = append(topics, t), append(positions, at[r.name])
-		}
+	out := make(map[string]float64, len(topics))
+	for _, t := range topics {
+		out[t] = 0
 	}
 	var rows []struct {
 		Topic string  `bun:"topic"`
@@ -99,4 +75,38 @@ func (b *Bus) readLag(ctx context.Context) (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// readerPositions lists, for every topic each reader of this process
+// consumes, the reader's applied position (a pair per reader and topic,
+// 0 when it has applied nothing): the start of both the pending counts
+// and the lag.
+func (b *Bus) readerPositions(ctx context.Context) (topics []string, positions []int64, err error) {
+	b.mu.Lock()
+	readers := append([]reader(nil), b.readers...)
+	b.mu.Unlock()
+	if len(readers) == 0 {
+		return nil, nil, nil
+	}
+	names := make([]string, len(readers))
+	for i, r := range readers {
+		names[i] = r.name
+	}
+	var offs []struct {
+		Consumer string `bun:"consumer"`
+		Seq      int64  `bun:"seq"`
+	}
+	if err := b.db.NewRaw("SELECT consumer, seq FROM events.consumer_offsets WHERE consumer = ANY(?::text[])", pgdialect.Array(names)).Scan(ctx, &offs); err != nil {
+		return nil, nil, fmt.Errorf("reader positions: %w", err)
+	}
+	at := make(map[string]int64, len(offs))
+	for _, o := range offs {
+		at[o.Consumer] = o.Seq
+	}
+	for _, r := range readers {
+		for _, t := range r.topics {
+			topics, positions = append(topics, t), append(positions, at[r.name])
+		}
+	}
+	return topics, positions, nil
 }

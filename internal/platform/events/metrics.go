@@ -86,35 +86,13 @@ func (b *Bus) Instrument(m metric.Meter) error {
 // of rows a reader of this process has still to apply, plus the rows not
 // sequenced yet.
 func (b *Bus) pendingCounts(ctx context.Context) (map[string]int64, error) {
-	b.mu.Lock()
-	readers := append([]reader(nil), b.readers...)
-	b.mu.Unlock()
-	out := map[string]int64{}
-	var names, topics []string
-	for _, r := range readers {
-		names = append(names, r.name)
-		for _, t := range r.topics {
-			out[t] = 0
-		}
+	topics, positions, err := b.readerPositions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("outbox pending: %w", err)
 	}
-	var offs []struct {
-		Consumer string `bun:"consumer"`
-		Seq      int64  `bun:"seq"`
-	}
-	if len(names) > 0 {
-		if err := b.db.NewRaw("SELECT consumer, seq FROM events.consumer_offsets WHERE consumer = ANY(?::text[])", pgdialect.Array(names)).Scan(ctx, &offs); err != nil {
-			return nil, fmt.Errorf("outbox pending: %w", err)
-		}
-	}
-	at := map[string]int64{}
-	for _, o := range offs {
-		at[o.Consumer] = o.Seq
-	}
-	var positions []int64
-	for _, r := range readers {
-		for _, t := range r.topics {
-			topics, positions = append(topics, t), append(positions, at[r.name])
-		}
+	out := make(map[string]int64, len(topics))
+	for _, t := range topics {
+		out[t] = 0
 	}
 	var rows []struct {
 		Topic     string `bun:"topic"`
