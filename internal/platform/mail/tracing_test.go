@@ -18,12 +18,7 @@ import (
 // trace with the server's address and port; the recipient, subject and
 // body stay out of the trace.
 func TestSMTPSendSpan(t *testing.T) {
-	rcv := otlptest.Start(t)
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	rcv, flush := otlptest.Tracing(t)
 	srv := mailtest.Start(t, mailtest.Plain, "", "")
 	s, err := mail.New("smtp://"+srv.Addr+"?tls=none", "shop@example.test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -34,9 +29,7 @@ func TestSMTPSendSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	root.End()
-	if err := tel.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	rcv.WaitFor(t, 10*time.Second, "the smtp send span", func() bool {
 		for _, sp := range rcv.Trace(root.SpanContext().TraceID().String()) {
 			if sp.Name != "smtp send" {

@@ -27,12 +27,7 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 // span (in the trace) named by its operation, without the statement or its values, and a
 // tracer the pool already had still sees every statement.
 func TestQuerySpans(t *testing.T) {
-	rcv := otlptest.Start(t)
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	rcv, flush := otlptest.Tracing(t)
 	counter := &countingTracer{}
 	db := open(t, pg.WithTracer(counter))
 
@@ -45,9 +40,7 @@ func TestQuerySpans(t *testing.T) {
 	if counter.n.Load() == 0 {
 		t.Fatal("the pool's own tracer saw no statement")
 	}
-	if err := tel.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	rcv.WaitFor(t, 10*time.Second, "the SELECT span", func() bool {
 		for _, sp := range rcv.Spans() {
 			if sp.Name != "SELECT" {

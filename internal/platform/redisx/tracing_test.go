@@ -16,12 +16,7 @@ import (
 // named by the command, with the server's address and without the
 // command's arguments (keys and values may be tokens).
 func TestCommandSpans(t *testing.T) {
-	rcv := otlptest.Start(t)
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	rcv, flush := otlptest.Tracing(t)
 	ctx := context.Background()
 	c, err := Open(ctx, "") // the embedded server speaks the protocol: the hook is the same
 	if err != nil {
@@ -37,9 +32,7 @@ func TestCommandSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	root.End()
-	if err := tel.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	want := root.SpanContext().TraceID().String()
 	rcv.WaitFor(t, 10*time.Second, "the set and get spans", func() bool {
 		seen := map[string]bool{}

@@ -18,12 +18,7 @@ import (
 // the caller's trace naming the provider; one that refused is an error;
 // the number and the text stay out of the trace.
 func TestSendSpans(t *testing.T) {
-	rcv := otlptest.Start(t)
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	rcv, flush := otlptest.Tracing(t)
 	down, up := newVendor(t, 502), newVendor(t, 200)
 	chain, err := Parse(down.URL+","+up.URL, "tok", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -34,9 +29,7 @@ func TestSendSpans(t *testing.T) {
 		t.Fatal(err)
 	}
 	root.End()
-	if err := tel.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	rcv.WaitFor(t, 10*time.Second, "two sms send spans", func() bool {
 		var failed, sent int
 		for _, sp := range rcv.Trace(root.SpanContext().TraceID().String()) {

@@ -19,12 +19,7 @@ import (
 // key, the idempotency key and the intent's client secret stay out of the
 // trace.
 func TestStripeSpans(t *testing.T) {
-	rcv := otlptest.Start(t)
-	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
+	rcv, flush := otlptest.Tracing(t)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
@@ -46,9 +41,7 @@ func TestStripeSpans(t *testing.T) {
 		t.Fatal("the refund the API refused succeeded")
 	}
 	root.End()
-	if err := tel.ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	rcv.WaitFor(t, 10*time.Second, "the Stripe spans", func() bool {
 		got := map[string]tracepb.Status_StatusCode{}
 		for _, sp := range rcv.Trace(root.SpanContext().TraceID().String()) {

@@ -25,6 +25,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
 
 // Span is one received span, flattened.
@@ -89,6 +91,26 @@ func Start(t testing.TB) *Receiver {
 	}
 	t.Cleanup(r.Close)
 	return r
+}
+
+// Tracing installs the binary's telemetry exporting to a new receiver
+// for the rest of the test (uninstalled at its end) and returns the
+// receiver and a flush that pushes the ended spans to it: the start of
+// every test of the spans a component makes.
+func Tracing(t testing.TB) (*Receiver, func()) {
+	t.Helper()
+	r := Start(t)
+	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: r.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	return r, func() {
+		t.Helper()
+		if err := tel.ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Listen runs a receiver on loopback ports until Close.
