@@ -216,9 +216,12 @@ func TestChatOverWebSocket(t *testing.T) {
 		t.Fatalf("admin unread %v, want 1 (c-2)", u)
 	}
 
-	// A frame over 64 KB closes the connection cleanly (1009).
-	// (The server may close before the client has written it all: then the
-	// write fails and the close frame can be lost in the reset.)
+	// A frame over 64 KB closes the connection (1009 when the close frame
+	// arrives). The server closes with part of the frame unread, so its
+	// kernel may reset the connection, and the reset can lose the close
+	// frame whether or not the client's write completed (seen through the
+	// gateway's tunnel in the split topology): then only the end of the
+	// connection is checked.
 	big := dialChat(t, s.u, cust, false)
 	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	werr := big.c.Write(wctx, websocket.MessageText, []byte(`{"type":"message","text":"`+strings.Repeat("x", 70*1024)+`"}`))
@@ -235,8 +238,8 @@ func TestChatOverWebSocket(t *testing.T) {
 				t.Fatalf("oversized frame answered with %v", f)
 			}
 			if !open {
-				if werr == nil && len(big.closed) == 0 {
-					t.Fatal("closed without a code after a complete write")
+				if len(big.closed) == 0 {
+					t.Logf("closed by a reset, without a close frame (write error: %v)", werr)
 				}
 				ended = len(big.closed) == 0
 			}
