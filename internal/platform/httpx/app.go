@@ -75,7 +75,7 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 		// forwards (server.Gateway.forward).
 		ctx := otelx.Extract(logx.WithRequestID(c.UserContext(), id), func(k string) string { return strings.Clone(c.Get(k)) })
 		if otelx.Tracing() {
-			return serverSpan(c, ctx)
+			return serverSpan(c, ctx, cfg.TrustProxy)
 		}
 		c.SetUserContext(otelx.Ensure(ctx))
 		return c.Next()
@@ -95,14 +95,19 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 // caller's traceparent or the root of a new trace. The span is named by
 // the route template once routing is known ("GET /api/v1/orders/:id",
 // never the raw path); 5xx answers and panics mark it as an error.
-func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
+func serverSpan(c *fiber.Ctx, parent context.Context, ipFromHeader bool) (err error) {
 	method := MethodName(c.Method())
-	ctx, span := otelx.Tracer().Start(parent, method, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := otelx.Tracer().Start(parent, method, serverKind)
 	if span.IsRecording() {
 		// The required attributes only (each one costs on every sampled
 		// request); fasthttp reuses the buffers behind Path and a proxy
 		// header's IP, and the span outlives the request until exported.
-		span.SetAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(strings.Clone(c.IP())))
+		// The socket's address is a new string already.
+		ip := c.IP()
+		if ipFromHeader {
+			ip = strings.Clone(ip)
+		}
+		span.SetAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(ip))
 	}
 	c.SetUserContext(ctx)
 	defer func() {
@@ -119,6 +124,10 @@ func serverSpan(c *fiber.Ctx, parent context.Context) (err error) {
 	endServerSpan(c, span, method, status, err)
 	return err
 }
+
+// serverKind is the start option of server spans, made once: an option
+// built per request is an allocation on every request, traced or not.
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
 // endServerSpan names the span by its route, records the outcome and ends it.
 func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err error) {
@@ -177,7 +186,7 @@ func accessLog(log *slog.Logger, ipFromHeader bool) fiber.Handler {
 			ip = strings.Clone(ip)
 		}
 		// The query string is left out: it may carry tokens (?access_token=).
-		log.LogAttrs(ctx, lvl, "http request", slog.String("method", MethodName(c.Method())), slog.String("path", strings.Clone(c.Path())),
+		log.LogAttrs(ctx, lvl, logx.AccessMessage, slog.String("method", MethodName(c.Method())), slog.String("path", strings.Clone(c.Path())),
 			slog.String("route", c.Route().Path), slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", ip))
 		return err
 	}

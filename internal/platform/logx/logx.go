@@ -91,6 +91,11 @@ func (h leveled) WithAttrs(a []slog.Attr) slog.Handler {
 }
 func (h leveled) WithGroup(n string) slog.Handler { return leveled{h.Handler.WithGroup(n), h.level} }
 
+// AccessMessage is the message of the per-request access record (httpx's
+// access log). The OTLP branch knows it by this message: the record of a
+// request whose server span is exported is not exported as well.
+const AccessMessage = "http request"
+
 // requestIDHandler adds the request id of the context; trace and span
 // ids are the bridge's own business (fields of the OTLP record).
 //
@@ -100,6 +105,13 @@ func (h leveled) WithGroup(n string) slog.Handler { return leveled{h.Handler.Wit
 // written to stdout. Warnings and errors are always exported. Without
 // this, sampling would leave the per-request access log, the bulk of the
 // export, at full volume.
+//
+// And the access record (AccessMessage) of a request whose server span is
+// sampled is not exported: that span already is the request's record in
+// the trace store (method, route, status, duration, client address), and
+// exporting both doubled the cost of telemetry on a cached read. An access
+// record at WARN or above (a 5xx), or of a request that is not traced
+// (traces off, logs on), is exported.
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -112,6 +124,9 @@ func (h requestIDHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && r.Message == AccessMessage && trace.SpanContextFromContext(ctx).IsSampled() {
+		return nil
+	}
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}

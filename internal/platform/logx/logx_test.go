@@ -58,7 +58,8 @@ func TestExtraHandlerLeavesJSONUnchanged(t *testing.T) {
 }
 
 // Export follows trace sampling: info records of an unsampled trace stay
-// on stdout only; warnings, and records of sampled traces, are exported.
+// on stdout only; warnings, and records of sampled traces, are exported,
+// except the access record of a sampled request (its span is exported).
 func TestExportFollowsSampling(t *testing.T) {
 	unsampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{3}, SpanID: trace.SpanID{4}}))
 	sampled := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{5}, SpanID: trace.SpanID{6}, TraceFlags: trace.FlagsSampled}))
@@ -69,14 +70,26 @@ func TestExportFollowsSampling(t *testing.T) {
 	log.WarnContext(unsampled, "exported warning")
 	log.InfoContext(sampled, "exported info")
 	log.InfoContext(context.Background(), "exported, no trace")
-	if n := strings.Count(out.String(), "\n"); n != 4 {
-		t.Fatalf("stdout has %d lines, want 4", n)
+	// The access record of a sampled request is its server span already;
+	// a 5xx one, or one outside a trace, is exported.
+	log.InfoContext(sampled, logx.AccessMessage, "status", 200)
+	log.ErrorContext(sampled, logx.AccessMessage, "status", 500)
+	log.InfoContext(context.Background(), logx.AccessMessage, "status", 201)
+	if n := strings.Count(out.String(), "\n"); n != 7 {
+		t.Fatalf("stdout has %d lines, want 7", n)
 	}
 	var msgs []string
 	for _, r := range recs {
-		msgs = append(msgs, r.Message)
+		m := r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "status" {
+				m += " " + a.Value.String()
+			}
+			return true
+		})
+		msgs = append(msgs, m)
 	}
-	if strings.Join(msgs, "|") != "exported warning|exported info|exported, no trace" {
+	if strings.Join(msgs, "|") != "exported warning|exported info|exported, no trace|http request 500|http request 201" {
 		t.Fatalf("exported: %v", msgs)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 
 	"github.com/opencommerce/commerce/internal/platform/otelx"
 )
@@ -111,7 +112,7 @@ func traceQueries(cfg *pgxpool.Config) {
 	if !otelx.Tracing() {
 		return
 	}
-	t := NewQueryTracer()
+	t := NewQueryTracer(cfg.ConnConfig)
 	if prev := cfg.ConnConfig.Tracer; prev != nil {
 		cfg.ConnConfig.Tracer = multitracer.New(prev, t)
 		return
@@ -119,13 +120,19 @@ func traceQueries(cfg *pgxpool.Config) {
 	cfg.ConnConfig.Tracer = t
 }
 
-// NewQueryTracer is the pool's span tracer (see traceQueries), on the
-// installed tracer provider.
-func NewQueryTracer() *otelpgx.Tracer {
+// NewQueryTracer is the span tracer of a pool connecting with cc (see
+// traceQueries), on the installed tracer provider. The connection's
+// attributes (system, server, port, database, user) are computed here,
+// once: otelpgx's own per-statement reading of them copies the whole
+// connection config on every statement.
+func NewQueryTracer(cc *pgx.ConnConfig) *otelpgx.Tracer {
 	return otelpgx.NewTracer(
 		otelpgx.WithTracerProvider(otelx.TracerProvider()),
 		otelpgx.WithDisableSQLStatementInAttributes(),
 		otelpgx.WithDisableAcquireTracer(),
+		otelpgx.WithDisableConnectionDetailsInAttributes(),
+		otelpgx.WithTracerAttributes(semconv.DBSystemNamePostgreSQL, semconv.ServerAddress(cc.Host), semconv.ServerPort(int(cc.Port)),
+			semconv.UserName(cc.User), semconv.DBNamespace(cc.Database)),
 		// Spans only: the pool's metrics are the binary's own.
 		otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
 	)

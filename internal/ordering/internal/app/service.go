@@ -161,6 +161,9 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		return nil, err // the order stays placing; Recover compensates it
 	}
 	s.inst.reached(ctx, "placed")
+	// The business record of the sale, in the request's trace.
+	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", o.ID), slog.Int64("total", o.Total), slog.String("currency", o.Currency),
+		slog.Int("lines", len(lines)))
 	return o, nil
 }
 

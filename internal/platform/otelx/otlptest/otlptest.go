@@ -74,9 +74,6 @@ type Receiver struct {
 	metrics []Metric
 	// Requests counts export requests per signal.
 	requests map[string]int
-	// countOnly keeps counts, not contents (benchmarks).
-	countOnly bool
-	counts    map[string]int
 
 	srv  *grpc.Server
 	hsrv *http.Server
@@ -115,7 +112,7 @@ func Tracing(t testing.TB) (*Receiver, func()) {
 
 // Listen runs a receiver on loopback ports until Close.
 func Listen() (*Receiver, error) {
-	r := &Receiver{requests: map[string]int{}, counts: map[string]int{}}
+	r := &Receiver{requests: map[string]int{}}
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -208,45 +205,7 @@ func (s logsService) Export(_ context.Context, req *collogs.ExportLogsServiceReq
 	return &collogs.ExportLogsServiceResponse{}, nil
 }
 
-// CountOnly makes the receiver count what arrives instead of keeping it
-// (Count reports it), so that a benchmark measures the exporting side
-// rather than the receiver's bookkeeping.
-func (r *Receiver) CountOnly() {
-	r.mu.Lock()
-	r.countOnly = true
-	r.mu.Unlock()
-}
-
-// Count returns how many spans, metrics or log records ("traces",
-// "metrics", "logs") arrived.
-func (r *Receiver) Count(signal string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.counts[signal]
-}
-
-// counted counts n items of a signal and reports whether only counts
-// are kept.
-func (r *Receiver) counted(signal string, n int) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.counts[signal] += n
-	if r.countOnly {
-		r.requests[signal]++
-	}
-	return r.countOnly
-}
-
 func (r *Receiver) addTraces(req *coltrace.ExportTraceServiceRequest) {
-	n := 0
-	for _, rs := range req.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			n += len(ss.GetSpans())
-		}
-	}
-	if r.counted("traces", n) {
-		return
-	}
 	var out []Span
 	for _, rs := range req.GetResourceSpans() {
 		res := attrs(rs.GetResource().GetAttributes())
@@ -269,15 +228,6 @@ func (r *Receiver) addTraces(req *coltrace.ExportTraceServiceRequest) {
 }
 
 func (r *Receiver) addMetrics(req *colmetrics.ExportMetricsServiceRequest) {
-	n := 0
-	for _, rm := range req.GetResourceMetrics() {
-		for _, sm := range rm.GetScopeMetrics() {
-			n += len(sm.GetMetrics())
-		}
-	}
-	if r.counted("metrics", n) {
-		return
-	}
 	var out []Metric
 	for _, rm := range req.GetResourceMetrics() {
 		res := attrs(rm.GetResource().GetAttributes())
@@ -311,15 +261,6 @@ func (r *Receiver) addMetrics(req *colmetrics.ExportMetricsServiceRequest) {
 }
 
 func (r *Receiver) addLogs(req *collogs.ExportLogsServiceRequest) {
-	n := 0
-	for _, rl := range req.GetResourceLogs() {
-		for _, sl := range rl.GetScopeLogs() {
-			n += len(sl.GetLogRecords())
-		}
-	}
-	if r.counted("logs", n) {
-		return
-	}
 	var out []Log
 	for _, rl := range req.GetResourceLogs() {
 		res := attrs(rl.GetResource().GetAttributes())
@@ -411,7 +352,7 @@ func (r *Receiver) Requests(signal string) int {
 func (r *Receiver) Reset() {
 	r.mu.Lock()
 	r.spans, r.logs, r.metrics = nil, nil, nil
-	r.requests, r.counts = map[string]int{}, map[string]int{}
+	r.requests = map[string]int{}
 	r.mu.Unlock()
 }
 
