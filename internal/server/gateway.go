@@ -177,6 +177,7 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		return nil, err
 	}
 	if graph != nil {
+		graph.PersistQueries(persistedQueries(rdb.Client))
 		chain := []fiber.Handler{g.rejectInvalidTokens,
 			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
 			httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser), graph.Handle}

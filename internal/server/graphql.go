@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/gql"
@@ -86,10 +87,18 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 	if err != nil {
 		return err
 	}
+	g.PersistQueries(persistedQueries(s.Redis.Client))
 	s.graph = g
 	app.Get(GraphQLPath, append(limits, g.Handle)...)
 	app.Post(GraphQLPath, append(limits, g.Handle)...)
 	return nil
+}
+
+// persistedQueries is where automatic persisted queries are kept: Redis,
+// shared by the gateway's replicas, for a day after their last
+// registration, with the 1,000 most recently used in process.
+func persistedQueries(rdb redis.Cmdable) gql.QueryStore {
+	return gql.NewRedisQueries(rdb, 24*time.Hour, 1000)
 }
 
 // composeUpstreams is the split gateway's graph: every compiled-in

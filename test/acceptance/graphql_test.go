@@ -2,6 +2,8 @@ package acceptance
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -310,5 +312,43 @@ func TestGraphQLIntrospectionOffAndRateLimits(t *testing.T) {
 		if st != 200 || i > 10 {
 			t.Fatalf("request %d: %d %s (want 429 within the limit)", i, st, b)
 		}
+	}
+}
+
+// Automatic persisted queries, as a client library does them: the hash
+// alone is refused until the text is sent once with it; then the hash
+// alone answers, over POST and as a cacheable GET.
+func TestGraphQLPersistedQueries(t *testing.T) {
+	s := newShop(t, nil)
+	s.product("SKU-APQ", 1200, 3)
+	query := `{ products(first: 5) { items { name price { amount currency } } } }`
+	sum := sha256.Sum256([]byte(query))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+	post := func(body map[string]any) gqlResult {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		st, raw := gqlHTTP(t, s.u, "POST", "/graphql", "", bytes.NewReader(b), "application/json")
+		out := gqlResult{Status: st, Raw: string(raw)}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%d %s", st, raw)
+		}
+		return out
+	}
+	if r := post(map[string]any{"extensions": ext}); r.Status != 200 || r.code() != "PERSISTED_QUERY_NOT_FOUND" || r.Errors[0].Message != "PersistedQueryNotFound" {
+		t.Fatalf("unknown hash: %d %s", r.Status, r.Raw)
+	}
+	if r := post(map[string]any{"query": query + " ", "extensions": ext}); r.Status != 400 {
+		t.Fatalf("a text that does not match its hash: %d %s", r.Status, r.Raw)
+	}
+	if r := post(map[string]any{"query": query, "extensions": ext}); r.Status != 200 || dig(r.Data, "products", "items", 0, "name") != "SKU-APQ" {
+		t.Fatalf("registration: %d %s", r.Status, r.Raw)
+	}
+	if r := post(map[string]any{"extensions": ext}); r.Status != 200 || dig(r.Data, "products", "items", 0, "price", "amount") != 1200.0 {
+		t.Fatalf("by hash: %d %s", r.Status, r.Raw)
+	}
+	x, _ := json.Marshal(ext)
+	st, raw := gqlHTTP(t, s.u, "GET", "/graphql?extensions="+url.QueryEscape(string(x)), "", nil, "application/json")
+	if st != 200 || !strings.Contains(string(raw), `"SKU-APQ"`) {
+		t.Fatalf("GET by hash: %d %s", st, raw)
 	}
 }

@@ -55,6 +55,8 @@ type Gateway struct {
 	engine *engine.ExecutionEngine
 	schema string
 	limits Limits
+	// apq keeps automatic persisted queries (nil: not supported).
+	apq QueryStore
 }
 
 // NewGateway composes the endpoints' SDL into the supergraph (an error
@@ -104,6 +106,9 @@ type request struct {
 	Query         string          `json:"query"`
 	OperationName string          `json:"operationName"`
 	Variables     json.RawMessage `json:"variables"`
+	Extensions    struct {
+		PersistedQuery *persistedQuery `json:"persistedQuery"`
+	} `json:"extensions"`
 }
 
 // Handle serves POST /graphql (JSON body) and GET /graphql (query
@@ -112,7 +117,7 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 	var req request
 	switch c.Method() {
 	case fiber.MethodGet:
-		if c.Query("query") == "" && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
+		if c.Query("query") == "" && c.Query("extensions") == "" && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
 			c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 			c.Set(fiber.HeaderContentSecurityPolicy, graphiQLCSP)
 			return c.SendString(graphiQL)
@@ -121,12 +126,20 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 		if v := c.Query("variables"); v != "" {
 			req.Variables = json.RawMessage(v)
 		}
+		if x := c.Query("extensions"); x != "" {
+			if err := json.Unmarshal([]byte(x), &req.Extensions); err != nil {
+				return reply(c, fiber.StatusBadRequest, "bad_request", "extensions is not JSON")
+			}
+		}
 	case fiber.MethodPost:
 		if err := json.Unmarshal(c.Body(), &req); err != nil {
 			return reply(c, fiber.StatusBadRequest, "bad_request", "the body is not a GraphQL request in JSON")
 		}
 	default:
 		return reply(c, fiber.StatusMethodNotAllowed, "method_not_allowed", "use POST, or GET with a query")
+	}
+	if status, code, msg := g.resolvePersisted(c.UserContext(), &req); status != 0 {
+		return reply(c, status, code, msg)
 	}
 	if strings.TrimSpace(req.Query) == "" {
 		return reply(c, fiber.StatusBadRequest, "bad_request", "query is required")
@@ -137,6 +150,7 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 	if status, code, msg := g.limits.check(req.Query); status != 0 {
 		return reply(c, status, code, msg)
 	}
+	g.register(c.UserContext(), &req)
 	if c.Method() == fiber.MethodGet && isMutation(req.Query, req.OperationName) {
 		return reply(c, fiber.StatusMethodNotAllowed, "method_not_allowed", "mutations need POST")
 	}
