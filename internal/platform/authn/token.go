@@ -26,6 +26,10 @@ type Principal struct {
 	UserID string
 	Role   string
 	Email  string
+	// Expires is when the access token stops being valid (zero when the
+	// principal did not come from a token): long-lived connections
+	// (GraphQL subscriptions) end then.
+	Expires time.Time
 }
 
 // IsAdmin reports whether the caller may use admin routes.
@@ -89,7 +93,11 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if err != nil || c.Subject == "" || (c.Role != RoleCustomer && c.Role != RoleAdmin) {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{UserID: c.Subject, Role: c.Role, Email: c.Email}, nil
+	p := Principal{UserID: c.Subject, Role: c.Role, Email: c.Email}
+	if c.ExpiresAt != nil {
+		p.Expires = c.ExpiresAt.Time
+	}
+	return p, nil
 }
 
 type ctxKey struct{}

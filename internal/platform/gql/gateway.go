@@ -15,6 +15,7 @@ import (
 	"github.com/jensneuse/abstractlogger"
 	"github.com/wundergraph/graphql-go-tools/execution/engine"
 	"github.com/wundergraph/graphql-go-tools/execution/graphql"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 )
 
@@ -57,6 +58,11 @@ type Gateway struct {
 	limits Limits
 	// apq keeps automatic persisted queries (nil: not supported).
 	apq QueryStore
+	// live feeds subscriptions (nil: none); subSchema is the schema with
+	// its Subscription type, which subscribe messages are validated on.
+	live      *Live
+	subSchema *ast.Document
+	sessions  sessionSet
 }
 
 // NewGateway composes the endpoints' SDL into the supergraph (an error
@@ -117,6 +123,9 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 	var req request
 	switch c.Method() {
 	case fiber.MethodGet:
+		if isUpgrade(c) {
+			return g.serveWS(c)
+		}
 		if c.Query("query") == "" && c.Query("extensions") == "" && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
 			c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 			c.Set(fiber.HeaderContentSecurityPolicy, graphiQLCSP)
