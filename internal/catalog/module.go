@@ -37,13 +37,17 @@ type Deps struct {
 	// Meter registers commerce_stock_reservations_total and
 	// commerce_cache_requests_total (nil: no metrics).
 	Meter metric.Meter
+	// Audit records the administrators' GraphQL mutations, as the REST
+	// router records the admin routes (nil: not recorded).
+	Audit httpx.Auditor
 }
 
 // Module is the assembled catalog context.
 type Module struct {
-	svc  *app.Service
-	http *ports.HTTP
-	log  *slog.Logger
+	svc   *app.Service
+	http  *ports.HTTP
+	log   *slog.Logger
+	audit httpx.Auditor
 }
 
 // New assembles the module.
@@ -58,7 +62,7 @@ func New(d Deps) *Module {
 			log.Warn("catalog metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, audit: d.Audit}
 }
 
 // API is the in-process implementation of catalogapi.Catalog.
@@ -104,8 +108,9 @@ func (m *Module) Run(ctx context.Context) error {
 var SubgraphSDL = graph.SDL
 
 // Subgraph is catalog's part of the federated GraphQL graph: its resolvers
-// call catalog's app layer only.
+// call catalog's app layer only; its admin mutations are audited like the
+// REST admin routes.
 func (m *Module) Subgraph() gql.Subgraph {
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Audit: m.audit}})
 	return gql.Subgraph{Name: "catalog", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

@@ -29,19 +29,23 @@ type Deps struct {
 	Outbox  *events.Outbox
 	Catalog catalogapi.Catalog
 	Log     *slog.Logger
+	// Audit records the administrators' GraphQL mutations (shipOrder), as
+	// the REST router records the admin routes (nil: not recorded).
+	Audit httpx.Auditor
 }
 
 // Module is the assembled fulfillment context.
 type Module struct {
-	svc  *app.Service
-	http *ports.HTTP
-	log  *slog.Logger
+	svc   *app.Service
+	http  *ports.HTTP
+	log   *slog.Logger
+	audit httpx.Auditor
 }
 
 // New assembles the module.
 func New(d Deps) *Module {
 	svc := app.New(d.DB, d.Outbox)
-	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Catalog), log: d.Log.With("context", "fulfillment")}
+	return &Module{svc: svc, http: ports.NewHTTP(svc, d.Catalog), log: d.Log.With("context", "fulfillment"), audit: d.Audit}
 }
 
 // API is the in-process implementation of fulfillmentapi.Fulfillment.
@@ -77,6 +81,6 @@ var SubgraphSDL = graph.SDL
 // Subgraph is fulfillment's part of the federated GraphQL graph: its resolvers
 // call fulfillment's app layer only.
 func (m *Module) Subgraph() gql.Subgraph {
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Audit: m.audit}})
 	return gql.Subgraph{Name: "fulfillment", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
 }

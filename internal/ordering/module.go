@@ -39,14 +39,18 @@ type Deps struct {
 	// Idempotency gives GraphQL's placeOrder(idempotencyKey) the semantics
 	// of the Idempotency-Key header (the same store as REST's).
 	Idempotency *idempotency.Store
+	// Audit records the administrators' GraphQL mutations (refundOrder),
+	// as the REST router records the admin routes (nil: not recorded).
+	Audit httpx.Auditor
 }
 
 // Module is the assembled ordering context.
 type Module struct {
-	svc  *app.Service
-	http *ports.HTTP
-	log  *slog.Logger
-	idem *idempotency.Store
+	svc   *app.Service
+	http  *ports.HTTP
+	log   *slog.Logger
+	idem  *idempotency.Store
+	audit httpx.Auditor
 }
 
 // New assembles the module.
@@ -58,7 +62,7 @@ func New(d Deps) *Module {
 			log.Warn("ordering metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency}
+	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency, audit: d.Audit}
 }
 
 // PlaceOrder runs the place-order saga for the caller (HTTP calls it; so
@@ -122,8 +126,9 @@ func (m *Module) Run(ctx context.Context) error {
 var SubgraphSDL = graph.SDL
 
 // Subgraph is ordering's part of the federated GraphQL graph: its resolvers
-// call ordering's app layer only.
+// call ordering's app layer only; its admin mutation is audited like the
+// REST admin routes.
 func (m *Module) Subgraph() gql.Subgraph {
-	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Idem: m.idem}})
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Idem: m.idem, Audit: m.audit}})
 	return gql.Subgraph{Name: "ordering", SDL: graph.SDL, Handler: graph.WithLoaders(m.svc, gql.NewHandler(es, m.log))}
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func newCatalogHost(d hostDeps) (CatalogHost, error) {
-	return catalog.New(catalog.Deps{DB: d.db, Redis: d.s.Redis, Outbox: d.outbox, Log: d.s.log, Meter: d.meter("catalog")}), nil
+	return catalog.New(catalog.Deps{DB: d.db, Redis: d.s.Redis, Outbox: d.outbox, Log: d.s.log, Meter: d.meter("catalog"), Audit: d.s.audit}), nil
 }
 
 // SeedCatalog adds the first n demo products (`commerce seed`).

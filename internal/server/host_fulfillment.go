@@ -12,7 +12,7 @@ func newFulfillmentHost(d hostDeps) (FulfillmentHost, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fulfillment.New(fulfillment.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Log: d.s.log}), nil
+	return fulfillment.New(fulfillment.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Log: d.s.log, Audit: d.s.audit}), nil
 }
 
 func init() {

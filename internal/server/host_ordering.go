@@ -21,7 +21,7 @@ func newOrderingHost(d hostDeps) (OrderingHost, error) {
 		return nil, err
 	}
 	return ordering.New(ordering.Deps{DB: d.db, Outbox: d.outbox, Catalog: cat, Cart: crt, Payments: pay,
-		PaymentTimeout: d.s.cfg.PaymentTimeout, Reminders: d.s.cfg.Reminders, Log: d.s.log, Meter: d.meter("ordering"), Idempotency: d.s.idem}), nil
+		PaymentTimeout: d.s.cfg.PaymentTimeout, Reminders: d.s.cfg.Reminders, Log: d.s.log, Meter: d.meter("ordering"), Idempotency: d.s.idem, Audit: d.s.audit}), nil
 }
 
 func init() {

@@ -16,6 +16,16 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// An amount of money to write: minor units of its currency, as Money reads.
+type MoneyInput struct {
+	Amount int64 `json:"amount"`
+	// ISO 4217
+	Currency string `json:"currency"`
+}
+
+type Mutation struct {
+}
+
 // A product of the catalog; other subgraphs reference it by id.
 type Product struct {
 	ID          string        `json:"id"`
@@ -40,6 +50,24 @@ func (Product) IsEntity() {}
 
 type ProductByIDsInput struct {
 	ID string `json:"ID"`
+}
+
+// A product as an administrator writes it: the body of REST's POST and PUT
+// /api/v1/admin/products, with the same rules. An update replaces the whole
+// product, so an omitted optional field is cleared, as with PUT.
+type ProductInput struct {
+	Sku         string  `json:"sku"`
+	Name        string  `json:"name"`
+	Description *string `json:"description,omitempty"`
+	Category    string  `json:"category"`
+	Brand       *string `json:"brand,omitempty"`
+	// A JSON object as text (at most 50 keys); omitted: none.
+	Attributes  *string     `json:"attributes,omitempty"`
+	Price       *MoneyInput `json:"price"`
+	Images      []string    `json:"images,omitempty"`
+	WeightGrams *int64      `json:"weightGrams,omitempty"`
+	// ACTIVE when omitted
+	Status *ProductStatus `json:"status,omitempty"`
 }
 
 // A page of products; pass nextCursor as after for the next one.

@@ -14,7 +14,80 @@ import (
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/gql"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
+
+// CreateProduct is the resolver for the createProduct field.
+func (r *mutationResolver) CreateProduct(ctx context.Context, input ProductInput, initialStock *int64) (out *Product, err error) {
+	who, err := gql.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		id := ""
+		if out != nil {
+			id = out.ID
+		}
+		gql.Audit(ctx, r.Audit, who, "createProduct", id, err)
+	}()
+	stock := int64(0)
+	if initialStock != nil {
+		stock = *initialStock
+	}
+	in, err := productInput(input, 0, stock)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Svc.CreateProduct(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return toProduct(p), nil
+}
+
+// UpdateProduct is the resolver for the updateProduct field.
+func (r *mutationResolver) UpdateProduct(ctx context.Context, id string, version int64, input ProductInput) (out *Product, err error) {
+	who, err := gql.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { gql.Audit(ctx, r.Audit, who, "updateProduct", id, err) }()
+	in, err := productInput(input, version, 0)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Svc.UpdateProduct(ctx, id, in)
+	if err != nil {
+		return nil, err
+	}
+	return toProduct(p), nil
+}
+
+// AdjustStock is the resolver for the adjustStock field.
+func (r *mutationResolver) AdjustStock(ctx context.Context, productID string, delta int64, reason string, reference *string) (out *Product, err error) {
+	who, err := gql.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { gql.Audit(ctx, r.Audit, who, "adjustStock", productID, err) }()
+	d := int(delta)
+	in := app.AdjustInput{Delta: &d, Reason: reason}
+	if int64(d) != delta {
+		return nil, errs.Validation(errs.Field("delta", "must be a non-zero whole number of units"))
+	}
+	if reference != nil {
+		in.Reference = *reference
+	}
+	if err := httpx.Check(in); err != nil {
+		return nil, err
+	}
+	p, err := r.Svc.AdjustStock(ctx, productID, in)
+	if err != nil {
+		return nil, err
+	}
+	return toProduct(p), nil
+}
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, category *string, brand *string, first *int64, after *string) (*ProductPage, error) {
@@ -64,7 +137,13 @@ func (r *queryResolver) Product(ctx context.Context, id string) (*Product, error
 	return toProduct(p), nil
 }
 
+// Mutation returns MutationResolver implementation.
+func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

@@ -24,6 +24,9 @@ type Fulfillment struct {
 	UpdatedAt string `json:"updatedAt"`
 }
 
+type Mutation struct {
+}
+
 // An order (owned by ordering); fulfillment adds its shipment.
 type Order struct {
 	ID string `json:"id"`

@@ -1,6 +1,8 @@
 // Package graph is fulfillment's GraphQL subgraph (Federation v2): it
 // adds fulfillment to the Order entity that ordering owns, resolved from
-// fulfillment's own data, a whole batch of orders in one query. gqlgen
+// fulfillment's own data, a whole batch of orders in one query, and the
+// administrators' shipOrder mutation (the admin role and audit log of
+// REST's admin routes). gqlgen
 // generates generated.go, federation.go and models_gen.go from
 // schema.graphqls (`make graphql`).
 package graph
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opencommerce/commerce/internal/fulfillment/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
 //go:generate go run github.com/99designs/gqlgen generate --config gqlgen.yml
@@ -20,8 +23,13 @@ import (
 //go:embed schema.graphqls
 var SDL string
 
-// Resolver holds what the resolvers call: fulfillment's app layer.
-type Resolver struct{ Svc *app.Service }
+// Resolver holds what the resolvers call: fulfillment's app layer, and
+// the audit log that records administrators' mutations as REST's admin
+// routes are recorded (nil: not recorded).
+type Resolver struct {
+	Svc   *app.Service
+	Audit httpx.Auditor
+}
 
 func toFulfillment(f *app.Fulfillment) *Fulfillment {
 	out := &Fulfillment{ID: f.ID, Status: FulfillmentStatus(strings.ToUpper(f.Status)), Courier: f.Courier, TrackingID: f.TrackingID,

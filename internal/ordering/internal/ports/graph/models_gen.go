@@ -16,6 +16,13 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// An amount of money to write: minor units of its currency, as Money reads.
+type MoneyInput struct {
+	Amount int64 `json:"amount"`
+	// ISO 4217
+	Currency string `json:"currency"`
+}
+
 type Mutation struct {
 }
 

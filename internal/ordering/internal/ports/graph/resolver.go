@@ -1,6 +1,7 @@
 // Package graph is ordering's GraphQL subgraph (Federation v2): the
-// caller's orders and the place/cancel mutations, with the same app-layer
-// calls, authorization and idempotency as the REST routes. Order items
+// caller's orders, the place/cancel mutations and the administrators'
+// refund, with the same app-layer calls, authorization, idempotency and
+// audit log as the REST routes. Order items
 // reference catalog's Product entity by id; payments and fulfillment add
 // their fields to Order. gqlgen generates generated.go, federation.go and
 // models_gen.go from schema.graphqls (`make graphql`).
@@ -15,6 +16,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
 )
 
@@ -25,11 +27,14 @@ import (
 //go:embed schema.graphqls
 var SDL string
 
-// Resolver holds what the resolvers call: ordering's app layer and the
-// idempotency store that placeOrder's idempotencyKey uses.
+// Resolver holds what the resolvers call: ordering's app layer, the
+// idempotency store that placeOrder's and refundOrder's idempotencyKey
+// use, and the audit log that records administrators' mutations as
+// REST's admin routes are recorded (nil: not recorded).
 type Resolver struct {
-	Svc  *app.Service
-	Idem *idempotency.Store
+	Svc   *app.Service
+	Idem  *idempotency.Store
+	Audit httpx.Auditor
 }
 
 // maxPage bounds an orders page like the REST limit does.

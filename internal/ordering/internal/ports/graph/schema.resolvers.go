@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/gql"
+	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
 // PlaceOrder is the resolver for the placeOrder field.
@@ -61,6 +62,60 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string) (*Order, 
 		return nil, err
 	}
 	return toOrder(o)
+}
+
+// RefundOrder is the resolver for the refundOrder field.
+func (r *mutationResolver) RefundOrder(ctx context.Context, orderID string, amount MoneyInput, reason string, idempotencyKey *string) (out *Order, err error) {
+	who, err := gql.Admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { gql.Audit(ctx, r.Audit, who, "refundOrder", orderID, err) }()
+	in := app.RefundInput{Amount: amount.Amount, Reason: reason}
+	if err := httpx.Check(in); err != nil {
+		return nil, err
+	}
+	refund := func(ctx context.Context, key string) (*app.Order, error) {
+		o, err := r.Svc.Get(ctx, who.UserID, orderID, true)
+		if err != nil {
+			return nil, err
+		}
+		if amount.Currency != o.Currency {
+			return nil, errs.Validation(errs.Field("amount.currency", "must be the order's currency, "+o.Currency))
+		}
+		return r.Svc.Refund(ctx, orderID, in, key)
+	}
+	if idempotencyKey == nil {
+		o, err := refund(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return toOrder(o)
+	}
+	request, err := json.Marshal(struct {
+		OrderID  string `json:"order_id"`
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+		Reason   string `json:"reason"`
+	}{orderID, amount.Amount, amount.Currency, reason})
+	if err != nil {
+		return nil, fmt.Errorf("refund request: %w", err)
+	}
+	body, _, err := r.Idem.Do(ctx, "user:"+who.UserID, *idempotencyKey, "refundOrder", request, func(ctx context.Context) ([]byte, error) {
+		o, err := refund(ctx, *idempotencyKey)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var o app.Order
+	if err := json.Unmarshal(body, &o); err != nil {
+		return nil, fmt.Errorf("replayed order: %w", err)
+	}
+	return toOrder(&o)
 }
 
 // Timeline is the resolver for the timeline field.
