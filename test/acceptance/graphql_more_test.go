@@ -110,11 +110,13 @@ func TestGraphQLNotifications(t *testing.T) {
 			t.Fatalf("first %d: %s", n, r.Raw)
 		}
 	}
-	if r := gqlDo(t, s.u, tok, notificationsQuery, map[string]any{"after": "%%%"}); r.code() == "" || r.code() == "internal" {
+	if r := gqlDo(t, s.u, tok, notificationsQuery, map[string]any{"after": "%%%"}); r.code() != "invalid_cursor" {
 		t.Fatalf("bad cursor: %s", r.Raw)
 	}
+	expectProblem(t, call(t, s.u, "GET", "/api/v1/notifications?cursor=%25%25%25", nil, tok), 400, "invalid_cursor", "REST bad cursor")
 
 	// Mark all read: how many were unread; none are now, the other user's untouched.
+	waitNotification(t, s.u, other, "email_verified")
 	if d := gqlOK(t, s.u, tok, `mutation { markAllNotificationsRead }`, nil); d["markAllNotificationsRead"] != float64(len(list)-1) {
 		t.Fatalf("markAllNotificationsRead: %v", d)
 	}
@@ -196,6 +198,9 @@ func TestGraphQLChat(t *testing.T) {
 
 	// A connected participant receives a message sent over GraphQL live.
 	aws := dialChat(t, s.u, s.admin, false)
+	// A reply to a bad frame means the connection is served (subscribed).
+	aws.send(map[string]any{"type": "bogus"})
+	aws.expectFrame("error", nil)
 	d = gqlOK(t, s.u, cust, sendMessage, map[string]any{"c": id, "text": "It was due Monday", "client": "g-2"})
 	m2 := dig(d, "sendMessage", "id")
 	if f := aws.expectFrame("message", nil); f["id"] != m2 || f["text"] != "It was due Monday" || f["sender_id"] != custID {
