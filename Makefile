@@ -35,7 +35,7 @@ api-client:
 # from its schema.graphqls (generated code is committed), then the composed
 # supergraph is written to schema.graphql, which `make test` checks is
 # current (docs/graphql.md).
-GRAPHQL_SUBGRAPHS := auth cart catalog ordering payments fulfillment
+GRAPHQL_SUBGRAPHS := auth cart catalog ordering payments fulfillment notify chat search
 graphql:
 	@for ctx in $(GRAPHQL_SUBGRAPHS); do \
 		echo "gqlgen: $$ctx"; \

@@ -15,7 +15,9 @@ import (
 	"github.com/opencommerce/commerce/internal/chat/chatapi"
 	"github.com/opencommerce/commerce/internal/chat/internal/app"
 	"github.com/opencommerce/commerce/internal/chat/internal/ports"
+	"github.com/opencommerce/commerce/internal/chat/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
@@ -35,8 +37,10 @@ type Deps struct {
 
 // Module is the assembled chat context.
 type Module struct {
+	svc  *app.Service
 	ws   *ports.WS
 	http *ports.HTTP
+	log  *slog.Logger
 }
 
 // New assembles the module.
@@ -45,7 +49,7 @@ func New(d Deps) *Module {
 	svc := app.New(d.DB, d.Outbox, d.Auth, log)
 	ws := ports.NewWS(svc, d.Redis, d.Limiter, log)
 	svc.SetPresence(ws.OnlineOf)
-	m := &Module{ws: ws, http: ports.NewHTTP(svc, ws)}
+	m := &Module{svc: svc, ws: ws, http: ports.NewHTTP(svc, ws), log: log}
 	if d.Meter != nil {
 		if err := m.instrument(d.Meter); err != nil {
 			log.Warn("chat metrics not registered", "err", err)
@@ -59,6 +63,18 @@ func (m *Module) Topics() []string { return chatapi.Topics }
 
 // Routes mounts the HTTP and WebSocket routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// SubgraphSDL is chat's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting chat).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is chat's part of the federated GraphQL graph: its resolvers
+// call chat's app layer, and send messages through the live side so
+// connected participants receive them as they would a WebSocket's.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc, Send: m.ws.Send}})
+	return gql.Subgraph{Name: "chat", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
+}
 
 // Run delivers frames to this instance's connections until ctx ends.
 func (m *Module) Run(ctx context.Context) error { return m.ws.Run(ctx) }

@@ -19,12 +19,14 @@ import (
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
 	"github.com/opencommerce/commerce/internal/notify/internal/ports"
+	"github.com/opencommerce/commerce/internal/notify/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/notify/internal/push"
 	"github.com/opencommerce/commerce/internal/notify/internal/sms"
 	"github.com/opencommerce/commerce/internal/notify/internal/templates"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -55,6 +57,7 @@ type Module struct {
 	hub      *push.Hub
 	adminHub *push.AdminHub
 	http     *ports.HTTP
+	log      *slog.Logger
 }
 
 // New assembles the module; bad templates or providers fail here, at
@@ -76,7 +79,7 @@ func New(d Deps) (*Module, error) {
 		hub = push.NewHub(d.Redis, log)
 		adminHub = push.NewAdminHub(d.Redis, log)
 	}
-	m := &Module{svc: svc, hub: hub, adminHub: adminHub,
+	m := &Module{svc: svc, hub: hub, adminHub: adminHub, log: log,
 		http: ports.NewHTTP(svc, hub, adminHub, ports.StreamConfig{Heartbeat: d.Heartbeat}, log)}
 	if d.Meter != nil {
 		if err := m.instrument(d.Meter); err != nil {
@@ -112,6 +115,17 @@ func (m *Module) Consumers() []events.Consumer {
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// SubgraphSDL is notify's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting notify).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is notify's part of the federated GraphQL graph: its resolvers
+// call notify's app layer only.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Svc: m.svc}})
+	return gql.Subgraph{Name: "notify", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
+}
 
 // Run delivers queued emails and texts and feeds the live streams until
 // ctx ends.

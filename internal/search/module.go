@@ -15,12 +15,14 @@ import (
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/search/internal/analytics"
 	"github.com/opencommerce/commerce/internal/search/internal/engine"
 	"github.com/opencommerce/commerce/internal/search/internal/index"
 	"github.com/opencommerce/commerce/internal/search/internal/ports"
+	"github.com/opencommerce/commerce/internal/search/internal/ports/graph"
 )
 
 // Deps are what the module needs.
@@ -92,6 +94,18 @@ func (m *Module) changed(context.Context, events.Envelope) {
 
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+
+// SubgraphSDL is search's GraphQL subgraph schema: what a gateway composes
+// (the split topology's gateway composes it without hosting search).
+var SubgraphSDL = graph.SDL
+
+// Subgraph is search's part of the federated GraphQL graph: its resolvers
+// call search's own engine and analytics; hits are Product references
+// whose fields catalog's subgraph resolves.
+func (m *Module) Subgraph() gql.Subgraph {
+	es := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{Backend: m.backend, Queries: m.queries}})
+	return gql.Subgraph{Name: "search", SDL: graph.SDL, Handler: gql.NewHandler(es, m.log)}
+}
 
 // Run writes query analytics and, with Meilisearch, configures the index
 // and keeps it in sync, until ctx ends.

@@ -54,6 +54,15 @@ func (s *Server) hostedSubgraphs() []gql.Subgraph {
 	if s.Fulfill != nil {
 		out = append(out, s.Fulfill.Subgraph())
 	}
+	if s.notify != nil {
+		out = append(out, s.notify.Subgraph())
+	}
+	if s.chat != nil {
+		out = append(out, s.chat.Subgraph())
+	}
+	if s.search != nil {
+		out = append(out, s.search.Subgraph())
+	}
 	v := s.Keys.Verifier()
 	for i := range out {
 		out[i].Handler = gql.Authenticate(v, out[i].Handler)

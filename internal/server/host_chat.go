@@ -15,4 +15,7 @@ func newChatHost(d hostDeps) (ChatHost, error) {
 	return chat.New(chat.Deps{DB: d.db, Outbox: d.outbox, Redis: d.s.Redis.Client, Auth: auth, Limiter: d.limiter, Log: d.s.log, Meter: d.meter("chat")}), nil
 }
 
-func init() { publishedTopics["chat"] = chatapi.Topics }
+func init() {
+	publishedTopics["chat"] = chatapi.Topics
+	subgraphSDLs["chat"] = chat.SubgraphSDL
+}

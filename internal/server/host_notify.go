@@ -9,3 +9,5 @@ func newNotifyHost(d hostDeps) (NotifyHost, error) {
 	return notify.New(notify.Deps{DB: d.db, Redis: d.s.Redis.Client, Sender: d.sender, Log: d.s.log, PublicURL: cfg.PublicURL,
 		TemplatesDir: cfg.TemplatesDir, SMSProviders: cfg.SMSProviders, SMSToken: cfg.SMSHTTPToken, Heartbeat: cfg.SSEHeartbeat, Meter: d.meter("notify")})
 }
+
+func init() { subgraphSDLs["notify"] = notify.SubgraphSDL }

@@ -56,3 +56,5 @@ func ReindexSearch(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog
 	}
 	return m.Reindex(ctx, progress)
 }
+
+func init() { subgraphSDLs["search"] = search.SubgraphSDL }

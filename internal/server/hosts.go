@@ -97,6 +97,8 @@ type ChatHost interface {
 	Run(ctx context.Context) error
 	// Shutdown closes the live connections so the HTTP server can drain.
 	Shutdown()
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // SearchHost is a hosted search context.
@@ -104,6 +106,8 @@ type SearchHost interface {
 	Routes(api *httpx.Router)
 	Consumers() []events.Consumer
 	Run(ctx context.Context) error
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }
 
 // NotifyHost is a hosted notify context.
@@ -113,4 +117,6 @@ type NotifyHost interface {
 	Run(ctx context.Context) error
 	// Shutdown ends the live streams so the HTTP server can drain.
 	Shutdown()
+	// Subgraph is the context's part of the GraphQL graph.
+	Subgraph() gql.Subgraph
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -333,6 +334,31 @@ func (s *session) message(ctx context.Context, f inFrame) {
 	}
 	s.member[f.ConversationID] = true
 	s.w.publish(ctx, sent.Recipients, encode(messageFrame{Type: "message", Message: sent.Message}))
+}
+
+// ErrTooManyMessages is the rate_limited answer to a sender over
+// MessagesPerSecond (the WebSocket answers the same code in an error frame).
+var ErrTooManyMessages = errs.New(errs.RateLimited, "rate_limited", "too many messages; slow down")
+
+// Send sends a message outside a WebSocket session (GraphQL's
+// sendMessage) as a message frame would be: the same per-user rate limit,
+// app.Send's validation, and live delivery to the participants'
+// connections on any instance; a resend (same client id) is not
+// delivered again.
+func (w *WS) Send(ctx context.Context, who authn.Principal, in app.SendInput) (app.Sent, error) {
+	if w.limiter != nil {
+		if r, err := w.limiter.Hit(ctx, "chat:msg:"+who.UserID, MessagesPerSecond, time.Second); err == nil && !r.Allowed {
+			return app.Sent{}, ErrTooManyMessages
+		}
+	}
+	sent, err := w.svc.Send(ctx, who, in)
+	if err != nil {
+		return app.Sent{}, fmt.Errorf("chat: sending to %s: %w", in.ConversationID, err)
+	}
+	if !sent.Duplicate {
+		w.publish(ctx, sent.Recipients, encode(messageFrame{Type: "message", Message: sent.Message}))
+	}
+	return sent, nil
 }
 
 func (s *session) replyErr(err error, clientID string) {

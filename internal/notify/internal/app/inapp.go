@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,4 +95,18 @@ func (s *Service) MarkRead(ctx context.Context, userID, id string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// MarkAllRead marks every unread notification of the caller read and
+// returns how many were unread (GraphQL's markAllNotificationsRead).
+func (s *Service) MarkAllRead(ctx context.Context, userID string) (int, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE notify.notifications SET read_at = now() WHERE user_id = ? AND read_at IS NULL", userID)
+	if err != nil {
+		return 0, fmt.Errorf("marking all notifications read: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("marking all notifications read: %w", err)
+	}
+	return int(n), nil
 }
