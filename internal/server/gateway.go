@@ -26,6 +26,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
 	"github.com/opencommerce/commerce/internal/platform/otelx"
@@ -113,6 +114,9 @@ type Gateway struct {
 	perOp time.Duration
 	// streams is the client of streaming relays: no overall timeout.
 	streams *http.Client
+	// graph and feeds serve GraphQL (nil when no subgraph is upstream).
+	graph *gql.Gateway
+	feeds *liveFeeds
 }
 
 // NewGateway builds the edge from GATEWAY_UPSTREAMS.
@@ -178,6 +182,11 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 	}
 	if graph != nil {
 		graph.PersistQueries(persistedQueries(rdb.Client))
+		g.feeds = newLiveFeeds(rdb.Client, log)
+		if err := graph.Subscribe(g.feeds.live(keys.Verifier(), log)); err != nil {
+			return nil, err
+		}
+		g.graph = graph
 		chain := []fiber.Handler{g.rejectInvalidTokens,
 			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),
 			httpx.RateLimit(g.lim, "user", cfg.RateLimitPerMinute, time.Minute, httpx.ByUser), graph.Handle}
@@ -292,12 +301,25 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.App.Listener(ln) }()
+	feedCtx, stopFeeds := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopFeeds()
+	if g.feeds != nil {
+		go func() {
+			if err := g.feeds.Run(feedCtx); err != nil {
+				g.log.Error("graphql subscription feeds stopped", "err", err)
+			}
+		}()
+	}
 	g.log.Info("gateway listening", "addr", ln.Addr().String())
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		return err
 	}
+	if g.graph != nil {
+		g.graph.CloseSubscriptions() // they never end by themselves
+	}
+	stopFeeds()
 	_ = g.App.ShutdownWithTimeout(g.cfg.ShutdownTimeout)
 	g.lim.Close()
 	shutdownTelemetry(g.met, g.log) // the last OTLP pushes

@@ -97,6 +97,10 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 		return err
 	}
 	g.PersistQueries(persistedQueries(s.Redis.Client))
+	s.feeds = newLiveFeeds(s.Redis.Client, s.log)
+	if err := g.Subscribe(s.feeds.live(s.Keys.Verifier(), s.log)); err != nil {
+		return err
+	}
 	s.graph = g
 	app.Get(GraphQLPath, append(limits, g.Handle)...)
 	app.Post(GraphQLPath, append(limits, g.Handle)...)
@@ -146,6 +150,11 @@ func ComposedSchema() (string, error) {
 	}
 	if g == nil {
 		return "", fmt.Errorf("no subgraph compiled in")
+	}
+	// The Subscription type, as served (feeds are only needed to run).
+	feed := func(context.Context, string) (gql.Stream, error) { return nil, fmt.Errorf("no feed") }
+	if err := g.Subscribe(&gql.Live{Notifications: feed, Chat: feed}); err != nil {
+		return "", err
 	}
 	return g.Schema(), nil
 }

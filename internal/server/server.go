@@ -72,6 +72,8 @@ type Server struct {
 	storefront   *httpx.Storefront
 	audit        *audit.Log
 	graph        *gql.Gateway
+	// feeds feed graph's subscriptions (nil without GraphQL).
+	feeds *liveFeeds
 }
 
 // New wires everything on an open, migrated database. It does not start
@@ -372,6 +374,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.notify != nil {
 		goWorker("notify", s.notify.Run)
 	}
+	if s.feeds != nil {
+		goWorker("graphql-feeds", s.feeds.Run)
+	}
 	for i, w := range s.workers {
 		goWorker(fmt.Sprintf("context-%d", i), w)
 	}
@@ -393,6 +398,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if s.chat != nil {
 		s.chat.Shutdown() // nor do WebSockets
+	}
+	if s.graph != nil {
+		s.graph.CloseSubscriptions() // nor GraphQL subscriptions
 	}
 	if err := s.App.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 		s.log.Error("http shutdown", "err", err)

@@ -59,8 +59,13 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 		ups = append(ups, c+"="+rest.URL)
 	}
 	gwEnv := map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "GATEWAY_UPSTREAMS": strings.Join(ups, ",")}
-	if v := env["RATE_LIMIT_PER_MINUTE"]; v != "" {
-		gwEnv["RATE_LIMIT_PER_MINUTE"] = v
+	// The edge's Redis is the contexts' one, as deployed: its rate limits
+	// and GraphQL persisted queries live there, and its subscriptions read
+	// the fan-out notify and chat publish.
+	for _, k := range []string{"RATE_LIMIT_PER_MINUTE", "REDIS_URL"} {
+		if v := env[k]; v != "" {
+			gwEnv[k] = v
+		}
 	}
 	for k, v := range env {
 		if strings.HasPrefix(k, "OTEL_") || strings.HasPrefix(k, "GRAPHQL_") { // the edge exports its telemetry too, and serves GraphQL

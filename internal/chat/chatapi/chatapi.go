@@ -23,3 +23,9 @@ type MessageSent struct {
 	Preview   string   `json:"preview"`
 	CreatedAt string   `json:"created_at"`
 }
+
+// LiveChannelPrefix + a user id is the Redis channel of the chat frames
+// of the user's conversations (the WebSocket's server frames: messages,
+// typing, reads): the WebSockets and the GraphQL chatMessages
+// subscription read it, in any process.
+const LiveChannelPrefix = "chat:user:"

@@ -24,3 +24,9 @@ const (
 	// provider reported another amount or currency than the intent's).
 	KindPaymentReview = "payment_review"
 )
+
+// LiveChannelPrefix + a user id is the Redis channel on which every
+// notification of the user is published as it is created (the JSON of
+// the REST list's items, with "seq"): the SSE streams and the GraphQL
+// notifications/orderStatus subscriptions read it, in any process.
+const LiveChannelPrefix = "notify:user:"

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
+	"github.com/opencommerce/commerce/internal/chat/chatapi"
 	"github.com/opencommerce/commerce/internal/chat/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/errs"
@@ -48,7 +49,7 @@ const (
 )
 
 const (
-	userChannels = "chat:user:"
+	userChannels = chatapi.LiveChannelPrefix
 	presenceKey  = "chat:presence:"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/platform/fanout"
 )
 
@@ -24,7 +25,7 @@ type Event struct {
 // Buffer is how many events a stream may fall behind before it is dropped.
 const Buffer = 64
 
-const prefix = "notify:user:"
+const prefix = notifyapi.LiveChannelPrefix
 
 // Hub is the instance's fan-out of notifications to streams.
 type Hub = fanout.Hub[Event]
