@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web web-check api-client graphql test-browser observability deploy-check
+.PHONY: build run test vet fmt web web-check api-client graphql graphql-apollo-check test-browser observability deploy-check
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -45,6 +45,14 @@ graphql:
 
 # The web app's own checks: the generated client matches web/openapi.json,
 # TypeScript (strict) compiles, and the vitest unit tests pass.
+# The subgraphs must compose with Apollo's composition library too (the
+# one rover and Apollo Router use), not only with the binary's own gateway.
+graphql-apollo-check:
+	cd tools/apollo-composition && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+	rm -rf tools/apollo-composition/out
+	$(GO) run ./cmd/commerce graphql subgraphs tools/apollo-composition/out >/dev/null
+	cd tools/apollo-composition && node compose.mjs out out/supergraph.graphql
+
 web-check:
 	cd web && { [ -d node_modules ] || npm ci; }
 	cd web && npx openapi-typescript ./openapi.json -o node_modules/.schema-check.d.ts >/dev/null && \
@@ -71,6 +79,7 @@ test:
 	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
 	$(MAKE) observability
 	$(MAKE) deploy-check
+	$(MAKE) graphql-apollo-check
 	$(MAKE) web-check
 	$(MAKE) test-browser
 

@@ -84,6 +84,15 @@ one "prefix context" line each, sorted; the longest prefix wins. The last
 line, /api/v1/orders/*/fulfillment, is not a prefix: * is one path segment
 (an order id). Use it to configure an external ingress or to check one.
 `
+	graphqlUsage = `Usage: commerce graphql subgraphs DIR
+
+Writes the SDL of every GraphQL subgraph compiled into this binary to
+DIR/<name>.graphql (Federation v2) and prints "name file" lines. The
+binary's own gateway composes them at start; with these files another
+federation router composes the same graph (for Apollo Router:
+rover supergraph compose, each subgraph's routing URL being
+<its process>/internal/graphql/<name>).
+`
 	healthcheckUsage = `Usage: commerce healthcheck [--url URL] [--timeout 3s]
 
 GETs /healthz of a running 'commerce serve' and exits 0 on a 2xx answer,

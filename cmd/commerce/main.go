@@ -42,6 +42,7 @@ Usage:
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
   commerce events topics                       print the Kafka topics the binary publishes, one a line
   commerce gateway routes                      print the gateway's path prefix → context table
+  commerce graphql subgraphs DIR               write each GraphQL subgraph's SDL to DIR (for rover / Apollo Router)
   commerce healthcheck [--url URL]             exit 0 when a running serve answers /healthz (container HEALTHCHECK)
   commerce version                             print the version
 
@@ -81,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = eventsCmd(args[1:], stdout)
 	case "gateway":
 		err = gatewayCmd(args[1:], stdout)
+	case "graphql":
+		err = graphqlCmd(args[1:], stdout)
 	case "healthcheck":
 		err = healthcheckCmd(ctx, args[1:], os.Getenv, stdout, stderr)
 	case "version", "--version", "-v":

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
 
 	"github.com/opencommerce/commerce/internal/server"
 )
@@ -35,6 +38,38 @@ func gatewayCmd(args []string, stdout io.Writer) error {
 	}
 	for _, r := range server.GatewayRoutes() {
 		fmt.Fprintln(stdout, r.Prefix, r.Context)
+	}
+	return nil
+}
+
+// graphqlCmd exports the GraphQL subgraphs: `commerce graphql subgraphs
+// DIR` writes each compiled-in subgraph's SDL to DIR/<name>.graphql and
+// prints "name file" lines, so that another federation router (Apollo
+// Router with rover) can compose the same supergraph, and so that CI
+// checks Apollo's composition accepts it.
+func graphqlCmd(args []string, stdout io.Writer) error {
+	if wantsHelp(args) {
+		return help(stdout, graphqlUsage, false)
+	}
+	if len(args) != 2 || args[0] != "subgraphs" {
+		return fmt.Errorf("usage: commerce graphql subgraphs DIR")
+	}
+	dir := args[1]
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("graphql subgraphs: %w", err)
+	}
+	sdls := server.SubgraphSDLs()
+	names := make([]string, 0, len(sdls))
+	for n := range sdls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		file := filepath.Join(dir, n+".graphql")
+		if err := os.WriteFile(file, []byte(sdls[n]), 0o644); err != nil {
+			return fmt.Errorf("graphql subgraphs: %w", err)
+		}
+		fmt.Fprintln(stdout, n, file)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +69,29 @@ func TestTablesRefuseUnknownActions(t *testing.T) {
 		if code := run(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "usage") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
 		}
+	}
+}
+
+// `commerce graphql subgraphs DIR` writes every compiled-in subgraph's
+// SDL, one file each, and names them.
+func TestGraphQLSubgraphsCommand(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"graphql", "subgraphs", dir}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 9 {
+		t.Fatalf("subgraphs: %q", out.String())
+	}
+	for _, l := range lines {
+		name, file, _ := strings.Cut(l, " ")
+		b, err := os.ReadFile(file)
+		if err != nil || !strings.Contains(string(b), "@link(url: \"https://specs.apollo.dev/federation/v2") {
+			t.Fatalf("%s: %v %.200s", name, err, b)
+		}
+	}
+	if code := run([]string{"graphql"}, &out, &errb); code == 0 {
+		t.Fatal("graphql without subgraphs DIR should fail")
 	}
 }

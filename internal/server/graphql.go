@@ -137,6 +137,17 @@ func composeUpstreams(cfg *config.Config) (*gql.Gateway, error) {
 	return g, nil
 }
 
+// SubgraphSDLs are the subgraph schemas compiled into this binary, by
+// name: what the gateway composes, and what another federation router
+// (Apollo Router, with rover) composes the same graph from.
+func SubgraphSDLs() map[string]string {
+	out := make(map[string]string, len(subgraphSDLs))
+	for k, v := range subgraphSDLs {
+		out[k] = v
+	}
+	return out
+}
+
 // ComposedSchema is the supergraph this binary composes from all its
 // subgraphs (schema.graphql in the repository; `make graphql`).
 func ComposedSchema() (string, error) {
