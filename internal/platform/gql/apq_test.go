@@ -16,6 +16,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/commerce/internal/platform/authn"
 )
 
 // Automatic persisted queries: an unknown hash asks for the text; the
@@ -144,5 +146,26 @@ func TestLRUBound(t *testing.T) {
 	}
 	if len(l.items) != 2 || l.order.Len() != 2 {
 		t.Fatalf("size %d/%d", len(l.items), l.order.Len())
+	}
+}
+
+// An in-process subgraph takes the principal of a token the process
+// verified already (same token only), and verifies any other.
+func TestAuthenticateReusesAVerifiedCaller(t *testing.T) {
+	var got []string
+	h := Authenticate(authn.NewVerifier(nil), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := authn.FromContext(r.Context())
+		got = append(got, p.UserID)
+	}))
+	ctx := WithVerifiedCaller(context.Background(), "tok-1", authn.Principal{UserID: "u1", Role: authn.RoleCustomer})
+	for _, tok := range []string{"tok-1", "tok-2", ""} {
+		req := httptest.NewRequest("POST", "/graphql", nil).WithContext(ctx)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if strings.Join(got, ",") != "u1,," {
+		t.Fatalf("principals: %q (want the verified one for its token only)", got)
 	}
 }

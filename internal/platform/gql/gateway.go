@@ -17,6 +17,8 @@ import (
 	"github.com/wundergraph/graphql-go-tools/execution/graphql"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"github.com/opencommerce/commerce/internal/platform/authn"
 )
 
 // Limits are the protections every operation passes before it is
@@ -163,7 +165,12 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 	if c.Method() == fiber.MethodGet && isMutation(req.Query, req.OperationName) {
 		return reply(c, fiber.StatusMethodNotAllowed, "method_not_allowed", "mutations need POST")
 	}
-	status, body := g.Execute(c.UserContext(), bearer(c), req.Query, req.OperationName, req.Variables)
+	ctx, tok := c.UserContext(), bearer(c)
+	if p, ok := authn.FromContext(ctx); ok && tok != "" {
+		// The HTTP middleware verified this very header (httpx.Auth).
+		ctx = WithVerifiedCaller(ctx, tok, p)
+	}
+	status, body := g.Execute(ctx, tok, req.Query, req.OperationName, req.Variables)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Status(status).Send(body)
 }
@@ -237,6 +244,25 @@ func bearer(c *fiber.Ctx) string {
 // tokenKey carries the caller's bearer token from the client request to
 // the subgraph calls the engine makes for it.
 type tokenKey struct{}
+
+// verifiedKey carries a token this process verified already, with its
+// principal: an in-process subgraph (Authenticate) then takes the
+// principal instead of verifying the same signature again. A context
+// never crosses processes, so a subgraph reached over HTTP always
+// verifies.
+type verifiedKey struct{}
+
+type verifiedCaller struct {
+	token string
+	who   authn.Principal
+}
+
+// WithVerifiedCaller records that token was verified as who: the
+// subgraph calls of operations run with the context skip verifying it
+// again in this process.
+func WithVerifiedCaller(ctx context.Context, token string, who authn.Principal) context.Context {
+	return context.WithValue(ctx, verifiedKey{}, verifiedCaller{token: token, who: who})
+}
 
 // withAuth forwards the caller's token on every subgraph call, so each
 // subgraph authorizes like REST does (Authenticate).

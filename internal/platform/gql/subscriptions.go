@@ -637,6 +637,7 @@ func argumentString(doc *ast.Document, v ast.Value, variables json.RawMessage) (
 // runSubscription feeds one operation until its context ends.
 func (g *Gateway) runSubscription(ctx context.Context, s *wsSession, id string, sub *subscription, who authn.Principal, token string) {
 	defer s.finish(id)
+	ctx = WithVerifiedCaller(ctx, token, who)
 	stream, err := sub.field.feed(g.live)(ctx, who.UserID)
 	if err != nil {
 		s.end(id, errorList("unavailable", "live updates are unavailable; try again"))
