@@ -186,6 +186,9 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		if err := graph.Subscribe(g.feeds.live(keys.Verifier(), log)); err != nil {
 			return nil, err
 		}
+		if err := observeSubscriptions(met.Meter("commerce/graphql"), graph); err != nil {
+			return nil, err
+		}
 		g.graph = graph
 		chain := []fiber.Handler{g.rejectInvalidTokens,
 			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),

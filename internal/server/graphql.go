@@ -101,6 +101,9 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 	if err := g.Subscribe(s.feeds.live(s.Keys.Verifier(), s.log)); err != nil {
 		return err
 	}
+	if err := observeSubscriptions(s.metrics.Meter("commerce/graphql"), g); err != nil {
+		return err
+	}
 	s.graph = g
 	app.Get(GraphQLPath, append(limits, g.Handle)...)
 	app.Post(GraphQLPath, append(limits, g.Handle)...)

@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/chat/chatapi"
@@ -55,4 +58,23 @@ func (f *liveFeeds) Run(ctx context.Context) error {
 	g.Go(func() error { return f.notify.Run(ctx) })
 	g.Go(func() error { return f.chat.Run(ctx) })
 	return g.Wait()
+}
+
+// observeSubscriptions registers commerce_ws_connections{endpoint="graphql"}:
+// the GraphQL subscription connections open on this instance, beside
+// chat's (same instrument, same description).
+func observeSubscriptions(mt metric.Meter, g *gql.Gateway) error {
+	gauge, err := mt.Int64ObservableGauge("commerce.ws.connections", metric.WithDescription("WebSocket connections open on this instance, by endpoint"))
+	if err != nil {
+		return fmt.Errorf("commerce.ws.connections: %w", err)
+	}
+	attr := metric.WithAttributes(attribute.String("endpoint", "graphql"))
+	_, err = mt.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(gauge, int64(g.Connections()), attr)
+		return nil
+	}, gauge)
+	if err != nil {
+		return fmt.Errorf("commerce.ws.connections: %w", err)
+	}
+	return nil
 }

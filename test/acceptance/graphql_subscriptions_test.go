@@ -3,6 +3,9 @@ package acceptance
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +142,17 @@ func TestGraphQLSubscriptions(t *testing.T) {
 		t.Fatalf("another customer's subscription: %v", m)
 	}
 	time.Sleep(200 * time.Millisecond) // both subscriptions listening
+
+	// The open connections are counted (the edge's /metrics when split).
+	res, err := http.Get(s.u + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if m := regexp.MustCompile(`(?m)^commerce_ws_connections\{endpoint="graphql"[^}]*\} ([0-9]+)`).FindStringSubmatch(string(body)); m == nil || m[1] == "0" {
+		t.Fatalf("commerce_ws_connections{endpoint=\"graphql\"}: %v", m)
+	}
 
 	expect(t, call(t, s.u, "POST", "/api/v1/payments/test/confirm", map[string]any{"intent_id": intent, "card_number": "4242424242424242"}, alice), 200, "pay")
 	paidAt := time.Now()
