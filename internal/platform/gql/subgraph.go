@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 )
 
@@ -112,4 +113,23 @@ func User(ctx context.Context) (authn.Principal, error) {
 		return authn.Principal{}, httpx.ErrUnauthenticated
 	}
 	return p, nil
+}
+
+// Page sizes of the graph's lists, as REST's limit: 20 unless asked, at
+// most 100.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// PageSize is a list's `first` argument as a limit, or REST's validation
+// error for one out of range.
+func PageSize(first *int64) (int, error) {
+	if first == nil {
+		return DefaultPageSize, nil
+	}
+	if *first < 1 || *first > MaxPageSize {
+		return 0, errs.Validation(errs.Field("first", fmt.Sprintf("must be from 1 to %d", MaxPageSize)))
+	}
+	return int(*first), nil
 }

@@ -33,9 +33,6 @@ type Resolver struct {
 	Audit httpx.Auditor
 }
 
-// maxPage bounds a products page like the REST limit does.
-const maxPage = 100
-
 func toProduct(p catalogapi.Product) *Product {
 	images := p.Images
 	if images == nil {

@@ -91,14 +91,11 @@ func (r *mutationResolver) AdjustStock(ctx context.Context, productID string, de
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, category *string, brand *string, first *int64, after *string) (*ProductPage, error) {
-	limit := int64(20)
-	if first != nil {
-		limit = *first
+	limit, err := gql.PageSize(first)
+	if err != nil {
+		return nil, err
 	}
-	if limit < 1 || limit > maxPage {
-		return nil, errs.Validation(errs.Field("first", "must be from 1 to 100"))
-	}
-	in := app.ListInput{Status: catalogapi.StatusActive, Limit: int(limit)}
+	in := app.ListInput{Status: catalogapi.StatusActive, Limit: limit}
 	if category != nil {
 		in.Category = *category
 	}

@@ -31,9 +31,6 @@ type Resolver struct {
 	Send func(ctx context.Context, who authn.Principal, in app.SendInput) (app.Sent, error)
 }
 
-// maxPage bounds a page like the REST limit does.
-const maxPage = 100
-
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func toConversation(c app.Conversation) *Conversation {

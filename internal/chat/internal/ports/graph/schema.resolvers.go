@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/opencommerce/commerce/internal/chat/internal/app"
-	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 )
 
@@ -19,12 +18,9 @@ func (r *conversationResolver) Messages(ctx context.Context, obj *Conversation, 
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(20)
-	if first != nil {
-		limit = *first
-	}
-	if limit < 1 || limit > maxPage {
-		return nil, errs.Validation(errs.Field("first", "must be from 1 to 100"))
+	limit, err := gql.PageSize(first)
+	if err != nil {
+		return nil, err
 	}
 	var before, text string
 	if after != nil {
@@ -33,7 +29,7 @@ func (r *conversationResolver) Messages(ctx context.Context, obj *Conversation, 
 	if q != nil {
 		text = *q
 	}
-	items, next, err := r.Svc.Messages(ctx, who, obj.ID, before, int(limit), text)
+	items, next, err := r.Svc.Messages(ctx, who, obj.ID, before, limit, text)
 	if err != nil {
 		return nil, err
 	}

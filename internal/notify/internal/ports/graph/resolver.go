@@ -23,9 +23,6 @@ var SDL string
 // Resolver holds what the resolvers call: notify's app layer.
 type Resolver struct{ Svc *app.Service }
 
-// maxPage bounds a page like the REST limit does.
-const maxPage = 100
-
 func toNotification(n app.Notification) Notification {
 	out := Notification{ID: n.ID, Kind: NotificationKind(strings.ToUpper(n.Kind)), Title: n.Title, Body: n.Body,
 		CreatedAt: n.CreatedAt.UTC().Format(time.RFC3339Nano)}

@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 )
 
@@ -40,18 +39,15 @@ func (r *queryResolver) Notifications(ctx context.Context, first *int64, after *
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(20)
-	if first != nil {
-		limit = *first
-	}
-	if limit < 1 || limit > maxPage {
-		return nil, errs.Validation(errs.Field("first", "must be from 1 to 100"))
+	limit, err := gql.PageSize(first)
+	if err != nil {
+		return nil, err
 	}
 	cur := ""
 	if after != nil {
 		cur = *after
 	}
-	items, next, unread, err := r.Svc.List(ctx, who.UserID, cur, int(limit))
+	items, next, unread, err := r.Svc.List(ctx, who.UserID, cur, limit)
 	if err != nil {
 		return nil, err
 	}

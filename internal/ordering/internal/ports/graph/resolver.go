@@ -37,9 +37,6 @@ type Resolver struct {
 	Audit httpx.Auditor
 }
 
-// maxPage bounds an orders page like the REST limit does.
-const maxPage = 100
-
 func stamp(t *time.Time) *string {
 	if t == nil {
 		return nil

@@ -141,14 +141,11 @@ func (r *queryResolver) Orders(ctx context.Context, first *int64, after *string)
 	if err != nil {
 		return nil, err
 	}
-	limit := int64(20)
-	if first != nil {
-		limit = *first
+	limit, err := gql.PageSize(first)
+	if err != nil {
+		return nil, err
 	}
-	if limit < 1 || limit > maxPage {
-		return nil, errs.Validation(errs.Field("first", "must be from 1 to 100"))
-	}
-	f := app.ListFilter{UserID: who.UserID, Limit: int(limit)}
+	f := app.ListFilter{UserID: who.UserID, Limit: limit}
 	if after != nil {
 		f.Cursor = *after
 	}
