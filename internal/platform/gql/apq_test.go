@@ -53,16 +53,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	}
 	send := func(app *fiber.App, req *http.Request) (int, map[string]any) {
 		t.Helper()
-		res, err := app.Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		b, _ := io.ReadAll(res.Body)
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%d %s", res.StatusCode, b)
-		}
-		return res.StatusCode, out
+		return testJSON(t, app, req)
 	}
 	post := func(app *fiber.App, body map[string]any) (int, map[string]any) {
 		t.Helper()

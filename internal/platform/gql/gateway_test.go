@@ -43,16 +43,7 @@ func TestGatewayInProcess(t *testing.T) {
 		req := httptest.NewRequest("POST", "/graphql", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer tok")
-		res, err := app.Test(req, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		b, _ := io.ReadAll(res.Body)
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%d %s", res.StatusCode, b)
-		}
-		return res.StatusCode, out
+		return testJSON(t, app, req)
 	}
 	st, out := do(`{ product(id: "p1") { name } }`)
 	if st != 200 || out["data"].(map[string]any)["product"].(map[string]any)["name"] != "Lamp" || gotAuth != "Bearer tok" {
@@ -104,4 +95,19 @@ func TestGatewayCompositionFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "composing the supergraph") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// testJSON sends req to app and decodes the JSON answer.
+func testJSON(t *testing.T, app *fiber.App, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	res, err := app.Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	b, _ := io.ReadAll(res.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%d %s", res.StatusCode, b)
+	}
+	return res.StatusCode, out
 }
