@@ -69,6 +69,24 @@ func (r deadLetterRow) dto() DeadLetter {
 		Payload: json.RawMessage(r.Payload), CreatedAt: r.CreatedAt, RetriedAt: r.RetriedAt, RetryRequestedAt: r.RetryRequestedAt}
 }
 
+// PendingDeadLetters counts the dead letters, by consumer, that no retry
+// has delivered yet (retried_at unset): the one definition of the
+// commerce_dead_letters gauge and of the admin dashboard's figure.
+func PendingDeadLetters(ctx context.Context, db bun.IDB) (map[string]int64, error) {
+	var rows []struct {
+		Consumer string `bun:"consumer"`
+		N        int64  `bun:"n"`
+	}
+	if err := db.NewRaw("SELECT consumer, count(*) AS n FROM events.dead_letters WHERE retried_at IS NULL GROUP BY consumer").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Consumer] = r.N
+	}
+	return out, nil
+}
+
 // DeadLetterFilter narrows ListDeadLetters; empty fields match all.
 type DeadLetterFilter struct {
 	Consumer, Topic string

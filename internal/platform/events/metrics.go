@@ -123,12 +123,9 @@ func (b *Bus) pendingCounts(ctx context.Context) (map[string]int64, error) {
 // deadLetterCounts counts unretried dead letters by consumer; the
 // consumers of this process report 0 when they have none.
 func (b *Bus) deadLetterCounts(ctx context.Context) (map[string]int64, error) {
-	var rows []struct {
-		Consumer string `bun:"consumer"`
-		N        int64  `bun:"n"`
-	}
-	if err := b.db.NewRaw("SELECT consumer, count(*) AS n FROM events.dead_letters WHERE retried_at IS NULL GROUP BY consumer").Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("dead letters: %w", err)
+	pending, err := PendingDeadLetters(ctx, b.db)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]int64{}
 	b.mu.Lock()
@@ -136,8 +133,8 @@ func (b *Bus) deadLetterCounts(ctx context.Context) (map[string]int64, error) {
 		out[c.Name] = 0
 	}
 	b.mu.Unlock()
-	for _, r := range rows {
-		out[r.Consumer] = r.N
+	for consumer, n := range pending {
+		out[consumer] = n
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
 // Statuses are the order statuses clients see (placing and failed are
@@ -235,10 +236,13 @@ func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
 		}
 		return nil
 	}, func() error {
-		// events.dead_letters is the platform's table (platform/0004): a
-		// letter counts until a retry delivered it (retried_at).
-		if err := s.db.NewRaw(`SELECT count(*) FROM events.dead_letters WHERE retried_at IS NULL`).Scan(ctx, &out.DeadLetters); err != nil {
-			return fmt.Errorf("dead letters: %w", err)
+		// A letter counts until a retry delivered it, as the gauge does.
+		pending, err := events.PendingDeadLetters(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		for _, n := range pending {
+			out.DeadLetters += int(n)
 		}
 		return nil
 	}}
