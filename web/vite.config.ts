@@ -2,6 +2,7 @@ import { defineConfig, type Plugin } from "vitest/config";
 import react from "@vitejs/plugin-react";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 // precompress writes .gz (level 9) and .br (quality 11) siblings of the
@@ -41,11 +42,32 @@ function precompress(): Plugin {
 // the Go binary embeds web/dist and serves /assets/* as immutable. The
 // storefront's CSP forbids inline scripts and styles, so nothing may be
 // inlined: assetsInlineLimit 0 keeps small files as files too.
+//
+// Two pages: index.html is the storefront; graphiql.html is the GraphiQL
+// IDE the server sends a browser on GET /graphql (docs/graphql.md). Each
+// entry gets its own chunks, so the storefront loads no GraphiQL code.
+// Monaco's web workers are ES modules (worker.format) under /assets/ too.
 export default defineConfig({
   plugins: [react(), precompress()],
   build: {
     assetsInlineLimit: 0,
     sourcemap: false,
+    rolldownOptions: {
+      input: {
+        index: fileURLToPath(new URL("index.html", import.meta.url)),
+        graphiql: fileURLToPath(new URL("graphiql.html", import.meta.url)),
+      },
+      // GraphiQL's modules are compiled by the React Compiler and open with
+      // a "use no memo" directive, which bundling drops harmlessly: that
+      // warning, for node_modules only, is noise.
+      onLog(level, log, handler) {
+        if (log.code === "MODULE_LEVEL_DIRECTIVE" && log.id?.includes("/node_modules/")) return;
+        handler(level, log);
+      },
+    },
+  },
+  worker: {
+    format: "es",
   },
   server: {
     proxy: {

@@ -286,3 +286,23 @@ func TestIsClientRoute(t *testing.T) {
 		}
 	}
 }
+
+// A file the config excludes is not the storefront's to serve (GET
+// /graphql serves graphiql.html with a policy of its own): it goes on to
+// the next handler like a missing file.
+func TestStorefrontExcludedFilesAreNotServed(t *testing.T) {
+	files := build()
+	files["graphiql.html"] = &fstest.MapFile{Data: []byte("<html><head></head><body>GraphiQL</body></html>")}
+	sf, err := httpx.NewStorefront(httpx.StorefrontConfig{Files: files, Exclude: []string{"/graphiql.html"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New()
+	app.Use(sf.Handler)
+	if r := get(t, app, "GET", "/graphiql.html", "Accept", browser); r.status != 404 {
+		t.Fatalf("excluded file: %d %q", r.status, r.body)
+	}
+	if r := get(t, app, "GET", "/assets/app-1234.js"); r.status != 200 {
+		t.Fatalf("asset: %d", r.status)
+	}
+}
