@@ -8,7 +8,9 @@ import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 // precompress writes .gz (level 9) and .br (quality 11) siblings of the
 // built text assets, once at build time: the Go binary embeds them and
 // serves the variant a client accepts without compressing per request.
-// Files too small to gain are left alone (the server then sends them as is).
+// A variant is kept only when it is smaller (tiny files are sent as is);
+// even a small chunk gains, such as the bundler's runtime that the two
+// pages (storefront, GraphiQL) share, under 1 KB.
 function precompress(): Plugin {
   let outDir = "dist";
   return {
@@ -26,7 +28,6 @@ function precompress(): Plugin {
       for (const file of walk(outDir)) {
         if (!/\.(js|css|html|svg|json|txt|map)$/.test(file)) continue;
         const raw = readFileSync(file);
-        if (raw.length < 1024) continue;
         const gz = gzipSync(raw, { level: 9 });
         const br = brotliCompressSync(raw, {
           params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },

@@ -91,8 +91,10 @@ func checkGraphiQL(t *testing.T, get func(path string) (*http.Response, string))
 			t.Errorf("GET %s: %d %v", m[1], r.StatusCode, r.Header)
 		}
 	}
-	if r, _ := get("/" + web.GraphiQLFile); r.StatusCode != 404 {
-		t.Errorf("GET /%s: %d, want 404 (GET /graphql serves it)", web.GraphiQLFile, r.StatusCode)
+	for _, p := range []string{"/" + web.GraphiQLFile, "/" + web.GraphiQLFile + ".gz", "/" + web.GraphiQLFile + ".br"} {
+		if r, _ := get(p); r.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404 (GET /graphql serves the page)", p, r.StatusCode)
+		}
 	}
 }
 

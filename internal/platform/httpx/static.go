@@ -35,8 +35,8 @@ type StorefrontConfig struct {
 	// it is run-time configuration that a build cannot know.
 	StripePublishableKey string
 	// Exclude names files of Files (URL paths: "/graphiql.html") that
-	// the storefront does not serve: pages another handler serves with
-	// headers of its own.
+	// the storefront does not serve, nor their .br and .gz variants:
+	// pages another handler serves with headers of its own.
 	Exclude []string
 }
 
@@ -113,6 +113,8 @@ func NewStorefront(cfg StorefrontConfig) (*Storefront, error) {
 	}
 	for _, p := range cfg.Exclude {
 		delete(raw, p)
+		delete(raw, p+".br")
+		delete(raw, p+".gz")
 	}
 	meta := stripeMeta(cfg.StripePublishableKey)
 	for p, b := range raw {

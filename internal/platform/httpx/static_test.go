@@ -293,14 +293,18 @@ func TestIsClientRoute(t *testing.T) {
 func TestStorefrontExcludedFilesAreNotServed(t *testing.T) {
 	files := build()
 	files["graphiql.html"] = &fstest.MapFile{Data: []byte("<html><head></head><body>GraphiQL</body></html>")}
+	files["graphiql.html.br"] = &fstest.MapFile{Data: []byte("BROTLI")}
+	files["graphiql.html.gz"] = &fstest.MapFile{Data: []byte("GZIP")}
 	sf, err := httpx.NewStorefront(httpx.StorefrontConfig{Files: files, Exclude: []string{"/graphiql.html"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := fiber.New()
 	app.Use(sf.Handler)
-	if r := get(t, app, "GET", "/graphiql.html", "Accept", browser); r.status != 404 {
-		t.Fatalf("excluded file: %d %q", r.status, r.body)
+	for _, p := range []string{"/graphiql.html", "/graphiql.html.br", "/graphiql.html.gz"} {
+		if r := get(t, app, "GET", p, "Accept", browser, "Accept-Encoding", "br, gzip"); r.status != 404 {
+			t.Fatalf("excluded file %s: %d %q", p, r.status, r.body)
+		}
 	}
 	if r := get(t, app, "GET", "/assets/app-1234.js"); r.status != 200 {
 		t.Fatalf("asset: %d", r.status)
