@@ -73,6 +73,8 @@ export default defineConfig({
   server: {
     proxy: {
       "/api": { target: "http://localhost:8080", ws: true },
+      // GraphiQL in development (/graphiql.html): queries and subscriptions.
+      "/graphql": { target: "http://localhost:8080", ws: true },
       "/openapi.json": "http://localhost:8080",
     },
   },

@@ -102,7 +102,8 @@ export function createFetcher(cfg: FetcherConfig): Fetcher {
   let socket: { authorization: string; client: Client } | undefined;
 
   // clientFor reuses the socket while the token is the same; a new token
-  // (pasted into the Headers tab) gets a new connection.
+  // (pasted into the Headers tab) gets a new connection, and the old one
+  // is closed with the subscriptions it still ran.
   const clientFor = (authorization: string): Client => {
     if (socket?.authorization === authorization) return socket.client;
     void socket?.client.dispose();
