@@ -34,3 +34,18 @@ func Dist() fs.FS {
 	}
 	return sub
 }
+
+// GraphiQLFile is the build's second page (web/graphiql.html): the GraphiQL
+// IDE the GraphQL endpoint sends a browser on GET /graphql, with its own
+// Content-Security-Policy, so the storefront does not serve it as a file.
+const GraphiQLFile = "graphiql.html"
+
+// GraphiQLPage returns the built GraphiQL page, or nil when the binary was
+// built without the web app (the endpoint then serves its CDN page).
+func GraphiQLPage() []byte {
+	b, err := fs.ReadFile(Dist(), GraphiQLFile)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -32,6 +32,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
+	"github.com/opencommerce/commerce/web"
 )
 
 // routes maps public path prefixes to the context that owns them; the
@@ -189,6 +190,7 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		if err := observeSubscriptions(met.Meter("commerce/graphql"), graph); err != nil {
 			return nil, err
 		}
+		graph.ServeGraphiQL(web.GraphiQLPage())
 		g.graph = graph
 		chain := []fiber.Handler{g.rejectInvalidTokens,
 			httpx.RateLimit(g.lim, "ip", cfg.RateLimitPerMinute, time.Minute, httpx.ByIP),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/gql"
+	"github.com/opencommerce/commerce/web"
 )
 
 // subgraphSDLs are the GraphQL subgraph schemas compiled into this binary,
@@ -104,6 +105,7 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 	if err := observeSubscriptions(s.metrics.Meter("commerce/graphql"), g); err != nil {
 		return err
 	}
+	g.ServeGraphiQL(web.GraphiQLPage())
 	s.graph = g
 	app.Get(GraphQLPath, append(limits, g.Handle)...)
 	app.Post(GraphQLPath, append(limits, g.Handle)...)

@@ -18,10 +18,12 @@ var storefrontOp = openapi.Op{Method: "GET", Path: "/", Tag: "storefront", Produ
 
 // newStorefront builds the storefront handler from the embedded web build
 // (package web), with the CSP and Stripe key of cfg. The single binary and
-// the gateway of a split deployment (the public edge) both serve it.
+// the gateway of a split deployment (the public edge) both serve it. The
+// GraphiQL page of the build is GET /graphql's (web.GraphiQLPage), not a file
+// of the storefront; its scripts are the storefront's /assets/.
 func newStorefront(cfg *config.Config) (*httpx.Storefront, error) {
 	sf, err := httpx.NewStorefront(httpx.StorefrontConfig{Files: web.Dist(), Placeholder: web.Placeholder,
-		StripePublishableKey: cfg.StripePublishableKey})
+		StripePublishableKey: cfg.StripePublishableKey, Exclude: []string{"/" + web.GraphiQLFile}})
 	if err != nil {
 		return nil, fmt.Errorf("storefront: %w", err)
 	}

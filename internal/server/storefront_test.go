@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/server"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 	"github.com/opencommerce/commerce/web"
@@ -44,6 +46,55 @@ func TestStorefrontIsServedAtTheRoot(t *testing.T) {
 	}
 	if len(web.Placeholder) == 0 {
 		t.Fatal("the placeholder is not embedded")
+	}
+	// Plain requests: GET /graphql and the assets are no REST operation
+	// (e.Do checks its answers against the API document).
+	checkGraphiQL(t, func(path string) (*http.Response, string) {
+		req, err := http.NewRequest("GET", e.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", browser)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	})
+}
+
+// checkGraphiQL opens /graphql as a browser does: with a web build, the
+// bundled GraphiQL page under its own-origin-only policy, every script
+// and stylesheet it names served from /assets/ by the storefront (the
+// page itself not being a storefront file); without, the CDN page.
+func checkGraphiQL(t *testing.T, get func(path string) (*http.Response, string)) {
+	t.Helper()
+	res, body := get("/graphql")
+	page := web.GraphiQLPage()
+	if page == nil {
+		if res.StatusCode != 200 || !strings.Contains(body, "unpkg.com") {
+			t.Fatalf("GET /graphql without a build: %d %.200s", res.StatusCode, body)
+		}
+		return
+	}
+	if res.StatusCode != 200 || body != string(page) || res.Header.Get("Content-Security-Policy") != gql.BundledGraphiQLCSP {
+		t.Fatalf("GET /graphql: %d %v %.200s", res.StatusCode, res.Header, body)
+	}
+	assets := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(assets) == 0 {
+		t.Fatalf("the GraphiQL page names no asset: %s", body)
+	}
+	for _, m := range assets {
+		if r, b := get(m[1]); r.StatusCode != 200 || r.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || len(b) == 0 {
+			t.Errorf("GET %s: %d %v", m[1], r.StatusCode, r.Header)
+		}
+	}
+	for _, p := range []string{"/" + web.GraphiQLFile, "/" + web.GraphiQLFile + ".gz", "/" + web.GraphiQLFile + ".br"} {
+		if r, _ := get(p); r.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404 (GET /graphql serves the page)", p, r.StatusCode)
+		}
 	}
 }
 
@@ -94,4 +145,5 @@ func TestGatewayServesTheStorefront(t *testing.T) {
 	if res, _ := get("/api/v2/nope"); res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("gateway unknown API path: %d %v", res.StatusCode, res.Header)
 	}
+	checkGraphiQL(t, get)
 }

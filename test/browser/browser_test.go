@@ -416,6 +416,53 @@ func TestAdminJourney(t *testing.T) {
 	}
 }
 
+// TestGraphiQLJourney: a browser opening /graphql gets the GraphiQL of the
+// web build, queries products, and follows an order's status over a
+// subscription authorized by the Headers tab's token while the order is
+// paid over REST.
+func TestGraphiQLJourney(t *testing.T) {
+	j := startJourney(t)
+	const email, password, product = "gql@browser.test", "correct horse battery", "Desk Lamp"
+	j.shopper(t, email, password)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	api(t, j.base, "POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": password}, 200, &tok)
+	var page struct {
+		Items []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	api(t, j.base, "GET", "/api/v1/products?category=home", "", nil, 200, &page)
+	var pid string
+	for _, p := range page.Items {
+		if p.Name == product {
+			pid = p.ID
+		}
+	}
+	if pid == "" {
+		t.Fatalf("no %s among %+v", product, page.Items)
+	}
+	api(t, j.base, "POST", "/api/v1/cart/items", tok.AccessToken, map[string]any{"product_id": pid, "quantity": 1}, 200, nil)
+	var session struct {
+		ID string `json:"checkout_session_id"`
+	}
+	api(t, j.base, "POST", "/api/v1/checkout", tok.AccessToken, map[string]any{"address": map[string]any{"line1": "1 Test Street", "city": "Springfield",
+		"postal_code": "10001", "country": "US"}, "courier": "standard", "payment_gateway": "test"}, 201, &session)
+	var order struct {
+		ID      string `json:"id"`
+		Payment struct {
+			IntentID string `json:"intent_id"`
+		} `json:"payment"`
+	}
+	api(t, j.base, "POST", "/api/v1/orders", tok.AccessToken, map[string]any{"checkout_session_id": session.ID}, 201, &order)
+	if order.ID == "" || order.Payment.IntentID == "" {
+		t.Fatalf("order: %+v", order)
+	}
+	j.run(t, "graphiql.mjs", "ACCESS_TOKEN="+tok.AccessToken, "ORDER_ID="+order.ID, "INTENT_ID="+order.Payment.IntentID, "PRODUCT_NAME="+product)
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {

@@ -65,6 +65,9 @@ type Gateway struct {
 	live      *Live
 	subSchema *ast.Document
 	sessions  sessionSet
+	// graphiQLPage is the bundled GraphiQL page (ServeGraphiQL; empty:
+	// the CDN page).
+	graphiQLPage []byte
 }
 
 // NewGateway composes the endpoints' SDL into the supergraph (an error
@@ -128,10 +131,8 @@ func (g *Gateway) Handle(c *fiber.Ctx) error {
 		if isUpgrade(c) {
 			return g.serveWS(c)
 		}
-		if c.Query("query") == "" && c.Query("extensions") == "" && strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
-			c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-			c.Set(fiber.HeaderContentSecurityPolicy, graphiQLCSP)
-			return c.SendString(graphiQL)
+		if wantsGraphiQL(c) {
+			return g.sendGraphiQL(c)
 		}
 		req.Query, req.OperationName = c.Query("query"), c.Query("operationName")
 		if v := c.Query("variables"); v != "" {

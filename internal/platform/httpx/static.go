@@ -34,6 +34,10 @@ type StorefrontConfig struct {
 	// in a <meta name="stripe-publishable-key"> of every HTML page, since
 	// it is run-time configuration that a build cannot know.
 	StripePublishableKey string
+	// Exclude names files of Files (URL paths: "/graphiql.html") that
+	// the storefront does not serve, nor their .br and .gz variants:
+	// pages another handler serves with headers of its own.
+	Exclude []string
 }
 
 // Cache-Control values: hashed assets never change under their name;
@@ -106,6 +110,11 @@ func NewStorefront(cfg StorefrontConfig) (*Storefront, error) {
 		if err != nil {
 			return nil, fmt.Errorf("storefront files: %w", err)
 		}
+	}
+	for _, p := range cfg.Exclude {
+		delete(raw, p)
+		delete(raw, p+".br")
+		delete(raw, p+".gz")
 	}
 	meta := stripeMeta(cfg.StripePublishableKey)
 	for p, b := range raw {

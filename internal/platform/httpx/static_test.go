@@ -286,3 +286,27 @@ func TestIsClientRoute(t *testing.T) {
 		}
 	}
 }
+
+// A file the config excludes is not the storefront's to serve (GET
+// /graphql serves graphiql.html with a policy of its own): it goes on to
+// the next handler like a missing file.
+func TestStorefrontExcludedFilesAreNotServed(t *testing.T) {
+	files := build()
+	files["graphiql.html"] = &fstest.MapFile{Data: []byte("<html><head></head><body>GraphiQL</body></html>")}
+	files["graphiql.html.br"] = &fstest.MapFile{Data: []byte("BROTLI")}
+	files["graphiql.html.gz"] = &fstest.MapFile{Data: []byte("GZIP")}
+	sf, err := httpx.NewStorefront(httpx.StorefrontConfig{Files: files, Exclude: []string{"/graphiql.html"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fiber.New()
+	app.Use(sf.Handler)
+	for _, p := range []string{"/graphiql.html", "/graphiql.html.br", "/graphiql.html.gz"} {
+		if r := get(t, app, "GET", p, "Accept", browser, "Accept-Encoding", "br, gzip"); r.status != 404 {
+			t.Fatalf("excluded file %s: %d %q", p, r.status, r.body)
+		}
+	}
+	if r := get(t, app, "GET", "/assets/app-1234.js"); r.status != 200 {
+		t.Fatalf("asset: %d", r.status)
+	}
+}
