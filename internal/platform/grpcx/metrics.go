@@ -2,11 +2,13 @@ package grpcx
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -34,10 +36,30 @@ func ServerMetrics(m metric.Meter) (grpc.UnaryServerInterceptor, error) {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := h(ctx, req)
-		attrs := metric.WithAttributes(attribute.String("rpc.method", info.FullMethod),
-			attribute.String("grpc.code", status.Code(ToStatus(err)).String()))
+		attrs := callAttrs(info.FullMethod, status.Code(ToStatus(err)))
 		calls.Add(ctx, 1, attrs)
 		dur.Record(ctx, time.Since(start).Seconds(), attrs)
 		return resp, err
 	}, nil
+}
+
+// callKey is a served method and its outcome.
+type callKey struct {
+	method string
+	code   codes.Code
+}
+
+// callOpts caches the attribute set of each method and code: the methods
+// are the registered ones and the codes a fixed list, so the set is
+// bounded, and a call builds none.
+var callOpts sync.Map // callKey → metric.MeasurementOption
+
+func callAttrs(method string, code codes.Code) metric.MeasurementOption {
+	k := callKey{method, code}
+	if v, ok := callOpts.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(attribute.String("rpc.method", method), attribute.String("grpc.code", code.String())))
+	callOpts.Store(k, opt)
+	return opt
 }

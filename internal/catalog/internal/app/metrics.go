@@ -18,6 +18,9 @@ var ReservationOutcomes = []string{"reserved", "insufficient", "released", "comm
 type instruments struct {
 	reservations metric.Int64Counter
 	cache        metric.Int64Counter
+	// productHit and productMiss are the product cache's attribute sets,
+	// made once: a lookup is on every product read.
+	productHit, productMiss metric.AddOption
 }
 
 // Instrument registers catalog's metrics on m:
@@ -44,10 +47,11 @@ func (s *Service) Instrument(m metric.Meter) error {
 	for _, o := range ReservationOutcomes {
 		res.Add(ctx, 0, metric.WithAttributes(attribute.String("outcome", o)))
 	}
-	for _, r := range []string{"hit", "miss"} {
-		cache.Add(ctx, 0, metric.WithAttributes(attribute.String("cache", "product"), attribute.String("result", r)))
-	}
-	s.inst = instruments{reservations: res, cache: cache}
+	hit := metric.WithAttributeSet(attribute.NewSet(attribute.String("cache", "product"), attribute.String("result", "hit")))
+	miss := metric.WithAttributeSet(attribute.NewSet(attribute.String("cache", "product"), attribute.String("result", "miss")))
+	cache.Add(ctx, 0, hit)
+	cache.Add(ctx, 0, miss)
+	s.inst = instruments{reservations: res, cache: cache, productHit: hit, productMiss: miss}
 	return nil
 }
 
@@ -71,14 +75,14 @@ func (i *instruments) reservation(ctx context.Context, outcome string) {
 	}
 }
 
-// cacheLookup counts one lookup of cache.
-func (i *instruments) cacheLookup(ctx context.Context, cache string, hit bool) {
+// productCacheLookup counts one lookup of the product cache.
+func (i *instruments) productCacheLookup(ctx context.Context, hit bool) {
 	if i.cache == nil {
 		return
 	}
-	r := "miss"
 	if hit {
-		r = "hit"
+		i.cache.Add(ctx, 1, i.productHit)
+	} else {
+		i.cache.Add(ctx, 1, i.productMiss)
 	}
-	i.cache.Add(ctx, 1, metric.WithAttributes(attribute.String("cache", cache), attribute.String("result", r)))
 }

@@ -241,7 +241,7 @@ func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, 
 		return adapters.Entry{}, catalogapi.ErrNotFound
 	}
 	e, gen, hit, err := s.cache.Get(ctx, id)
-	s.inst.cacheLookup(ctx, "product", err == nil && hit)
+	s.inst.productCacheLookup(ctx, err == nil && hit)
 	if err == nil && hit {
 		return e, nil
 	}
