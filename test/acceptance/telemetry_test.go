@@ -114,6 +114,13 @@ func TestTelemetryOverOTLP(t *testing.T) {
 		edge := inTrace("the gateway's server span", func(sp otlptest.Span) bool {
 			return sp.Kind == tracepb.Span_SPAN_KIND_SERVER && sp.Resource["commerce.contexts"] == "gateway"
 		})
+		// The gateway's client span may arrive after the spans read above.
+		inTrace("the gateway's client span to ordering", func(sp otlptest.Span) bool {
+			return sp.Kind == tracepb.Span_SPAN_KIND_CLIENT && sp.ParentSpanID == edge.SpanID
+		})
+		for _, sp := range rcv.Trace(trace) {
+			spans[sp.SpanID] = sp
+		}
 		if edge.ParentSpanID != "" || edge.Name != "POST" || !descends(spans, orderSpan, edge.SpanID) {
 			t.Fatalf("the edge's span %+v is not the root of the request's:\n%s", edge, describe(rcv.Trace(trace)))
 		}
