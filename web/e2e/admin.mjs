@@ -7,14 +7,10 @@
 // conflict instead of overwriting; a dead-lettered event is retried.
 // Driven by role + accessible name only. Screenshots go to OUT_DIR.
 import { chromium } from "playwright-core";
+import { env, FLAGS, fail } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is required`);
-  return v;
-};
 const BASE = env("BASE_URL");
 const OUT = env("OUT_DIR");
 const ADMIN_EMAIL = env("ADMIN_EMAIL");
@@ -24,12 +20,8 @@ const SHOPPER_PASSWORD = env("SHOPPER_PASSWORD");
 const DEAD_LETTER_CONSUMER = process.env.DEAD_LETTER_CONSUMER ?? "";
 mkdirSync(OUT, { recursive: true });
 
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const DESKTOP = { width: 1280, height: 800 };
 const step = (s) => console.log(`admin journey: ${s}`);
-const fail = (m) => {
-  throw new Error(m);
-};
 
 async function visible(locator, what, timeout = 10000) {
   try {

@@ -7,14 +7,10 @@
 // over REST, and the new status arrives in the result pane. Driven by role
 // and accessible name; screenshots go to OUT_DIR.
 import { chromium } from "playwright-core";
+import { env, FLAGS, fail } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is required`);
-  return v;
-};
 const BASE = env("BASE_URL");
 const OUT = env("OUT_DIR");
 const TOKEN = env("ACCESS_TOKEN");
@@ -23,11 +19,7 @@ const INTENT_ID = env("INTENT_ID");
 const PRODUCT = env("PRODUCT_NAME");
 mkdirSync(OUT, { recursive: true });
 
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const step = (s) => console.log(`graphiql journey: ${s}`);
-const fail = (m) => {
-  throw new Error(m);
-};
 const shot = (page, name) => page.screenshot({ path: join(OUT, `${name}.png`) });
 
 // The result pane's text as shown (Monaco renders spaces as U+00A0).

@@ -8,15 +8,11 @@
 //
 // Driven only by role + accessible name (the web contract), never CSS.
 import { chromium } from "playwright-core";
+import { env, FLAGS, fail } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is required`);
-  return v;
-};
 const BASE = env("BASE_URL");
 const MAIL = env("MAIL_URL");
 const OUT = env("OUT_DIR");
@@ -24,15 +20,10 @@ const ADMIN_EMAIL = env("ADMIN_EMAIL");
 const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
 mkdirSync(OUT, { recursive: true });
 
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const DESKTOP = { width: 1280, height: 800 };
 const MOBILE = { width: 390, height: 844 };
 
 const step = (s) => console.log(`journey: ${s}`);
-
-function fail(msg) {
-  throw new Error(msg);
-}
 
 async function expectVisible(locator, what, timeout = 10000) {
   try {
