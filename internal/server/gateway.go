@@ -184,7 +184,7 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 	if graph != nil {
 		graph.PersistQueries(persistedQueries(rdb.Client))
 		g.feeds = newLiveFeeds(rdb.Client, log)
-		if err := graph.Subscribe(g.feeds.live(keys.Verifier(), log)); err != nil {
+		if err := graph.Subscribe(g.feeds.live(keys.Verifier())); err != nil {
 			return nil, err
 		}
 		if err := observeSubscriptions(met.Meter("commerce/graphql"), graph); err != nil {

@@ -99,7 +99,7 @@ func (s *Server) mountGraphQL(app *fiber.App, limits ...fiber.Handler) error {
 	}
 	g.PersistQueries(persistedQueries(s.Redis.Client))
 	s.feeds = newLiveFeeds(s.Redis.Client, s.log)
-	if err := g.Subscribe(s.feeds.live(s.Keys.Verifier(), s.log)); err != nil {
+	if err := g.Subscribe(s.feeds.live(s.Keys.Verifier())); err != nil {
 		return err
 	}
 	if err := observeSubscriptions(s.metrics.Meter("commerce/graphql"), g); err != nil {

@@ -38,8 +38,8 @@ func newLiveFeeds(rdb *redis.Client, log *slog.Logger) *liveFeeds {
 }
 
 // live is what the gateway's subscriptions need, tokens checked by v.
-func (f *liveFeeds) live(v *authn.Verifier, log *slog.Logger) *gql.Live {
-	return &gql.Live{Verify: v.Verify, Notifications: feedOf(f.notify), Chat: feedOf(f.chat), Log: log}
+func (f *liveFeeds) live(v *authn.Verifier) *gql.Live {
+	return &gql.Live{Verify: v.Verify, Notifications: feedOf(f.notify), Chat: feedOf(f.chat)}
 }
 
 func feedOf(h *fanout.Hub[[]byte]) gql.Feed {

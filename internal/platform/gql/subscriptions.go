@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +69,6 @@ type Live struct {
 	// Chat is the feed of the user's chat frames (chat's WebSocket fan-out:
 	// {"type":"message","id","conversation_id","sender_id","text","client_id","created_at"}).
 	Chat Feed
-	Log  *slog.Logger
 }
 
 // Limits of one subscription connection.
