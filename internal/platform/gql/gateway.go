@@ -3,20 +3,24 @@ package gql
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jensneuse/abstractlogger"
+	nodev1 "github.com/wundergraph/cosmo/router/gen/proto/wg/cosmo/node/v1"
 	"github.com/wundergraph/graphql-go-tools/execution/engine"
 	"github.com/wundergraph/graphql-go-tools/execution/graphql"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/opencommerce/commerce/internal/platform/authn"
 )
@@ -82,7 +86,7 @@ func NewGateway(ctx context.Context, endpoints []Endpoint, client *http.Client, 
 		subs[i] = engine.SubgraphConfiguration{Name: e.Name, URL: e.URL, SDL: e.SDL}
 	}
 	f := engine.NewFederationEngineConfigFactory(ctx, subs, engine.WithFederationHttpClient(withAuth(client)))
-	rc, err := f.Compose()
+	rc, err := compose(f, endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("graphql: composing the supergraph from %s: %w", names(endpoints), err)
 	}
@@ -99,6 +103,46 @@ func NewGateway(ctx context.Context, endpoints []Endpoint, client *http.Client, 
 		return nil, fmt.Errorf("graphql: engine: %w", err)
 	}
 	return &Gateway{engine: eng, schema: rc.EngineConfig.GraphqlSchema, limits: limits}, nil
+}
+
+// composed memoises supergraph compositions by their input: composing
+// runs the federation composer in a JavaScript VM, seconds of CPU, and a
+// process that builds several gateways from the same subgraphs (tests, a
+// gateway rebuilt after a reload) composes once.
+var composed struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]*nodev1.RouterConfig
+}
+
+// compose returns the router configuration of endpoints, from the memo
+// when the same names, URLs and SDLs were composed before. The caller
+// gets its own copy (planning may modify it).
+func compose(f *engine.FederationEngineConfigFactory, endpoints []Endpoint) (*nodev1.RouterConfig, error) {
+	h := sha256.New()
+	for _, e := range endpoints {
+		for _, part := range []string{e.Name, e.URL, e.SDL} {
+			_, _ = fmt.Fprintf(h, "%d:%s", len(part), part)
+		}
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	composed.Lock()
+	rc, ok := composed.m[key]
+	composed.Unlock()
+	if ok {
+		return proto.Clone(rc).(*nodev1.RouterConfig), nil
+	}
+	rc, err := f.Compose()
+	if err != nil {
+		return nil, err
+	}
+	composed.Lock()
+	if composed.m == nil || len(composed.m) >= 16 {
+		composed.m = map[[sha256.Size]byte]*nodev1.RouterConfig{}
+	}
+	composed.m[key] = proto.Clone(rc).(*nodev1.RouterConfig)
+	composed.Unlock()
+	return rc, nil
 }
 
 func names(es []Endpoint) string {

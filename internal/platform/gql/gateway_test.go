@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/wundergraph/graphql-go-tools/execution/engine"
+	"google.golang.org/protobuf/proto"
 )
 
 const testSDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
@@ -110,4 +112,39 @@ func testJSON(t *testing.T, app *fiber.App, req *http.Request) (int, map[string]
 		t.Fatalf("%d %s", res.StatusCode, b)
 	}
 	return res.StatusCode, out
+}
+
+// A second gateway of the same subgraphs reuses the first composition
+// (seconds of CPU in a JavaScript VM), each gateway with its own copy;
+// other subgraphs compose anew.
+func TestCompositionIsMemoised(t *testing.T) {
+	eps := []Endpoint{{Name: "catalog", URL: InProcessURL("catalog"), SDL: testSDL}}
+	f := func(eps []Endpoint) *engine.FederationEngineConfigFactory {
+		subs := []engine.SubgraphConfiguration{{Name: eps[0].Name, URL: eps[0].URL, SDL: eps[0].SDL}}
+		return engine.NewFederationEngineConfigFactory(context.Background(), subs)
+	}
+	first, err := compose(f(eps), eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := compose(f(eps), eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == second || !proto.Equal(first, second) {
+		t.Fatal("the second composition is not an equal copy of the first")
+	}
+	composed.Lock()
+	n := len(composed.m)
+	composed.Unlock()
+	other := []Endpoint{{Name: "other", URL: InProcessURL("other"), SDL: testSDL}}
+	third, err := compose(f(other), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	composed.Lock()
+	defer composed.Unlock()
+	if len(composed.m) != n+1 || proto.Equal(first, third) {
+		t.Fatalf("other subgraphs were not composed anew (%d memoised before, %d after)", n, len(composed.m))
+	}
 }
