@@ -83,12 +83,18 @@ func paid(t *testing.T, amount int64) *domain.Payment {
 func TestNewPaymentValidates(t *testing.T) {
 	usd := money.Must(100, "USD")
 	for name, f := range map[string]func() (*domain.Payment, error){
-		"no id":           func() (*domain.Payment, error) { return domain.NewPayment("", orderID, userID, "test", "pi", "s", usd) },
-		"no order":        func() (*domain.Payment, error) { return domain.NewPayment(payID, "", userID, "test", "pi", "s", usd) },
-		"no gateway":      func() (*domain.Payment, error) { return domain.NewPayment(payID, orderID, userID, "", "pi", "s", usd) },
-		"no intent":       func() (*domain.Payment, error) { return domain.NewPayment(payID, orderID, userID, "test", "", "s", usd) },
-		"no currency":     func() (*domain.Payment, error) { return domain.NewPayment(payID, orderID, userID, "test", "pi", "s", money.Money{}) },
-		"negative amount": func() (*domain.Payment, error) { return domain.NewPayment(payID, orderID, userID, "test", "pi", "s", money.Must(-1, "USD")) },
+		"no id":      func() (*domain.Payment, error) { return domain.NewPayment("", orderID, userID, "test", "pi", "s", usd) },
+		"no order":   func() (*domain.Payment, error) { return domain.NewPayment(payID, "", userID, "test", "pi", "s", usd) },
+		"no gateway": func() (*domain.Payment, error) { return domain.NewPayment(payID, orderID, userID, "", "pi", "s", usd) },
+		"no intent": func() (*domain.Payment, error) {
+			return domain.NewPayment(payID, orderID, userID, "test", "", "s", usd)
+		},
+		"no currency": func() (*domain.Payment, error) {
+			return domain.NewPayment(payID, orderID, userID, "test", "pi", "s", money.Money{})
+		},
+		"negative amount": func() (*domain.Payment, error) {
+			return domain.NewPayment(payID, orderID, userID, "test", "pi", "s", money.Must(-1, "USD"))
+		},
 	} {
 		if _, err := f(); !errors.Is(err, domain.ErrInvalidPayment) || errs.KindOf(err) != errs.Invalid {
 			t.Errorf("%s: %v", name, err)
