@@ -3,14 +3,14 @@
 package payments
 
 import (
-	"go.opentelemetry.io/otel/metric"
-	"google.golang.org/grpc"
-
 	"context"
-	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
+
+	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/internal/adapters"
 	"github.com/opencommerce/commerce/internal/payments/internal/app"
