@@ -3,20 +3,22 @@
 package payments
 
 import (
-	"go.opentelemetry.io/otel/metric"
-	"google.golang.org/grpc"
-
 	"context"
-	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
+
+	paymentsv1 "github.com/opencommerce/commerce/api/proto/payments/v1"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/payments/internal/adapters"
 	"github.com/opencommerce/commerce/internal/payments/internal/app"
 	"github.com/opencommerce/commerce/internal/payments/internal/gateway"
 	"github.com/opencommerce/commerce/internal/payments/internal/ports"
 	"github.com/opencommerce/commerce/internal/payments/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
@@ -35,13 +37,17 @@ type Deps struct {
 	StripeSecretKey, StripeWebhookSecret, StripeAPIBase string
 	// Meter registers commerce_payments_total (nil: no metrics).
 	Meter metric.Meter
+	// Clock decides webhook freshness and when a pending refund is
+	// retried (nil: the system clock; tests inject a fake).
+	Clock clock.Clock
 }
 
 // Module is the assembled payments context.
 type Module struct {
-	svc  *app.Service
-	http *ports.HTTP
-	log  *slog.Logger
+	svc   *app.Service
+	store *adapters.Store
+	http  *ports.HTTP
+	log   *slog.Logger
 }
 
 // New assembles the module.
@@ -51,13 +57,14 @@ func New(d Deps) *Module {
 	if d.StripeSecretKey != "" {
 		gws = append(gws, gateway.NewStripe(d.StripeSecretKey, d.StripeWebhookSecret, d.StripeAPIBase))
 	}
-	svc := app.New(d.DB, d.Outbox, gws, log)
+	store := adapters.NewStore(d.DB, d.Outbox)
+	svc := app.New(app.Deps{Repo: store, Reads: adapters.NewQueries(d.DB), Gateways: gws, Log: log, Clock: d.Clock})
 	if d.Meter != nil {
 		if err := svc.Instrument(d.Meter); err != nil {
 			log.Warn("payments metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+	return &Module{svc: svc, store: store, http: ports.NewHTTP(svc), log: log}
 }
 
 // API is the in-process implementation of paymentsapi.Payments.
@@ -77,7 +84,7 @@ func (m *Module) Topics() []string { return paymentsapi.Topics }
 // Consumers are payments' event subscriptions.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "payments.orders", Inbox: "payments.inbox",
-		Topics: []string{orderingapi.EventOrderCanceled, orderingapi.EventOrderExpired}, Handle: m.svc.HandleOrderEvent}}
+		Topics: []string{orderingapi.EventOrderCanceled, orderingapi.EventOrderExpired}, Handle: ports.OrderClosed(m.svc, m.store.WithTx)}}
 }
 
 // Run performs pending provider calls until ctx ends.

@@ -4,14 +4,43 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
+
+// Payment is a stored payment as the admin sees it (GET /admin/payments)
+// and the GraphQL subgraph resolves it: a read-side view, not the
+// aggregate.
+type Payment struct {
+	ID             string    `json:"id"`
+	OrderID        string    `json:"order_id"`
+	Gateway        string    `json:"gateway"`
+	IntentID       string    `json:"intent_id"`
+	ClientSecret   string    `json:"-"`
+	Amount         int64     `json:"amount"`
+	Currency       string    `json:"currency"`
+	Status         string    `json:"status" enum:"requires_payment,succeeded,failed,canceled,amount_mismatch"`
+	AmountCaptured int64     `json:"amount_captured"`
+	AmountRefunded int64     `json:"amount_refunded"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	Refunds        []Refund  `json:"refunds"`
+}
+
+// Refund is a stored refund as the admin sees it.
+type Refund struct {
+	ID        string    `json:"id"`
+	PaymentID string    `json:"-"`
+	Amount    int64     `json:"amount"`
+	Reason    string    `json:"reason"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
 
 // Statuses are the payment statuses an admin may filter by.
 var Statuses = []string{paymentsapi.StatusRequiresPayment, paymentsapi.StatusSucceeded, paymentsapi.StatusFailed,
@@ -46,43 +75,9 @@ func (s *Service) Payments(ctx context.Context, f ListFilter) ([]Payment, *strin
 	if len(bad) > 0 {
 		return nil, nil, errs.Validation(bad...)
 	}
-	q := "SELECT " + paymentCols + " FROM payments.payments WHERE true"
-	var args []any
-	if f.Status != "" {
-		q += " AND status = ?"
-		args = append(args, f.Status)
-	}
-	if f.OrderID != "" {
-		q += " AND order_id = ?"
-		args = append(args, f.OrderID)
-	}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit+1)
-	var out []Payment
-	if err := s.db.NewRaw(q, args...).Scan(ctx, &out); err != nil {
-		return nil, nil, fmt.Errorf("list payments: %w", err)
-	}
-	out, next := cursor.Page(out, f.Limit, func(p Payment) string { return p.ID })
-	if len(out) == 0 {
-		return []Payment{}, nil, nil
-	}
-	ids := make([]string, len(out))
-	idx := map[string]int{}
-	for i := range out {
-		ids[i], idx[out[i].ID] = out[i].ID, i
-		out[i].Refunds = []Refund{}
-	}
-	var refunds []Refund
-	if err := s.db.NewRaw("SELECT id::text, payment_id::text, amount, reason, status, created_at FROM payments.refunds WHERE payment_id::text IN (?) ORDER BY created_at",
-		bun.In(ids)).Scan(ctx, &refunds); err != nil {
-		return nil, nil, fmt.Errorf("list refunds: %w", err)
-	}
-	for _, r := range refunds {
-		out[idx[r.PaymentID]].Refunds = append(out[idx[r.PaymentID]].Refunds, r)
+	out, next, err := s.reads.Payments(ctx, PaymentQuery{Status: f.Status, OrderID: f.OrderID, After: after, Limit: f.Limit})
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin payments: %w", err)
 	}
 	return out, next, nil
 }
@@ -94,16 +89,9 @@ func (s *Service) ReviewSummary(ctx context.Context, limit int) (paymentsapi.Rev
 	if limit < 1 || limit > 100 {
 		return paymentsapi.ReviewSummary{}, errs.Validation(errs.Field("limit", "must be an integer from 1 to 100"))
 	}
-	var out paymentsapi.ReviewSummary
-	if err := s.db.NewRaw(`SELECT count(*) FILTER (WHERE status = 'amount_mismatch'), count(*) FILTER (WHERE status = 'failed')
-		FROM payments.payments WHERE status IN ('amount_mismatch', 'failed')`).Scan(ctx, &out.AmountMismatch, &out.Failed); err != nil {
-		return out, fmt.Errorf("count payments needing review: %w", err)
+	out, err := s.reads.ReviewSummary(ctx, limit)
+	if err != nil {
+		return out, fmt.Errorf("payments review summary: %w", err)
 	}
-	items := []paymentsapi.ReviewItem{}
-	if err := s.db.NewRaw(`SELECT id::text AS id, order_id::text AS order_id, status, amount, currency, updated_at
-		FROM payments.payments WHERE status IN ('amount_mismatch', 'failed') ORDER BY updated_at DESC, id DESC LIMIT ?`, limit).Scan(ctx, &items); err != nil {
-		return out, fmt.Errorf("list payments needing review: %w", err)
-	}
-	out.Items = items
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 )
 
 // OfOrders returns the payment of each of the given orders that has one,
@@ -20,22 +19,12 @@ func (s *Service) OfOrders(ctx context.Context, userID string, admin bool, order
 			ids = append(ids, id)
 		}
 	}
-	out := make(map[string]*Payment, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[string]*Payment{}, nil
 	}
-	q := "SELECT DISTINCT ON (order_id) " + paymentCols + " FROM payments.payments WHERE order_id IN (?)"
-	args := []any{bun.In(ids)}
-	if !admin {
-		q += " AND user_id = ?"
-		args = append(args, userID)
-	}
-	var rows []Payment
-	if err := s.db.NewRaw(q+" ORDER BY order_id, created_at DESC", args...).Scan(ctx, &rows); err != nil {
+	out, err := s.reads.OfOrders(ctx, userID, admin, ids)
+	if err != nil {
 		return nil, fmt.Errorf("payments of orders: %w", err)
-	}
-	for i := range rows {
-		out[rows[i].OrderID] = &rows[i]
 	}
 	return out, nil
 }
