@@ -202,13 +202,19 @@ func envelopes(orderID string, evs []domain.Event) ([]events.Envelope, error) {
 	return out, nil
 }
 
-// load reads an order (not failed), FOR UPDATE when lock is set.
+// load reads an order (not failed) with its refund ids. Locked (FOR
+// UPDATE), the refund ids are read by a second statement once the lock is
+// held: under READ COMMITTED a statement that waited for the lock keeps its
+// snapshot for a subquery, and would miss a refund the lock holder just
+// committed.
 func (r *Orders) load(ctx context.Context, db bun.IDB, id string, lock bool) (*domain.Order, error) {
-	q := "SELECT " + orderCols + `, late_refund_due, failure,
-		ARRAY(SELECT refund_id FROM ordering.refunds WHERE order_id = o.id) AS refund_ids
-		FROM ordering.orders o WHERE id = ? AND status <> 'failed'`
+	q := "SELECT " + orderCols + ", late_refund_due, failure"
+	if !lock {
+		q += ", ARRAY(SELECT refund_id::text FROM ordering.refunds WHERE order_id = o.id) AS refund_ids"
+	}
+	q += " FROM ordering.orders o WHERE id = ? AND status <> 'failed'"
 	if lock {
-		q += " FOR UPDATE OF o"
+		q += " FOR UPDATE"
 	}
 	var row orderRow
 	err := db.NewRaw(q, id).Scan(ctx, &row)
@@ -217,6 +223,11 @@ func (r *Orders) load(ctx context.Context, db bun.IDB, id string, lock bool) (*d
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load order %s: %w", id, err)
+	}
+	if lock {
+		if err := db.NewRaw("SELECT refund_id::text FROM ordering.refunds WHERE order_id = ?", id).Scan(ctx, &row.RefundIDs); err != nil {
+			return nil, fmt.Errorf("refunds of order %s: %w", id, err)
+		}
 	}
 	return row.aggregate()
 }
