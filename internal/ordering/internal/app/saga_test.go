@@ -77,11 +77,7 @@ func (f fakeCart) PlaceOrder(context.Context, string, string, string) error { re
 func (f fakeCart) ReleaseOrder(context.Context, string) error               { return f.c.do("release order") }
 func (f fakeCart) AbortOrder(context.Context, string) error                 { return f.c.do("abort checkout") }
 
-type fakePayments struct {
-	c       *calls
-	mu      sync.Mutex
-	refunds int
-}
+type fakePayments struct{ c *calls }
 
 func (f *fakePayments) CreateIntent(_ context.Context, orderID, _, gateway string, _ int64, _ string) (paymentsapi.Intent, error) {
 	if err := f.c.do("create intent"); err != nil {
@@ -94,9 +90,6 @@ func (f *fakePayments) Refund(_ context.Context, _ string, amount int64, _, _ st
 	if err := f.c.do("refund"); err != nil {
 		return paymentsapi.Refund{}, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refunds++
 	return paymentsapi.Refund{ID: uuid.NewString(), Amount: amount}, nil
 }
 func (f *fakePayments) Gateways(context.Context) ([]paymentsapi.Gateway, error) { return nil, nil }
