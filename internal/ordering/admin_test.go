@@ -51,14 +51,20 @@ func (c *console) problem(r servertest.Response, status int, code string) {
 	}
 }
 
+// eventually waits until ok holds, checking it on every tick of a short
+// ticker, and fails the test when the deadline passes first.
 func (c *console) eventually(what string, ok func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.NewTimer(20 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for !ok() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline.C:
 			c.t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -117,16 +123,11 @@ func TestAdminConsole(t *testing.T) {
 
 	// The summary.
 	var sum map[string]any
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	c.eventually("the scarce product committed", func() bool {
 		sum = c.want(e.Do("GET", "/api/v1/admin/summary", nil, c.admin), 200).JSON()
 		low := sum["low_stock"].([]any)
-		if len(low) == 1 && low[0].(map[string]any)["available"].(float64) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the scarce product is not committed: %v", sum)
-		}
-	}
+		return len(low) == 1 && low[0].(map[string]any)["available"].(float64) == 2
+	})
 	today := sum["today"].(map[string]any)
 	byStatus := today["orders_by_status"].(map[string]any)
 	if today["orders"].(float64) != 3 || byStatus["pending_payment"].(float64) != 2 || byStatus["paid"].(float64)+byStatus["fulfilling"].(float64) != 1 ||

@@ -7,17 +7,20 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
+	"github.com/opencommerce/commerce/internal/ordering/internal/adapters"
 	"github.com/opencommerce/commerce/internal/ordering/internal/app"
 	"github.com/opencommerce/commerce/internal/ordering/internal/ports"
 	"github.com/opencommerce/commerce/internal/ordering/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
@@ -42,27 +45,33 @@ type Deps struct {
 	// Audit records the administrators' GraphQL mutations (refundOrder),
 	// as the REST router records the admin routes (nil: not recorded).
 	Audit httpx.Auditor
+	// Clock decides expiry, reminders and due deadlines (nil: the system
+	// clock); tests move a fake one instead of sleeping.
+	Clock clock.Clock
 }
 
 // Module is the assembled ordering context.
 type Module struct {
-	svc   *app.Service
-	http  *ports.HTTP
-	log   *slog.Logger
-	idem  *idempotency.Store
-	audit httpx.Auditor
+	svc    *app.Service
+	orders *adapters.Orders
+	http   *ports.HTTP
+	log    *slog.Logger
+	idem   *idempotency.Store
+	audit  httpx.Auditor
 }
 
 // New assembles the module.
 func New(d Deps) *Module {
 	log := d.Log.With("context", "ordering")
-	svc := app.New(d.DB, d.Outbox, d.Catalog, d.Cart, d.Payments, app.Config{PaymentTimeout: d.PaymentTimeout, Reminders: d.Reminders}, log)
+	orders := adapters.NewOrders(d.DB, d.Outbox)
+	svc := app.New(app.Deps{Orders: orders, Reads: adapters.NewReads(d.DB), Catalog: d.Catalog, Cart: d.Cart, Payments: d.Payments,
+		Config: app.Config{PaymentTimeout: d.PaymentTimeout, Reminders: d.Reminders}, Log: log, Clock: d.Clock})
 	if d.Meter != nil {
 		if err := svc.Instrument(d.Meter); err != nil {
 			log.Warn("ordering metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency, audit: d.Audit}
+	return &Module{svc: svc, orders: orders, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency, audit: d.Audit}
 }
 
 // PlaceOrder runs the place-order saga for the caller (HTTP calls it; so
@@ -81,14 +90,20 @@ func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 // Topics are the event topics ordering publishes.
 func (m *Module) Topics() []string { return orderingapi.Topics }
 
-// Consumers are ordering's event subscriptions.
+// Consumers are ordering's event subscriptions: each handler gets the
+// order repository bound to the inbox transaction, so its effect commits
+// with the inbox row (exactly once).
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "ordering.payments", Inbox: "ordering.inbox",
 		Topics: []string{paymentsapi.EventPaymentSucceeded, paymentsapi.EventPaymentFailed, paymentsapi.EventRefundSucceeded,
 			paymentsapi.EventPaymentAmountMismatch},
-		Handle: m.svc.HandlePaymentEvent}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
+		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+			return m.svc.HandlePaymentEvent(ctx, m.orders.WithTx(tx), e)
+		}}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
 		Topics: []string{fulfillmentapi.EventFulfillmentCreated, fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered},
-		Handle: m.svc.HandleFulfillmentEvent}}
+		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+			return m.svc.HandleFulfillmentEvent(ctx, m.orders.WithTx(tx), e)
+		}}}
 }
 
 // Run fires deadlines (every 250 ms), refunds late payments and recovers

@@ -14,7 +14,6 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
-	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
 // Statuses are the order statuses clients see (placing and failed are
@@ -64,36 +63,8 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, *string, err
 	if len(bad) > 0 {
 		return nil, nil, errs.Validation(bad...)
 	}
-	q := "SELECT " + orderCols + " FROM ordering.orders WHERE status NOT IN ('failed', 'placing')"
-	var args []any
-	if f.UserID != "" {
-		q += " AND user_id = ?"
-		args = append(args, f.UserID)
-	}
-	if f.Status != "" {
-		q += " AND status = ?"
-		args = append(args, f.Status)
-	}
-	if f.From != nil {
-		q += " AND created_at >= ?"
-		args = append(args, *f.From)
-	}
-	if f.To != nil {
-		q += " AND created_at < ?"
-		args = append(args, *f.To)
-	}
-	if lo != "" {
-		q += " AND id BETWEEN ? AND ?"
-		args = append(args, lo, hi)
-	}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit+1)
-	var rows []Order
-	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+	rows, err := s.reads.List(ctx, ListQuery{UserID: f.UserID, Status: f.Status, From: f.From, To: f.To, IDLow: lo, IDHigh: hi, Before: after, Limit: f.Limit})
+	if err != nil {
 		return nil, nil, fmt.Errorf("list orders: %w", err)
 	}
 	rows, next := cursor.Page(rows, f.Limit, func(o Order) string { return o.ID })
@@ -118,13 +89,6 @@ func idRange(prefix string) (string, string, bool) {
 	format := func(h string) string { return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:] }
 	pad := 32 - len(hex)
 	return format(hex + strings.Repeat("0", pad)), format(hex + strings.Repeat("f", pad)), true
-}
-
-// AdminCancel cancels any order awaiting payment, with the same effects as
-// the customer's cancel (stock and promo use released, intent canceled);
-// the timeline names the admin.
-func (s *Service) AdminCancel(ctx context.Context, adminID, orderID string) (*Order, error) {
-	return s.cancel(ctx, orderID, "", map[string]any{"by": "admin", "admin_id": adminID}, "canceled by the shop")
 }
 
 // Money is an amount in minor units of one currency.
@@ -169,7 +133,7 @@ const SummaryItems = 20
 // review from payments through their APIs (network calls, run side by
 // side and outside any transaction).
 func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
-	now := time.Now().UTC()
+	now := s.clock.Now().UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	week := today.AddDate(0, 0, -6)
 	out := &Summary{GeneratedAt: now.Truncate(time.Millisecond),
@@ -200,13 +164,8 @@ func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
 	// ordering's own figures: one aggregate query each, on one connection
 	// at a time, while the remote calls run.
 	figures := []func() error{func() error {
-		var rows []struct {
-			Status string `bun:"status"`
-			Today  int    `bun:"today"`
-			Week   int    `bun:"week"`
-		}
-		if err := s.db.NewRaw(`SELECT status, count(*) FILTER (WHERE created_at >= ?) AS today, count(*) AS week
-			FROM ordering.orders WHERE created_at >= ? AND status NOT IN ('placing', 'failed') GROUP BY status`, today, week).Scan(gctx, &rows); err != nil {
+		rows, err := s.reads.OrdersByStatus(gctx, today, week)
+		if err != nil {
 			return fmt.Errorf("orders by status: %w", err)
 		}
 		for _, r := range rows {
@@ -216,16 +175,8 @@ func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
 		}
 		return nil
 	}, func() error {
-		var rows []struct {
-			Currency  string `bun:"currency"`
-			PaidToday int    `bun:"paid_today"`
-			Today     int64  `bun:"today"`
-			Week      int64  `bun:"week"`
-		}
-		if err := s.db.NewRaw(`SELECT currency, count(*) FILTER (WHERE paid_at >= ?) AS paid_today,
-				coalesce(sum(total - refunded_amount) FILTER (WHERE paid_at >= ?), 0)::bigint AS today,
-				sum(total - refunded_amount)::bigint AS week
-			FROM ordering.orders WHERE paid_at >= ? GROUP BY currency ORDER BY currency`, today, today, week).Scan(gctx, &rows); err != nil {
+		rows, err := s.reads.Revenue(gctx, today, week)
+		if err != nil {
 			return fmt.Errorf("revenue: %w", err)
 		}
 		for _, r := range rows {
@@ -237,13 +188,11 @@ func (s *Service) Summary(ctx context.Context, lowStock int) (*Summary, error) {
 		return nil
 	}, func() error {
 		// A letter counts until a retry delivered it, as the gauge does.
-		pending, err := events.PendingDeadLetters(ctx, s.db)
+		n, err := s.reads.DeadLetters(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("dead letters: %w", err)
 		}
-		for _, n := range pending {
-			out.DeadLetters += int(n)
-		}
+		out.DeadLetters = n
 		return nil
 	}}
 	for _, fig := range figures {

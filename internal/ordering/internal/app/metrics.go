@@ -42,9 +42,7 @@ func (s *Service) Instrument(m metric.Meter) error {
 		return err
 	}
 	sample := meter.NewSampler(func(ctx context.Context) (int64, error) {
-		var n int64
-		err := s.db.NewRaw("SELECT count(*) FROM ordering.deadlines WHERE fired_at IS NULL AND due_at <= now()").Scan(ctx, &n)
-		return n, err
+		return s.reads.DeadlinesDue(ctx, s.clock.Now())
 	})
 	_, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		if n, err := sample.Get(ctx); err == nil {
