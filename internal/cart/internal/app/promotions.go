@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
@@ -31,7 +31,7 @@ type PromotionInput struct {
 var ErrCodeTaken = errs.New(errs.Conflict, "promo_code_taken", "a promotion with this code exists")
 
 // CreatePromotion stores a promotion after checking its rules.
-func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (adapters.PromotionRow, error) {
+func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (PromotionRow, error) {
 	code := strings.ToUpper(strings.TrimSpace(in.Code))
 	var f []errs.FieldError
 	for _, r := range code {
@@ -51,42 +51,45 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (adapt
 		f = append(f, errs.Field("ends_at", "must be after starts_at"))
 	}
 	if len(f) > 0 {
-		return adapters.PromotionRow{}, errs.Validation(f...)
+		return PromotionRow{}, errs.Validation(f...)
 	}
-	p := adapters.PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: code, Kind: in.Kind, Value: in.Value, MinSubtotal: in.MinSubtotal,
+	p := PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: code, Kind: in.Kind, Value: in.Value, MinSubtotal: in.MinSubtotal,
 		MaxUses: in.MaxUses, OncePerCustomer: in.OncePerCustomer == nil || *in.OncePerCustomer, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
 		Active: in.Active == nil || *in.Active}
 	if cur != "" {
 		p.Currency = &cur
 	}
-	if err := s.store.InsertPromotion(ctx, s.db, &p); errors.Is(err, adapters.ErrDuplicate) {
-		return adapters.PromotionRow{}, ErrCodeTaken
+	if err := s.store.InsertPromotion(ctx, &p); errors.Is(err, ErrDuplicate) {
+		return PromotionRow{}, ErrCodeTaken
 	} else if err != nil {
-		return adapters.PromotionRow{}, err
+		return PromotionRow{}, fmt.Errorf("create promotion: %w", err)
 	}
 	return p, nil
 }
 
 // Promotions lists promotions for admins.
-func (s *Service) Promotions(ctx context.Context) ([]adapters.PromotionRow, error) {
-	out, err := s.store.Promotions(ctx, s.db)
+func (s *Service) Promotions(ctx context.Context) ([]PromotionRow, error) {
+	out, err := s.store.Promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if out == nil {
-		out = []adapters.PromotionRow{}
+		out = []PromotionRow{}
 	}
 	return out, err
 }
 
 // SetPromotionActive switches a promotion on or off.
-func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool) (adapters.PromotionRow, error) {
+func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool) (PromotionRow, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return adapters.PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
+		return PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
 	}
-	p, err := s.store.SetPromotionActive(ctx, s.db, id, active)
-	if errors.Is(err, adapters.ErrNotFound) {
-		return adapters.PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
+	p, err := s.store.SetPromotionActive(ctx, id, active)
+	if errors.Is(err, ErrNotFound) {
+		return PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
 	}
 	if err != nil {
-		return adapters.PromotionRow{}, err
+		return PromotionRow{}, fmt.Errorf("set promotion active: %w", err)
 	}
 	return *p, nil
 }
