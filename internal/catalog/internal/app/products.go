@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/currency"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
@@ -44,7 +45,13 @@ func (in ProductInput) draft() (domain.Draft, error) {
 	if in.Price != nil {
 		d.Price = *in.Price
 	}
-	return d, d.Normalize()
+	return d, d.Normalize(isoCurrency)
+}
+
+// isoCurrency reports an ISO 4217 code in its canonical (upper-case) form.
+func isoCurrency(code string) bool {
+	u, err := currency.ParseISO(code)
+	return err == nil && u.String() == code
 }
 
 func rowFromDraft(id string, d domain.Draft) *ProductRecord {
