@@ -116,6 +116,14 @@ func (s *Service) render(ctx context.Context, r Repos, c *CartRecord) (Cart, err
 		return Cart{}, fmt.Errorf("price cart %s: %w", c.ID, err)
 	}
 	cur := deref(c.Currency)
+	if cur == "" { // a cart stored without its currency: its products' one
+		for _, it := range items {
+			if p, ok := products[it.ProductID]; ok {
+				cur = p.Currency
+				break
+			}
+		}
+	}
 	subtotal := money.Zero(cur)
 	out := Cart{ID: c.ID, Items: make([]Line, 0, len(items)), PromoCode: c.PromoCode, Currency: c.Currency}
 	for _, it := range items {
