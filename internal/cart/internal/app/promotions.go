@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,31 +31,15 @@ var ErrCodeTaken = errs.New(errs.Conflict, "promo_code_taken", "a promotion with
 
 // CreatePromotion stores a promotion after checking its rules.
 func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (PromotionRow, error) {
-	code := strings.ToUpper(strings.TrimSpace(in.Code))
-	var f []errs.FieldError
-	for _, r := range code {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			f = append(f, errs.Field("code", "may contain only letters, digits, '-' and '_'"))
-			break
-		}
+	d, err := domain.NewPromotion(in.Code, in.Kind, in.Value, in.Currency, in.MinSubtotal, in.MaxUses,
+		in.OncePerCustomer == nil || *in.OncePerCustomer, in.StartsAt, in.EndsAt, in.Active == nil || *in.Active)
+	if err != nil {
+		return PromotionRow{}, err
 	}
-	if in.Kind == domain.KindPercent && in.Value > 100 {
-		f = append(f, errs.Field("value", "a percentage must be 1 to 100"))
-	}
-	cur := strings.ToUpper(strings.TrimSpace(in.Currency))
-	if in.Kind == domain.KindFixed && len(cur) != 3 {
-		f = append(f, errs.Field("currency", "is required for fixed discounts (ISO 4217)"))
-	}
-	if in.StartsAt != nil && in.EndsAt != nil && !in.StartsAt.Before(*in.EndsAt) {
-		f = append(f, errs.Field("ends_at", "must be after starts_at"))
-	}
-	if len(f) > 0 {
-		return PromotionRow{}, errs.Validation(f...)
-	}
-	p := PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: code, Kind: in.Kind, Value: in.Value, MinSubtotal: in.MinSubtotal,
-		MaxUses: in.MaxUses, OncePerCustomer: in.OncePerCustomer == nil || *in.OncePerCustomer, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
-		Active: in.Active == nil || *in.Active}
-	if cur != "" {
+	p := PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: d.Code, Kind: d.Kind, Value: d.Value, MinSubtotal: d.MinSubtotal,
+		MaxUses: d.MaxUses, OncePerCustomer: d.OncePerCustomer, StartsAt: d.StartsAt, EndsAt: d.EndsAt, Active: d.Active}
+	if d.Currency != "" {
+		cur := d.Currency
 		p.Currency = &cur
 	}
 	if err := s.store.InsertPromotion(ctx, &p); errors.Is(err, ErrDuplicate) {

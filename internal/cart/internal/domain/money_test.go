@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/money"
 )
 
@@ -105,5 +106,22 @@ func TestCheck(t *testing.T) {
 		if err := p.Check(now, usd(c.subtotal), c.used); !errors.Is(err, c.want) && !(err == nil && c.want == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+}
+
+func TestNewPromotionValidatesEveryField(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	p, err := NewPromotion(" winter-10 ", KindFixed, 500, " usd", 0, nil, true, &start, nil, true)
+	if err != nil || p.Code != "WINTER-10" || p.Currency != "USD" || p.Uses != 0 || !p.Active {
+		t.Fatalf("valid: %+v %v", p, err)
+	}
+	_, err = NewPromotion("bad code!", KindPercent, 150, "", 0, nil, true, &start, &start, true)
+	e, ok := errs.As(err)
+	if !ok || len(e.Fields) != 3 {
+		t.Fatalf("want code, value and ends_at refused: %v", err)
+	}
+	if _, err := NewPromotion("FIXED", KindFixed, 500, "", 0, nil, true, nil, nil, true); err == nil {
+		t.Fatal("fixed without a currency")
 	}
 }
