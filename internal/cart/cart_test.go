@@ -24,6 +24,24 @@ func login(t *testing.T, e *servertest.Env, email string) (token, userID string)
 	return l.Str("access_token"), r.Str("id")
 }
 
+// eventually reports whether cond holds within timeout, asking again on
+// every tick: the consumer applies events asynchronously, and the test
+// waits for their effect, not for a guessed duration.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // An order placed (ordering's event, through the inbox) empties the
 // session's products from the cart; promo uses count at placement and
 // refuse the code afterwards with promo_exhausted / promo_already_used.
@@ -55,16 +73,12 @@ func TestOrderEventsDriveCartAndPromoUses(t *testing.T) {
 	if err := e.DB.InTx(context.Background(), func(ctx context.Context, tx bun.Tx) error { return out.Publish(ctx, tx, ev, ev) }); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c := e.Do("GET", "/api/v1/cart", nil, ann)
-		if len(c.JSON()["items"].([]any)) == 0 && c.JSON()["promo_code"] == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cart not emptied by order_placed: %s", c.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var last servertest.Response
+	if !eventually(10*time.Second, func() bool {
+		last = e.Do("GET", "/api/v1/cart", nil, ann)
+		return len(last.JSON()["items"].([]any)) == 0 && last.JSON()["promo_code"] == nil
+	}) {
+		t.Fatalf("cart not emptied by order_placed: %s", last.Body)
 	}
 	// ONE is used up (max_uses 1): Bob is refused.
 	e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, bob)
@@ -76,15 +90,11 @@ func TestOrderEventsDriveCartAndPromoUses(t *testing.T) {
 	if err := e.DB.InTx(context.Background(), func(ctx context.Context, tx bun.Tx) error { return out.Publish(ctx, tx, exp) }); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		r := e.Do("POST", "/api/v1/cart/promo", map[string]any{"code": "ONE"}, bob)
-		if r.Status == 200 {
-			break
-		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			t.Fatalf("use not released: %d %s", r.Status, r.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !eventually(10*time.Second, func() bool {
+		last = e.Do("POST", "/api/v1/cart/promo", map[string]any{"code": "ONE"}, bob)
+		return last.Status == 200
+	}) {
+		t.Fatalf("use not released: %d %s", last.Status, last.Body)
 	}
 	// Once per customer.
 	e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, ann)

@@ -3,15 +3,17 @@
 package cart
 
 import (
-	"google.golang.org/grpc"
-
 	"context"
-	cartv1 "github.com/opencommerce/commerce/api/proto/cart/v1"
 	"log/slog"
 	"time"
 
+	"github.com/uptrace/bun"
+	"google.golang.org/grpc"
+
+	cartv1 "github.com/opencommerce/commerce/api/proto/cart/v1"
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
+	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/app"
 	"github.com/opencommerce/commerce/internal/cart/internal/ports"
 	"github.com/opencommerce/commerce/internal/cart/internal/ports/graph"
@@ -19,6 +21,7 @@ import (
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
@@ -36,20 +39,26 @@ type Deps struct {
 	Payments   paymentsapi.Payments
 	SessionTTL time.Duration
 	Log        *slog.Logger
+	// Clock decides checkout session expiry and promotion windows; tests
+	// inject a fake one to move past a deadline without waiting (nil: the
+	// system clock).
+	Clock clock.Clock
 }
 
 // Module is the assembled cart context.
 type Module struct {
-	svc  *app.Service
-	http *ports.HTTP
-	log  *slog.Logger
+	svc   *app.Service
+	store *adapters.Store
+	http  *ports.HTTP
+	log   *slog.Logger
 }
 
-// New assembles the module.
+// New assembles the module: the PostgreSQL store behind the use cases.
 func New(d Deps) *Module {
 	log := d.Log.With("context", "cart")
-	svc := app.New(d.DB, d.Catalog, d.Auth, d.Fulfillment, d.Payments, d.SessionTTL, log)
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log}
+	store := adapters.NewStore(d.DB)
+	svc := app.New(store, d.Catalog, d.Auth, d.Fulfillment, d.Payments, d.SessionTTL, d.Clock, log)
+	return &Module{svc: svc, store: store, http: ports.NewHTTP(svc), log: log}
 }
 
 // API is the in-process implementation of cartapi.Cart.
@@ -63,13 +72,18 @@ func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
 // Routes mounts the HTTP routes on /api/v1.
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 
-// Consumers are cart's event subscriptions.
+// Consumers are cart's event subscriptions. Each delivery's effect goes
+// through the store bound to the inbox transaction, so it commits with
+// the inbox row (exactly once) and the app layer never sees the
+// transaction.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{
 		Name:   "cart.orders",
 		Inbox:  "cart.inbox",
 		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled},
-		Handle: m.svc.HandleOrderEvent,
+		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+			return m.svc.HandleOrderEvent(ctx, m.store.WithTx(tx), e)
+		},
 	}}
 }
 

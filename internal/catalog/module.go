@@ -4,22 +4,23 @@
 package catalog
 
 import (
-	"google.golang.org/grpc"
-
 	"context"
-	catalogv1 "github.com/opencommerce/commerce/api/proto/catalog/v1"
 	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc"
 
+	catalogv1 "github.com/opencommerce/commerce/api/proto/catalog/v1"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 	"github.com/opencommerce/commerce/internal/catalog/internal/ports"
 	"github.com/opencommerce/commerce/internal/catalog/internal/ports/graph"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
@@ -40,11 +41,15 @@ type Deps struct {
 	// Audit records the administrators' GraphQL mutations, as the REST
 	// router records the admin routes (nil: not recorded).
 	Audit httpx.Auditor
+	// Clock decides when reservations have expired; tests inject a fake
+	// one to move past an expiry without waiting (nil: the system clock).
+	Clock clock.Clock
 }
 
 // Module is the assembled catalog context.
 type Module struct {
 	svc   *app.Service
+	store *adapters.Store
 	http  *ports.HTTP
 	log   *slog.Logger
 	audit httpx.Auditor
@@ -56,13 +61,14 @@ func New(d Deps) *Module {
 		d.CacheTTL = 10 * time.Minute
 	}
 	log := d.Log.With("context", "catalog")
-	svc := app.New(d.DB, adapters.NewCache(d.Redis, d.CacheTTL), d.Outbox, log)
+	store := adapters.NewStore(d.DB, d.Outbox)
+	svc := app.New(store, adapters.NewCache(d.Redis, d.CacheTTL), d.Clock, log)
 	if d.Meter != nil {
 		if err := svc.Instrument(d.Meter); err != nil {
 			log.Warn("catalog metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, http: ports.NewHTTP(svc), log: log, audit: d.Audit}
+	return &Module{svc: svc, store: store, http: ports.NewHTTP(svc), log: log, audit: d.Audit}
 }
 
 // API is the in-process implementation of catalogapi.Catalog.
@@ -77,10 +83,16 @@ func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
 func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
 
 // Consumers are catalog's event subscriptions: orders settle reservations.
+// Each delivery's effect (and the stock events it publishes) goes through
+// the store bound to the inbox transaction, so it commits with the inbox
+// row (exactly once) and the app layer never sees the transaction.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "catalog.orders", Inbox: "catalog.inbox",
 		Topics: []string{orderingapi.EventOrderPaid, orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled},
-		Handle: m.svc.HandleOrderEvent, After: m.svc.AfterOrderEvent}}
+		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+			return m.svc.HandleOrderEvent(ctx, m.store.WithTx(tx), e)
+		},
+		After: m.svc.AfterOrderEvent}}
 }
 
 // Topics are the event topics catalog publishes.

@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -13,11 +13,14 @@ import (
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
+	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
+	. "github.com/opencommerce/commerce/internal/cart/internal/app"
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/address"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 )
@@ -78,12 +81,48 @@ func (f fakePayments) Gateways(context.Context) ([]paymentsapi.Gateway, error) {
 	return out, nil
 }
 
-func newCart(t *testing.T, ttl time.Duration) (*Service, string) {
-	db := pgtest.New(t)
+// cartEnv is a service on a fresh database with fake neighbours and a
+// fake clock.
+type cartEnv struct {
+	store *adapters.Store
+	cat   fakeCatalog
+	clock *clock.Fake
+	pid   string
+}
+
+func (e cartEnv) service(ttl time.Duration, gateways ...string) *Service {
+	if len(gateways) == 0 {
+		gateways = []string{"stripe", "test"}
+	}
+	return New(e.store, e.cat, fakeAuth{}, fakeShipping{}, fakePayments{names: gateways}, ttl, e.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func newEnv(t *testing.T) cartEnv {
 	pid := uuid.Must(uuid.NewV7()).String()
 	cat := fakeCatalog{products: map[string]catalogapi.Product{pid: {ID: pid, Name: "Mug", Price: 1250, Currency: "USD", Status: "active",
 		WeightGrams: 300, Stock: catalogapi.Stock{OnHand: 1000, Available: 1000}}}}
-	return New(db, cat, fakeAuth{}, fakeShipping{}, fakePayments{names: []string{"stripe", "test"}}, ttl, slog.New(slog.NewTextHandler(io.Discard, nil))), pid
+	return cartEnv{store: adapters.NewStore(pgtest.New(t)), cat: cat, clock: clock.NewFake(time.Now()), pid: pid}
+}
+
+func newCart(t *testing.T, ttl time.Duration) (*Service, string) {
+	e := newEnv(t)
+	return e.service(ttl), e.pid
+}
+
+// promotion finds a promotion by code through the admin list.
+func promotion(t *testing.T, s *Service, code string) PromotionRow {
+	t.Helper()
+	ps, err := s.Promotions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Code == code {
+			return p
+		}
+	}
+	t.Fatalf("no promotion %s", code)
+	return PromotionRow{}
 }
 
 var addr = &address.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
@@ -135,7 +174,7 @@ func TestPromoMaxUsesHoldsUnderConcurrentOrders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p, _ := s.store.PromotionByCode(ctx, s.db, "TEN")
+	p := promotion(t, s, "TEN")
 	if placed != 10 || exhausted != 40 || p.Uses != 10 {
 		t.Fatalf("placed %d, exhausted %d, uses %d", placed, exhausted, p.Uses)
 	}
@@ -181,7 +220,7 @@ func TestSessionLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p, _ := s.store.PromotionByCode(ctx, s.db, "ONCE"); p.Uses != 0 {
+	if p := promotion(t, s, "ONCE"); p.Uses != 0 {
 		t.Fatalf("uses after release: %d", p.Uses)
 	}
 	if _, err := s.ApplyPromo(ctx, u, "ONCE"); err != nil {
@@ -190,7 +229,8 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestExpiredSessionIsRefused(t *testing.T) {
-	s, pid := newCart(t, time.Hour)
+	e := newEnv(t)
+	s, pid := e.service(time.Hour), e.pid
 	ctx := context.Background()
 	u := uuid.Must(uuid.NewV7()).String()
 	if _, err := s.AddItem(ctx, u, pid, 1); err != nil {
@@ -200,7 +240,7 @@ func TestExpiredSessionIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	e.clock.Advance(2 * time.Hour)
 	if err := s.PlaceOrder(ctx, sess.ID, uuid.Must(uuid.NewV7()).String(), u); !errors.Is(err, cartapi.ErrSessionExpired) {
 		t.Fatalf("expired session: %v", err)
 	}
@@ -212,19 +252,125 @@ func TestExpiredSessionIsRefused(t *testing.T) {
 // A gateway the shop does not accept is refused at checkout (422
 // gateway_unavailable), not when the order is placed.
 func TestCheckoutRefusesUnconfiguredGateway(t *testing.T) {
-	s, pid := newCart(t, time.Minute)
-	s.payments = fakePayments{names: []string{"test"}}
+	e := newEnv(t)
+	s, pid := e.service(time.Minute, "test"), e.pid
 	ctx := context.Background()
 	u := uuid.Must(uuid.NewV7()).String()
 	if _, err := s.AddItem(ctx, u, pid, 1); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "stripe"})
-	e, ok := errs.As(err)
-	if !ok || e.Code != "gateway_unavailable" || e.Kind != errs.Invalid {
+	pe, ok := errs.As(err)
+	if !ok || pe.Code != "gateway_unavailable" || pe.Kind != errs.Invalid {
 		t.Fatalf("stripe without a key: %v", err)
 	}
 	if _, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "test"}); err != nil {
 		t.Fatalf("test gateway: %v", err)
+	}
+}
+
+// The sweeper expires by the service's clock: nothing before the TTL has
+// passed on it, the session once it has (whatever the database's now()).
+func TestExpireSessionsFollowsTheClock(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(30 * time.Minute)
+	ctx := context.Background()
+	u := uuid.Must(uuid.NewV7()).String()
+	if _, err := s.AddItem(ctx, u, e.pid, 1); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sess.ExpiresAt.Equal(e.clock.Now().Add(30 * time.Minute).UTC().Truncate(time.Millisecond)) {
+		t.Fatalf("expires_at %v, clock %v", sess.ExpiresAt, e.clock.Now())
+	}
+	e.clock.Advance(29 * time.Minute)
+	if n, err := s.ExpireSessions(ctx); err != nil || n != 0 {
+		t.Fatalf("before expiry: %d %v", n, err)
+	}
+	if got, _ := s.OwnSession(ctx, u, sess.ID); got.Status != cartapi.SessionPending {
+		t.Fatalf("before expiry: %s", got.Status)
+	}
+	e.clock.Advance(time.Minute)
+	if got, _ := s.OwnSession(ctx, u, sess.ID); got.Status != cartapi.SessionExpired {
+		t.Fatalf("at expiry, before the sweep: %s", got.Status)
+	}
+	if _, err := s.CancelSession(ctx, u, sess.ID); !errors.Is(err, cartapi.ErrSessionExpired) {
+		t.Fatalf("cancel an expired session: %v", err)
+	}
+	if n, err := s.ExpireSessions(ctx); err != nil || n != 1 {
+		t.Fatalf("at expiry: %d %v", n, err)
+	}
+	if err := s.PlaceOrder(ctx, sess.ID, uuid.Must(uuid.NewV7()).String(), u); !errors.Is(err, cartapi.ErrSessionExpired) {
+		t.Fatalf("place on a swept session: %v", err)
+	}
+}
+
+// A promotion applies from starts_at (included) to ends_at (excluded) by
+// the service's clock: refused before, discounting within, and reported
+// (then refused at checkout) after.
+func TestPromotionWindowFollowsTheClock(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(time.Hour)
+	ctx := context.Background()
+	u := uuid.Must(uuid.NewV7()).String()
+	start := e.clock.Now().Add(time.Hour)
+	end := start.Add(time.Hour)
+	if _, err := s.CreatePromotion(ctx, PromotionInput{Code: "WINDOW", Kind: "percent", Value: 20, StartsAt: &start, EndsAt: &end}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddItem(ctx, u, e.pid, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyPromo(ctx, u, "WINDOW"); !errors.Is(err, domain.ErrPromoNotStarted) {
+		t.Fatalf("before the window: %v", err)
+	}
+	e.clock.Set(start)
+	c, err := s.ApplyPromo(ctx, u, "WINDOW")
+	if err != nil {
+		t.Fatalf("at the start: %v", err)
+	}
+	if c.Subtotal != 2500 || c.Discount != 500 || c.Total != 2000 || c.PromoError != nil {
+		t.Fatalf("within the window: %+v", c)
+	}
+	e.clock.Set(end)
+	c, err = s.View(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PromoError == nil || *c.PromoError != "promo_expired" || c.Discount != 0 || c.Total != 2500 {
+		t.Fatalf("at the end: %+v", c)
+	}
+	_, err = s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "test"})
+	if pe, ok := errs.As(err); !ok || pe.Code != "promo_expired" {
+		t.Fatalf("checkout with an expired code: %v", err)
+	}
+}
+
+// The session freezes money in the cart's currency: lines, discount,
+// shipping and total.
+func TestCheckoutFreezesMoney(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(time.Hour)
+	ctx := context.Background()
+	u := uuid.Must(uuid.NewV7()).String()
+	if _, err := s.CreatePromotion(ctx, PromotionInput{Code: "FIVE", Kind: "fixed", Value: 500, Currency: "usd"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddItem(ctx, u, e.pid, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyPromo(ctx, u, "FIVE"); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.Checkout(ctx, u, CheckoutInput{Address: addr, Courier: "standard", PaymentGateway: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Currency != "USD" || sess.Subtotal != 3750 || sess.Discount != 500 || sess.ShippingCost != 499 || sess.Total != 3749 ||
+		len(sess.Items) != 1 || sess.Items[0].LineTotal != 3750 || sess.PromoCode == nil || *sess.PromoCode != "FIVE" {
+		t.Fatalf("session: %+v", sess)
 	}
 }

@@ -1,5 +1,6 @@
 // Package app holds cart's use cases: the cart with live prices, promo
-// codes, and frozen checkout sessions.
+// codes, and frozen checkout sessions. It declares the Store it needs
+// (store.go); the adapters implement it, the module wires them in.
 package app
 
 import (
@@ -11,16 +12,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
-	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/errs"
-	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/platform/money"
 )
 
 // MaxQuantity is the largest quantity of one line.
@@ -28,21 +28,22 @@ const MaxQuantity = 99
 
 // Service implements cart's use cases and cartapi.Cart.
 type Service struct {
-	db          *pg.DB
-	store       adapters.Store
+	store       Store
 	catalog     catalogapi.Catalog
 	auth        authapi.Auth
 	fulfillment fulfillmentapi.Fulfillment
 	payments    paymentsapi.Payments
 	sessionTTL  time.Duration
 	log         *slog.Logger
-	now         func() time.Time
+	clock       clock.Clock
 }
 
-// New builds the service.
-func New(db *pg.DB, catalog catalogapi.Catalog, auth authapi.Auth, fulfillment fulfillmentapi.Fulfillment, payments paymentsapi.Payments,
-	sessionTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, catalog: catalog, auth: auth, fulfillment: fulfillment, payments: payments, sessionTTL: sessionTTL, log: log, now: time.Now}
+// New builds the service on store; clk decides session expiry and
+// promotion windows (nil: the system clock).
+func New(store Store, catalog catalogapi.Catalog, auth authapi.Auth, fulfillment fulfillmentapi.Fulfillment, payments paymentsapi.Payments,
+	sessionTTL time.Duration, clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{store: store, catalog: catalog, auth: auth, fulfillment: fulfillment, payments: payments, sessionTTL: sessionTTL, log: log,
+		clock: clock.Or(clk)}
 }
 
 // Errors of cart operations.
@@ -76,25 +77,35 @@ type Cart struct {
 	PromoCode  *string `json:"promo_code"`
 	PromoError *string `json:"promo_error"` // why an applied code gives no discount now
 	Currency   *string `json:"currency"`
-	promotion  *adapters.PromotionRow
+	promotion  *PromotionRow
+	totals     cartTotals
+}
+
+// cartTotals are the cart's amounts as money, kept beside the JSON's
+// minor units for checkout.
+type cartTotals struct {
+	subtotal, discount money.Money
 }
 
 // View returns the caller's cart with live prices and flags.
 func (s *Service) View(ctx context.Context, userID string) (Cart, error) {
-	c, err := s.store.Cart(ctx, s.db, userID)
+	c, err := s.store.Cart(ctx, userID)
 	if err != nil {
-		return Cart{}, err
+		return Cart{}, fmt.Errorf("view cart: %w", err)
 	}
 	if c == nil {
 		return Cart{Items: []Line{}}, nil
 	}
-	return s.render(ctx, s.db, c)
+	return s.render(ctx, s.store, c)
 }
 
-func (s *Service) render(ctx context.Context, db bun.IDB, c *adapters.CartRow) (Cart, error) {
-	items, err := s.store.Items(ctx, db, c.ID)
+// render prices the cart's lines with catalog's live data and applies its
+// promo code. Amounts are money in the cart's currency (the currency of
+// its first product).
+func (s *Service) render(ctx context.Context, r Repos, c *CartRecord) (Cart, error) {
+	items, err := r.Items(ctx, c.ID)
 	if err != nil {
-		return Cart{}, err
+		return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
 	}
 	ids := make([]string, len(items))
 	for i, it := range items {
@@ -102,8 +113,18 @@ func (s *Service) render(ctx context.Context, db bun.IDB, c *adapters.CartRow) (
 	}
 	products, err := s.catalog.Products(ctx, ids)
 	if err != nil {
-		return Cart{}, err
+		return Cart{}, fmt.Errorf("price cart %s: %w", c.ID, err)
 	}
+	cur := deref(c.Currency)
+	if cur == "" { // a cart stored without its currency: its products' one
+		for _, it := range items {
+			if p, ok := products[it.ProductID]; ok {
+				cur = p.Currency
+				break
+			}
+		}
+	}
+	subtotal := money.Zero(cur)
 	out := Cart{ID: c.ID, Items: make([]Line, 0, len(items)), PromoCode: c.PromoCode, Currency: c.Currency}
 	for _, it := range items {
 		l := Line{ProductID: it.ProductID, Quantity: it.Quantity, Flags: []string{}}
@@ -112,35 +133,59 @@ func (s *Service) render(ctx context.Context, db bun.IDB, c *adapters.CartRow) (
 			l.Flags = append(l.Flags, "unknown_product")
 		} else {
 			l.Name, l.UnitPrice, l.SKU, l.WeightGrams, l.Available = p.Name, p.Price, p.SKU, p.WeightGrams, p.Stock.Available
-			l.LineTotal = p.Price * int64(it.Quantity)
+			// The cart's lines are priced in the cart's currency (AddItem
+			// refuses another one).
+			unit, err := money.New(p.Price, cur)
+			if err != nil {
+				return Cart{}, fmt.Errorf("price line %s of cart %s: %w", it.ProductID, c.ID, err)
+			}
+			total, err := domain.LineTotal(unit, it.Quantity)
+			if err != nil {
+				return Cart{}, fmt.Errorf("price line %s of cart %s: %w", it.ProductID, c.ID, err)
+			}
+			if subtotal, err = subtotal.Add(total); err != nil {
+				return Cart{}, fmt.Errorf("subtotal of cart %s: %w", c.ID, err)
+			}
+			l.LineTotal = total.Amount()
 			if p.Status != catalogapi.StatusActive {
 				l.Flags = append(l.Flags, "archived")
 			} else if p.Stock.Available < it.Quantity {
 				l.Flags = append(l.Flags, "insufficient_stock")
 			}
 		}
-		out.Subtotal += l.LineTotal
 		out.Items = append(out.Items, l)
 	}
+	discount := money.Zero(cur)
 	if c.PromoCode != nil {
-		p, err := s.store.PromotionByCode(ctx, db, *c.PromoCode)
+		p, err := r.PromotionByCode(ctx, *c.PromoCode)
 		switch {
-		case errors.Is(err, adapters.ErrNotFound):
+		case errors.Is(err, ErrNotFound):
 			code := domain.ErrPromoNotFound.Code
 			out.PromoError = &code
 		case err != nil:
-			return Cart{}, err
+			return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
 		default:
-			if err := s.checkPromo(ctx, db, p, c.UserID, out.Subtotal, deref(c.Currency)); err != nil {
-				code := err.(*errs.Error).Code
+			if err := s.checkPromo(ctx, r, p, c.UserID, subtotal); err != nil {
+				refusal, ok := errs.As(err)
+				if !ok {
+					return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
+				}
+				code := refusal.Code
 				out.PromoError = &code
 			} else {
-				out.Discount = toDomain(p).Discount(out.Subtotal)
+				if discount, err = toDomain(p).Discount(subtotal); err != nil {
+					return Cart{}, fmt.Errorf("discount of cart %s: %w", c.ID, err)
+				}
 				out.promotion = p
 			}
 		}
 	}
-	out.Total = out.Subtotal - out.Discount
+	total, err := subtotal.Sub(discount)
+	if err != nil {
+		return Cart{}, fmt.Errorf("total of cart %s: %w", c.ID, err)
+	}
+	out.Subtotal, out.Discount, out.Total = subtotal.Amount(), discount.Amount(), total.Amount()
+	out.totals = cartTotals{subtotal: subtotal, discount: discount}
 	return out, nil
 }
 
@@ -151,38 +196,40 @@ func deref(s *string) string {
 	return *s
 }
 
-func toDomain(p *adapters.PromotionRow) domain.Promotion {
+func toDomain(p *PromotionRow) domain.Promotion {
 	return domain.Promotion{Code: p.Code, Kind: p.Kind, Value: p.Value, Currency: deref(p.Currency), MinSubtotal: p.MinSubtotal, MaxUses: p.MaxUses,
 		Uses: p.Uses, OncePerCustomer: p.OncePerCustomer, StartsAt: p.StartsAt, EndsAt: p.EndsAt, Active: p.Active}
 }
 
-func (s *Service) checkPromo(ctx context.Context, db bun.IDB, p *adapters.PromotionRow, userID string, subtotal int64, currency string) error {
+// checkPromo applies the promotion's rules at the clock's time; a refusal
+// is an *errs.Error with the promo's code, anything else a failure.
+func (s *Service) checkPromo(ctx context.Context, r Repos, p *PromotionRow, userID string, subtotal money.Money) error {
 	used := false
 	if p.OncePerCustomer {
 		var err error
-		if used, err = s.store.UsedBy(ctx, db, p.ID, userID); err != nil {
-			return err
+		if used, err = r.UsedBy(ctx, p.ID, userID); err != nil {
+			return fmt.Errorf("check promo %s: %w", p.Code, err)
 		}
 	}
-	return toDomain(p).Check(s.now(), subtotal, currency, used)
+	return toDomain(p).Check(s.clock.Now(), subtotal, used)
 }
 
 // mutate runs fn on the caller's locked cart, commits, and returns the new
 // view. Rendering (which asks catalog for live prices, possibly over the
 // network) happens after the commit: no transaction spans a remote call.
-func (s *Service) mutate(ctx context.Context, userID string, fn func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error) (Cart, error) {
-	var c *adapters.CartRow
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+func (s *Service) mutate(ctx context.Context, userID string, fn func(ctx context.Context, r Repos, c *CartRecord) error) (Cart, error) {
+	var c *CartRecord
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
 		var err error
-		if c, err = s.store.LockCart(ctx, tx, uuid.Must(uuid.NewV7()).String(), userID); err != nil {
+		if c, err = r.LockCart(ctx, uuid.Must(uuid.NewV7()).String(), userID); err != nil {
 			return err
 		}
-		return fn(ctx, tx, c)
+		return fn(ctx, r, c)
 	})
 	if err != nil {
 		return Cart{}, err
 	}
-	return s.render(ctx, s.db, c)
+	return s.render(ctx, s.store, c)
 }
 
 // AddItem adds quantity of a product, merging with an existing line.
@@ -200,8 +247,8 @@ func (s *Service) AddItem(ctx context.Context, userID, productID string, qty int
 	if p.Status != catalogapi.StatusActive {
 		return Cart{}, ErrProductUnavailable.WithDetail("this product is no longer sold")
 	}
-	return s.mutate(ctx, userID, func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
-		items, err := s.store.Items(ctx, tx, c.ID)
+	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
+		items, err := r.Items(ctx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -222,10 +269,10 @@ func (s *Service) AddItem(ctx context.Context, userID, productID string, qty int
 		}
 		cur := p.Currency
 		c.Currency = &cur
-		if err := s.store.UpdateCart(ctx, tx, c); err != nil {
+		if err := r.UpdateCart(ctx, c); err != nil {
 			return err
 		}
-		return s.store.SetItem(ctx, tx, c.ID, p.ID, total)
+		return r.SetItem(ctx, c.ID, p.ID, total)
 	})
 }
 
@@ -237,52 +284,54 @@ func (s *Service) SetQuantity(ctx context.Context, userID, productID string, qty
 	if qty == 0 {
 		return s.RemoveItem(ctx, userID, productID)
 	}
-	return s.mutate(ctx, userID, func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
-		if !s.inCart(ctx, tx, c.ID, productID) {
+	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
+		if in, err := s.inCart(ctx, r, c.ID, productID); err != nil {
+			return err
+		} else if !in {
 			return ErrNotInCart
 		}
-		return s.store.SetItem(ctx, tx, c.ID, productID, qty)
+		return r.SetItem(ctx, c.ID, productID, qty)
 	})
 }
 
 // RemoveItem deletes a line.
 func (s *Service) RemoveItem(ctx context.Context, userID, productID string) (Cart, error) {
-	return s.mutate(ctx, userID, func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
+	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
 		if _, err := uuid.Parse(productID); err != nil {
 			return ErrNotInCart
 		}
-		n, err := s.store.DeleteItems(ctx, tx, c.ID, []string{productID})
+		n, err := r.DeleteItems(ctx, c.ID, []string{productID})
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return ErrNotInCart
 		}
-		return s.resetIfEmpty(ctx, tx, c)
+		return s.resetIfEmpty(ctx, r, c)
 	})
 }
 
-func (s *Service) inCart(ctx context.Context, tx bun.Tx, cartID, productID string) bool {
-	items, err := s.store.Items(ctx, tx, cartID)
+func (s *Service) inCart(ctx context.Context, r Repos, cartID, productID string) (bool, error) {
+	items, err := r.Items(ctx, cartID)
 	if err != nil {
-		return false
+		return false, err
 	}
 	for _, it := range items {
 		if it.ProductID == productID {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // resetIfEmpty frees the currency of an empty cart.
-func (s *Service) resetIfEmpty(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
-	items, err := s.store.Items(ctx, tx, c.ID)
+func (s *Service) resetIfEmpty(ctx context.Context, r Repos, c *CartRecord) error {
+	items, err := r.Items(ctx, c.ID)
 	if err != nil || len(items) > 0 {
 		return err
 	}
 	c.Currency = nil
-	return s.store.UpdateCart(ctx, tx, c)
+	return r.UpdateCart(ctx, c)
 }
 
 // ApplyPromo validates a code against the cart and keeps it; a refusal
@@ -292,12 +341,12 @@ func (s *Service) ApplyPromo(ctx context.Context, userID, code string) (Cart, er
 	if code == "" || len(code) > 64 {
 		return Cart{}, domain.ErrPromoNotFound
 	}
-	p, err := s.store.PromotionByCode(ctx, s.db, code)
-	if errors.Is(err, adapters.ErrNotFound) {
+	p, err := s.store.PromotionByCode(ctx, code)
+	if errors.Is(err, ErrNotFound) {
 		return Cart{}, domain.ErrPromoNotFound
 	}
 	if err != nil {
-		return Cart{}, err
+		return Cart{}, fmt.Errorf("apply promo: %w", err)
 	}
 	view, err := s.View(ctx, userID)
 	if err != nil {
@@ -306,19 +355,19 @@ func (s *Service) ApplyPromo(ctx context.Context, userID, code string) (Cart, er
 	if len(view.Items) == 0 {
 		return Cart{}, errs.New(errs.Invalid, "cart_empty", "add products before applying a promo code")
 	}
-	if err := s.checkPromo(ctx, s.db, p, userID, view.Subtotal, deref(view.Currency)); err != nil {
+	if err := s.checkPromo(ctx, s.store, p, userID, view.totals.subtotal); err != nil {
 		return Cart{}, err
 	}
-	return s.mutate(ctx, userID, func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
+	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
 		c.PromoCode = &p.Code
-		return s.store.UpdateCart(ctx, tx, c)
+		return r.UpdateCart(ctx, c)
 	})
 }
 
 // RemovePromo drops the cart's promo code.
 func (s *Service) RemovePromo(ctx context.Context, userID string) (Cart, error) {
-	return s.mutate(ctx, userID, func(ctx context.Context, tx bun.Tx, c *adapters.CartRow) error {
+	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
 		c.PromoCode = nil
-		return s.store.UpdateCart(ctx, tx, c)
+		return r.UpdateCart(ctx, c)
 	})
 }

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
-	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
@@ -20,6 +17,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/address"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/money"
 )
 
 // CheckoutInput is the body of POST /checkout: address_id or address.
@@ -96,18 +94,32 @@ func (s *Service) Checkout(ctx context.Context, userID string, in CheckoutInput)
 	if err != nil {
 		return cartapi.Session{}, err
 	}
-	t := domain.ComputeTotals(view.Subtotal, view.Discount, quote.Cost)
-	itemsJSON, _ := json.Marshal(items)
-	addrJSON, _ := json.Marshal(addr)
-	row := &adapters.SessionRow{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, Status: cartapi.SessionPending, Items: itemsJSON,
-		Subtotal: t.Subtotal, Discount: t.Discount, ShippingCost: t.Shipping, Total: t.Total, Currency: deref(view.Currency),
-		Address: addrJSON, Courier: in.Courier, PaymentGateway: in.PaymentGateway, ETADays: quote.ETADays,
-		ExpiresAt: s.now().Add(s.sessionTTL).UTC().Truncate(time.Millisecond)}
+	shipping, err := money.New(quote.Cost, quote.Currency)
+	if err != nil {
+		return cartapi.Session{}, fmt.Errorf("checkout: shipping quote: %w", err)
+	}
+	t, err := domain.ComputeTotals(view.totals.subtotal, view.totals.discount, shipping)
+	if err != nil {
+		return cartapi.Session{}, fmt.Errorf("checkout: %w", err)
+	}
+	itemsJSON, err := json.Marshal(items)
+	if err != nil {
+		return cartapi.Session{}, fmt.Errorf("checkout: encode lines: %w", err)
+	}
+	addrJSON, err := json.Marshal(addr)
+	if err != nil {
+		return cartapi.Session{}, fmt.Errorf("checkout: encode address: %w", err)
+	}
+	life := domain.NewSession(s.clock.Now(), s.sessionTTL)
+	row := &SessionRecord{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, Status: cartapi.SessionPending, Items: itemsJSON,
+		Subtotal: t.Subtotal.Amount(), Discount: t.Discount.Amount(), ShippingCost: t.Shipping.Amount(), Total: t.Total.Amount(),
+		Currency: t.Subtotal.Currency(), Address: addrJSON, Courier: in.Courier, PaymentGateway: in.PaymentGateway, ETADays: quote.ETADays,
+		ExpiresAt: life.ExpiresAt()}
 	if view.promotion != nil {
 		row.PromoCode, row.PromotionID = &view.promotion.Code, &view.promotion.ID
 	}
-	if err := s.store.InsertSession(ctx, s.db, row); err != nil {
-		return cartapi.Session{}, err
+	if err := s.store.InsertSession(ctx, row); err != nil {
+		return cartapi.Session{}, fmt.Errorf("checkout: %w", err)
 	}
 	return toSession(row), nil
 }
@@ -129,7 +141,7 @@ func (s *Service) checkGateway(ctx context.Context, name string) error {
 	return &e
 }
 
-func toSession(r *adapters.SessionRow) cartapi.Session {
+func toSession(r *SessionRecord) cartapi.Session {
 	s := cartapi.Session{ID: r.ID, UserID: r.UserID, Status: r.Status, Subtotal: r.Subtotal, Discount: r.Discount, ShippingCost: r.ShippingCost,
 		Total: r.Total, Currency: r.Currency, PromoCode: r.PromoCode, Courier: r.Courier, PaymentGateway: r.PaymentGateway, ETADays: r.ETADays,
 		OrderID: r.OrderID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC()}
@@ -138,12 +150,9 @@ func toSession(r *adapters.SessionRow) cartapi.Session {
 	return s
 }
 
-// effectiveStatus reports a pending session past its expiry as expired.
-func (s *Service) effectiveStatus(r *adapters.SessionRow) string {
-	if r.Status == cartapi.SessionPending && !s.now().Before(r.ExpiresAt) {
-		return cartapi.SessionExpired
-	}
-	return r.Status
+// lifecycle is the stored session's lifecycle, for the domain's rules.
+func lifecycle(r *SessionRecord) domain.Session {
+	return domain.RestoreSession(r.Status, r.ExpiresAt, r.OrderID)
 }
 
 // CheckoutSession implements cartapi.Cart.
@@ -151,14 +160,14 @@ func (s *Service) CheckoutSession(ctx context.Context, id string) (cartapi.Sessi
 	if _, err := uuid.Parse(id); err != nil {
 		return cartapi.Session{}, cartapi.ErrSessionNotFound
 	}
-	r, err := s.store.Session(ctx, s.db, id, false)
-	if errors.Is(err, adapters.ErrNotFound) {
+	r, err := s.store.Session(ctx, id, false)
+	if errors.Is(err, ErrNotFound) {
 		return cartapi.Session{}, cartapi.ErrSessionNotFound
 	}
 	if err != nil {
-		return cartapi.Session{}, err
+		return cartapi.Session{}, fmt.Errorf("checkout session: %w", err)
 	}
-	r.Status = s.effectiveStatus(r)
+	r.Status = lifecycle(r).Status(s.clock.Now())
 	return toSession(r), nil
 }
 
@@ -177,25 +186,24 @@ func (s *Service) CancelSession(ctx context.Context, userID, id string) (cartapi
 		return cartapi.Session{}, cartapi.ErrSessionNotFound
 	}
 	var out cartapi.Session
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		r, err := s.store.Session(ctx, tx, id, true)
-		if errors.Is(err, adapters.ErrNotFound) || (err == nil && r.UserID != userID) {
+	err := s.store.InTx(ctx, func(ctx context.Context, repos Repos) error {
+		r, err := repos.Session(ctx, id, true)
+		if errors.Is(err, ErrNotFound) || (err == nil && r.UserID != userID) {
 			return cartapi.ErrSessionNotFound
 		}
 		if err != nil {
+			return fmt.Errorf("cancel checkout session: %w", err)
+		}
+		life := lifecycle(r)
+		changed, err := life.Cancel(s.clock.Now())
+		if err != nil {
 			return err
 		}
-		switch s.effectiveStatus(r) {
-		case cartapi.SessionPending:
+		if changed {
 			r.Status = cartapi.SessionCanceled
-			if err := s.store.SetSessionStatus(ctx, tx, id, r.Status, nil); err != nil {
-				return err
+			if err := repos.SetSessionStatus(ctx, id, r.Status, nil); err != nil {
+				return fmt.Errorf("cancel checkout session: %w", err)
 			}
-		case cartapi.SessionCanceled:
-		case cartapi.SessionOrderPlaced:
-			return cartapi.ErrSessionUsed
-		default:
-			return cartapi.ErrSessionExpired
 		}
 		out = toSession(r)
 		return nil
@@ -213,60 +221,66 @@ func (s *Service) PlaceOrder(ctx context.Context, sessionID, orderID, userID str
 	if _, err := uuid.Parse(orderID); err != nil {
 		return errs.Validation(errs.Field("order_id", "must be a UUID"))
 	}
+	now := s.clock.Now()
 	// Fast path, one statement: a pending, unexpired session without a
 	// promo code. Everything else (promo counting, replays, refusals)
 	// takes the locked path below.
-	if res, err := s.db.ExecContext(ctx, `UPDATE cart.checkout_sessions SET status = 'order_placed', order_id = ?, updated_at = now()
-		WHERE id = ? AND user_id = ? AND status = 'pending' AND expires_at > ? AND promotion_id IS NULL`, orderID, sessionID, userID, s.now()); err != nil {
+	if done, err := s.store.PlaceWithoutPromotion(ctx, sessionID, orderID, userID, now); err != nil {
 		return err
-	} else if n, _ := res.RowsAffected(); n == 1 {
+	} else if done {
 		return nil
 	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		r, err := s.store.Session(ctx, tx, sessionID, true)
-		if errors.Is(err, adapters.ErrNotFound) || (err == nil && r.UserID != userID) {
+	return s.store.InTx(ctx, func(ctx context.Context, repos Repos) error {
+		r, err := repos.Session(ctx, sessionID, true)
+		if errors.Is(err, ErrNotFound) || (err == nil && r.UserID != userID) {
 			return cartapi.ErrSessionNotFound
 		}
 		if err != nil {
+			return fmt.Errorf("place order %s: %w", orderID, err)
+		}
+		life := lifecycle(r)
+		if replay, err := life.Place(orderID, now); err != nil || replay {
 			return err
 		}
-		switch s.effectiveStatus(r) {
-		case cartapi.SessionPending:
-		case cartapi.SessionOrderPlaced:
-			if r.OrderID != nil && *r.OrderID == orderID {
-				return nil
-			}
-			return cartapi.ErrSessionUsed
-		default:
-			return cartapi.ErrSessionExpired
-		}
 		if r.PromotionID != nil {
-			ok, err := s.store.CountUse(ctx, tx, *r.PromotionID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return domain.ErrPromoExhausted
-			}
-			p, err := s.store.PromotionByCode(ctx, tx, deref(r.PromoCode))
-			if err != nil {
-				return err
-			}
-			if p.OncePerCustomer {
-				used, err := s.store.UsedBy(ctx, tx, p.ID, userID)
-				if err != nil {
-					return err
-				}
-				if used {
-					return domain.ErrPromoUsed
-				}
-			}
-			if err := s.store.RecordUse(ctx, tx, *r.PromotionID, orderID, userID); err != nil {
+			if err := s.usePromotion(ctx, repos, r, orderID, userID); err != nil {
 				return err
 			}
 		}
-		return s.store.SetSessionStatus(ctx, tx, sessionID, cartapi.SessionOrderPlaced, &orderID)
+		if err := repos.SetSessionStatus(ctx, sessionID, cartapi.SessionOrderPlaced, &orderID); err != nil {
+			return fmt.Errorf("place order %s: %w", orderID, err)
+		}
+		return nil
 	})
+}
+
+// usePromotion counts the session's promotion use by orderID, refusing a
+// code used up or already used by the customer meanwhile.
+func (s *Service) usePromotion(ctx context.Context, repos Repos, r *SessionRecord, orderID, userID string) error {
+	ok, err := repos.CountUse(ctx, *r.PromotionID)
+	if err != nil {
+		return fmt.Errorf("place order %s: %w", orderID, err)
+	}
+	if !ok {
+		return domain.ErrPromoExhausted
+	}
+	p, err := repos.PromotionByCode(ctx, deref(r.PromoCode))
+	if err != nil {
+		return fmt.Errorf("place order %s: %w", orderID, err)
+	}
+	if p.OncePerCustomer {
+		used, err := repos.UsedBy(ctx, p.ID, userID)
+		if err != nil {
+			return fmt.Errorf("place order %s: %w", orderID, err)
+		}
+		if used {
+			return domain.ErrPromoUsed
+		}
+	}
+	if err := repos.RecordUse(ctx, *r.PromotionID, orderID, userID); err != nil {
+		return fmt.Errorf("place order %s: %w", orderID, err)
+	}
+	return nil
 }
 
 // ReleaseOrder implements cartapi.Cart.
@@ -274,8 +288,8 @@ func (s *Service) ReleaseOrder(ctx context.Context, orderID string) error {
 	if _, err := uuid.Parse(orderID); err != nil {
 		return nil
 	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return s.store.ReleaseUses(ctx, tx, orderID)
+	return s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		return r.ReleaseUses(ctx, orderID)
 	})
 }
 
@@ -284,64 +298,64 @@ func (s *Service) AbortOrder(ctx context.Context, orderID string) error {
 	if _, err := uuid.Parse(orderID); err != nil {
 		return nil
 	}
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.store.ReleaseUses(ctx, tx, orderID); err != nil {
+	return s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		if err := r.ReleaseUses(ctx, orderID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE cart.checkout_sessions SET status = 'pending', order_id = NULL, updated_at = now()
-			WHERE order_id = ? AND status = 'order_placed'`, orderID)
-		return err
+		return r.ReopenSessions(ctx, orderID)
 	})
 }
 
-// HandleOrderEvent reacts to ordering's events inside the consumer's
-// transaction: a placed order empties its products from the cart (only
+// HandleOrderEvent reacts to ordering's events through repos, which the
+// module binds to the consumer's inbox transaction (so the effect happens
+// exactly once): a placed order empties its products from the cart (only
 // now, not at checkout); an expired or canceled order gives back its promo
 // code use.
-func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+func (s *Service) HandleOrderEvent(ctx context.Context, repos Repos, e events.Envelope) error {
 	var p orderingapi.OrderEvent
 	if err := e.Decode(&p); err != nil {
-		return err
+		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
 	}
 	switch e.Type {
 	case orderingapi.EventOrderPlaced:
 		if _, err := uuid.Parse(p.CheckoutSessionID); err != nil {
 			return nil
 		}
-		r, err := s.store.Session(ctx, tx, p.CheckoutSessionID, false)
-		if errors.Is(err, adapters.ErrNotFound) {
+		r, err := repos.Session(ctx, p.CheckoutSessionID, false)
+		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("order %s placed: %w", p.OrderID, err)
 		}
 		var items []cartapi.Item
 		if err := json.Unmarshal(r.Items, &items); err != nil {
-			return err
+			return fmt.Errorf("order %s placed: lines of checkout session %s: %w", p.OrderID, r.ID, err)
 		}
 		ids := make([]string, len(items))
 		for i, it := range items {
 			ids[i] = it.ProductID
 		}
-		c, err := s.store.LockCart(ctx, tx, uuid.Must(uuid.NewV7()).String(), r.UserID)
+		c, err := repos.LockCart(ctx, uuid.Must(uuid.NewV7()).String(), r.UserID)
 		if err != nil {
-			return err
+			return fmt.Errorf("order %s placed: %w", p.OrderID, err)
 		}
-		if _, err := s.store.DeleteItems(ctx, tx, c.ID, ids); err != nil {
-			return err
+		if _, err := repos.DeleteItems(ctx, c.ID, ids); err != nil {
+			return fmt.Errorf("order %s placed: %w", p.OrderID, err)
 		}
 		c.PromoCode = nil
-		if err := s.store.UpdateCart(ctx, tx, c); err != nil {
-			return err
+		if err := repos.UpdateCart(ctx, c); err != nil {
+			return fmt.Errorf("order %s placed: %w", p.OrderID, err)
 		}
-		return s.resetIfEmpty(ctx, tx, c)
+		return s.resetIfEmpty(ctx, repos, c)
 	case orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled:
-		return s.store.ReleaseUses(ctx, tx, p.OrderID)
+		return repos.ReleaseUses(ctx, p.OrderID)
 	}
 	return nil
 }
 
-// ExpireSessions marks overdue pending sessions expired.
+// ExpireSessions marks pending sessions past their expiry (by the clock)
+// expired.
 func (s *Service) ExpireSessions(ctx context.Context) (int64, error) {
-	return s.store.ExpireSessions(ctx, s.db)
+	return s.store.ExpireSessions(ctx, s.clock.Now())
 }

@@ -3,12 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"strings"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/domain"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
@@ -31,62 +30,49 @@ type PromotionInput struct {
 var ErrCodeTaken = errs.New(errs.Conflict, "promo_code_taken", "a promotion with this code exists")
 
 // CreatePromotion stores a promotion after checking its rules.
-func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (adapters.PromotionRow, error) {
-	code := strings.ToUpper(strings.TrimSpace(in.Code))
-	var f []errs.FieldError
-	for _, r := range code {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			f = append(f, errs.Field("code", "may contain only letters, digits, '-' and '_'"))
-			break
-		}
+func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (PromotionRow, error) {
+	d, err := domain.NewPromotion(in.Code, in.Kind, in.Value, in.Currency, in.MinSubtotal, in.MaxUses,
+		in.OncePerCustomer == nil || *in.OncePerCustomer, in.StartsAt, in.EndsAt, in.Active == nil || *in.Active)
+	if err != nil {
+		return PromotionRow{}, err
 	}
-	if in.Kind == domain.KindPercent && in.Value > 100 {
-		f = append(f, errs.Field("value", "a percentage must be 1 to 100"))
-	}
-	cur := strings.ToUpper(strings.TrimSpace(in.Currency))
-	if in.Kind == domain.KindFixed && len(cur) != 3 {
-		f = append(f, errs.Field("currency", "is required for fixed discounts (ISO 4217)"))
-	}
-	if in.StartsAt != nil && in.EndsAt != nil && !in.StartsAt.Before(*in.EndsAt) {
-		f = append(f, errs.Field("ends_at", "must be after starts_at"))
-	}
-	if len(f) > 0 {
-		return adapters.PromotionRow{}, errs.Validation(f...)
-	}
-	p := adapters.PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: code, Kind: in.Kind, Value: in.Value, MinSubtotal: in.MinSubtotal,
-		MaxUses: in.MaxUses, OncePerCustomer: in.OncePerCustomer == nil || *in.OncePerCustomer, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
-		Active: in.Active == nil || *in.Active}
-	if cur != "" {
+	p := PromotionRow{ID: uuid.Must(uuid.NewV7()).String(), Code: d.Code, Kind: d.Kind, Value: d.Value, MinSubtotal: d.MinSubtotal,
+		MaxUses: d.MaxUses, OncePerCustomer: d.OncePerCustomer, StartsAt: d.StartsAt, EndsAt: d.EndsAt, Active: d.Active}
+	if d.Currency != "" {
+		cur := d.Currency
 		p.Currency = &cur
 	}
-	if err := s.store.InsertPromotion(ctx, s.db, &p); errors.Is(err, adapters.ErrDuplicate) {
-		return adapters.PromotionRow{}, ErrCodeTaken
+	if err := s.store.InsertPromotion(ctx, &p); errors.Is(err, ErrDuplicate) {
+		return PromotionRow{}, ErrCodeTaken
 	} else if err != nil {
-		return adapters.PromotionRow{}, err
+		return PromotionRow{}, fmt.Errorf("create promotion: %w", err)
 	}
 	return p, nil
 }
 
 // Promotions lists promotions for admins.
-func (s *Service) Promotions(ctx context.Context) ([]adapters.PromotionRow, error) {
-	out, err := s.store.Promotions(ctx, s.db)
+func (s *Service) Promotions(ctx context.Context) ([]PromotionRow, error) {
+	out, err := s.store.Promotions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if out == nil {
-		out = []adapters.PromotionRow{}
+		out = []PromotionRow{}
 	}
 	return out, err
 }
 
 // SetPromotionActive switches a promotion on or off.
-func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool) (adapters.PromotionRow, error) {
+func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool) (PromotionRow, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return adapters.PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
+		return PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
 	}
-	p, err := s.store.SetPromotionActive(ctx, s.db, id, active)
-	if errors.Is(err, adapters.ErrNotFound) {
-		return adapters.PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
+	p, err := s.store.SetPromotionActive(ctx, id, active)
+	if errors.Is(err, ErrNotFound) {
+		return PromotionRow{}, errs.New(errs.NotFound, "not_found", "promotion not found")
 	}
 	if err != nil {
-		return adapters.PromotionRow{}, err
+		return PromotionRow{}, fmt.Errorf("set promotion active: %w", err)
 	}
 	return *p, nil
 }

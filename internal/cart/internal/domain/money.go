@@ -1,11 +1,15 @@
-// Package domain holds cart's money rules: line totals, promotion
-// discounts and checkout totals, all in integer minor units.
+// Package domain holds cart's rules: line totals, promotion discounts and
+// checkout totals as money (amount and currency together, so currencies
+// never mix silently), promotion windows and the checkout session's
+// lifecycle. It knows no storage and no transport.
 package domain
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/opencommerce/commerce/internal/platform/errs"
+	"github.com/opencommerce/commerce/internal/platform/money"
 )
 
 // Promotion kinds.
@@ -20,7 +24,7 @@ type Promotion struct {
 	Kind            string
 	Value           int64 // percent: 1..100; fixed: minor units of Currency
 	Currency        string
-	MinSubtotal     int64
+	MinSubtotal     int64 // minor units of the cart's currency
 	MaxUses         *int
 	Uses            int
 	OncePerCustomer bool
@@ -40,9 +44,11 @@ var (
 	ErrPromoCurrency    = errs.New(errs.Invalid, "promo_currency_mismatch", "this promo code is for another currency")
 )
 
-// Check explains why the promotion cannot apply to a cart of subtotal in
-// currency for a customer who has (or has not) used it, or returns nil.
-func (p Promotion) Check(now time.Time, subtotal int64, currency string, usedByCustomer bool) error {
+// Check explains why the promotion cannot apply, at time now, to a cart
+// whose subtotal is subtotal, for a customer who has (or has not) used it;
+// nil when it applies. The window is [StartsAt, EndsAt): a code ending at
+// noon is expired at noon.
+func (p Promotion) Check(now time.Time, subtotal money.Money, usedByCustomer bool) error {
 	switch {
 	case !p.Active:
 		return ErrPromoNotFound
@@ -54,38 +60,72 @@ func (p Promotion) Check(now time.Time, subtotal int64, currency string, usedByC
 		return ErrPromoExhausted
 	case p.OncePerCustomer && usedByCustomer:
 		return ErrPromoUsed
-	case p.Kind == KindFixed && p.Currency != currency:
+	case p.Kind == KindFixed && p.Currency != subtotal.Currency():
 		return ErrPromoCurrency
-	case subtotal < p.MinSubtotal:
+	case subtotal.Amount() < p.MinSubtotal:
 		return ErrPromoMinSubtotal
 	}
 	return nil
 }
 
-// Discount is what the promotion takes off subtotal. Percent discounts are
-// rounded down to the minor unit (the shop never gives more than the
-// stated percentage); fixed discounts never exceed the subtotal. Shipping
-// is never discounted.
-func (p Promotion) Discount(subtotal int64) int64 {
-	if subtotal <= 0 {
-		return 0
+// Discount is what the promotion takes off subtotal, in subtotal's
+// currency. Percent discounts are rounded down to the minor unit (the shop
+// never gives more than the stated percentage); fixed discounts never
+// exceed the subtotal. Shipping is never discounted.
+func (p Promotion) Discount(subtotal money.Money) (money.Money, error) {
+	zero := money.Zero(subtotal.Currency())
+	if subtotal.Amount() <= 0 {
+		return zero, nil
 	}
 	switch p.Kind {
 	case KindPercent:
-		return subtotal * p.Value / 100
+		scaled, err := subtotal.Times(p.Value)
+		if err != nil {
+			return zero, fmt.Errorf("discount %d%% of %v: %w", p.Value, subtotal, err)
+		}
+		return money.New(scaled.Amount()/100, subtotal.Currency())
 	case KindFixed:
-		return min(p.Value, subtotal)
+		if p.Currency != subtotal.Currency() {
+			return zero, fmt.Errorf("discount %d %s off %v: %w", p.Value, p.Currency, subtotal, money.ErrCurrencyMismatch)
+		}
+		return money.New(min(p.Value, subtotal.Amount()), subtotal.Currency())
 	}
-	return 0
+	return zero, nil
 }
 
-// Totals are the frozen amounts of a checkout.
+// LineTotal is unit × quantity, refusing an amount out of range.
+func LineTotal(unit money.Money, quantity int) (money.Money, error) {
+	t, err := unit.Times(int64(quantity))
+	if err != nil {
+		return money.Money{}, fmt.Errorf("line total %v × %d: %w", unit, quantity, err)
+	}
+	return t, nil
+}
+
+// Totals are the frozen amounts of a checkout, all in one currency.
 type Totals struct {
-	Subtotal, Discount, Shipping, Total int64
+	Subtotal, Discount, Shipping, Total money.Money
 }
 
-// ComputeTotals applies total = subtotal - discount + shipping.
-func ComputeTotals(subtotal, discount, shipping int64) Totals {
-	discount = max(0, min(discount, subtotal))
-	return Totals{Subtotal: subtotal, Discount: discount, Shipping: shipping, Total: subtotal - discount + shipping}
+// ComputeTotals applies total = subtotal - discount + shipping, the
+// discount clamped to [0, subtotal]. Amounts in different currencies are
+// an error, never a sum.
+func ComputeTotals(subtotal, discount, shipping money.Money) (Totals, error) {
+	if c, err := discount.Cmp(subtotal); err != nil {
+		return Totals{}, fmt.Errorf("checkout totals: %w", err)
+	} else if c > 0 {
+		discount = subtotal
+	}
+	if discount.IsNegative() {
+		discount = money.Zero(subtotal.Currency())
+	}
+	net, err := subtotal.Sub(discount)
+	if err != nil {
+		return Totals{}, fmt.Errorf("checkout totals: %w", err)
+	}
+	total, err := net.Add(shipping)
+	if err != nil {
+		return Totals{}, fmt.Errorf("checkout totals: shipping %v: %w", shipping, err)
+	}
+	return Totals{Subtotal: subtotal, Discount: discount, Shipping: shipping, Total: total}, nil
 }

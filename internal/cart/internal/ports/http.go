@@ -5,7 +5,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
-	"github.com/opencommerce/commerce/internal/cart/internal/adapters"
 	"github.com/opencommerce/commerce/internal/cart/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
@@ -49,11 +48,11 @@ func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/checkout/{id}/cancel", Summary: "Cancel a pending checkout session", Tag: "cart", Auth: true,
 		Response: cartapi.Session{}, Errors: []int{404, 409}}, h.cancel)
 	api.Handle(openapi.Op{Method: "POST", Path: "/admin/promotions", Summary: "Create a promotion", Tag: "admin", Admin: true,
-		Request: app.PromotionInput{}, Response: adapters.PromotionRow{}, Status: 201, Errors: []int{409}}, h.createPromo)
+		Request: app.PromotionInput{}, Response: app.PromotionRow{}, Status: 201, Errors: []int{409}}, h.createPromo)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/promotions", Summary: "List promotions", Tag: "admin", Admin: true,
-		Response: httpx.Page[adapters.PromotionRow]{}}, h.listPromos)
+		Response: httpx.Page[app.PromotionRow]{}}, h.listPromos)
 	api.Handle(openapi.Op{Method: "PATCH", Path: "/admin/promotions/{id}", Summary: "Activate or deactivate a promotion", Tag: "admin", Admin: true,
-		Request: activeBody{}, Response: adapters.PromotionRow{}, Errors: []int{404}}, h.setActive)
+		Request: activeBody{}, Response: app.PromotionRow{}, Errors: []int{404}}, h.setActive)
 }
 
 func user(c *fiber.Ctx) string {
@@ -166,7 +165,7 @@ func (h *HTTP) listPromos(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(httpx.Page[adapters.PromotionRow]{Items: list})
+	return c.JSON(httpx.Page[app.PromotionRow]{Items: list})
 }
 
 func (h *HTTP) setActive(c *fiber.Ctx) error {

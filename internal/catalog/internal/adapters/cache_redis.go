@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 )
 
-// Entry is a cached, ready-to-send product representation.
-type Entry struct {
-	ETag string
-	Body []byte
-}
+// Entry is the app layer's cached product representation.
+type Entry = app.Entry
+
+var _ app.Cache = (*Cache)(nil)
 
 // Cache is the cache-aside store of product JSON in Redis. Each product has
 // a generation counter bumped on every write; a reader remembers the

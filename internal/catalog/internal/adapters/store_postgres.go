@@ -1,5 +1,6 @@
 // Package adapters implements catalog's storage on PostgreSQL and its
-// read cache on Redis.
+// read cache on Redis, behind the app layer's Store and Cache: bun and
+// Redis are used here only.
 package adapters
 
 import (
@@ -10,19 +11,56 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-
-	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/opencommerce/commerce/internal/catalog/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
-// Storage errors.
-var (
-	ErrNotFound  = errors.New("not found")
-	ErrDuplicate = errors.New("duplicate")
-)
+// Store is catalog's PostgreSQL repository. The value made by NewStore
+// runs on the pool; InTx and WithTx give one bound to a transaction,
+// whose Publish writes to the outbox in that transaction.
+type Store struct {
+	db     bun.IDB
+	tx     *bun.Tx // set when bound to a transaction
+	pool   *pg.DB
+	outbox *events.Outbox
+}
 
-// ProductRow is a product joined with its stock.
-type ProductRow struct {
+var _ app.Store = (*Store)(nil)
+
+// NewStore is the repository on db's pool, writing events with outbox.
+func NewStore(db *pg.DB, outbox *events.Outbox) *Store {
+	return &Store{db: db, pool: db, outbox: outbox}
+}
+
+// InTx implements app.Store: fn's statements and events commit together.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, r app.Repos) error) error {
+	return s.pool.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return fn(ctx, s.WithTx(tx))
+	})
+}
+
+// WithTx is the repository bound to tx, for a consumer whose effect must
+// commit with the inbox row the events package holds in tx.
+func (s *Store) WithTx(tx bun.Tx) app.Repos {
+	return &Store{db: tx, tx: &tx, pool: s.pool, outbox: s.outbox}
+}
+
+// Publish implements app.Repos.
+func (s *Store) Publish(ctx context.Context, evs ...events.Envelope) error {
+	if s.tx == nil {
+		return errors.New("catalog: events are published in a transaction only")
+	}
+	if err := s.outbox.Publish(ctx, *s.tx, evs...); err != nil {
+		return fmt.Errorf("publish %d events: %w", len(evs), err)
+	}
+	return nil
+}
+
+// productRow is a product joined with its stock.
+type productRow struct {
 	ID          string         `bun:"id"`
 	SKU         string         `bun:"sku"`
 	Name        string         `bun:"name"`
@@ -42,59 +80,63 @@ type ProductRow struct {
 	Reserved    int            `bun:"reserved"`
 }
 
+func products(rows []productRow) []app.ProductRecord {
+	out := make([]app.ProductRecord, len(rows))
+	for i := range rows {
+		out[i] = app.ProductRecord(rows[i])
+	}
+	return out
+}
+
 const productCols = `p.id::text, p.sku, p.name, p.description, p.category, p.brand, p.attributes, p.price, p.currency, p.images,
 	p.weight_grams, p.status, p.version, p.created_at, p.updated_at, s.on_hand, s.reserved`
 
-// Store is catalog's PostgreSQL repository; methods take the executor so
-// use cases compose them with the outbox in one transaction.
-type Store struct{}
-
-// InsertProduct inserts the product and its stock row.
-func (Store) InsertProduct(ctx context.Context, db bun.IDB, p *ProductRow) error {
-	err := db.NewRaw(`INSERT INTO catalog.products (id, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status)
+// InsertProduct implements app.Repos.
+func (s *Store) InsertProduct(ctx context.Context, p *app.ProductRecord) error {
+	err := s.db.NewRaw(`INSERT INTO catalog.products (id, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING version, created_at, updated_at`,
 		p.ID, p.SKU, p.Name, p.Description, p.Category, p.Brand, jsonb(p.Attributes), p.Price, p.Currency, jsonb(p.Images), p.WeightGrams, p.Status).
 		Scan(ctx, &p.Version, &p.CreatedAt, &p.UpdatedAt)
 	if pg.IsUniqueViolation(err) {
-		return ErrDuplicate
+		return fmt.Errorf("insert product %s: %w", p.SKU, app.ErrDuplicate)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("insert product %s: %w", p.SKU, err)
 	}
-	_, err = db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id, on_hand) VALUES (?, ?)", p.ID, p.OnHand)
-	return err
+	if _, err = s.db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id, on_hand) VALUES (?, ?)", p.ID, p.OnHand); err != nil {
+		return fmt.Errorf("insert the stock of product %s: %w", p.ID, err)
+	}
+	return nil
 }
 
-// Product loads one product with stock.
-func (Store) Product(ctx context.Context, db bun.IDB, id string) (*ProductRow, error) {
-	p := new(ProductRow)
-	err := db.NewRaw("SELECT "+productCols+" FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE p.id = ?", id).Scan(ctx, p)
+// Product implements app.Repos.
+func (s *Store) Product(ctx context.Context, id string) (*app.ProductRecord, error) {
+	p := new(productRow)
+	err := s.db.NewRaw("SELECT "+productCols+" FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE p.id = ?", id).Scan(ctx, p)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, fmt.Errorf("product %s: %w", id, app.ErrNotFound)
 	}
-	return p, err
+	if err != nil {
+		return nil, fmt.Errorf("load product %s: %w", id, err)
+	}
+	r := app.ProductRecord(*p)
+	return &r, nil
 }
 
-// Products loads the products among ids in one query.
-func (Store) Products(ctx context.Context, db bun.IDB, ids []string) ([]ProductRow, error) {
-	var out []ProductRow
-	err := db.NewRaw("SELECT "+productCols+" FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE p.id = ANY(?::uuid[])",
-		pgdialect.Array(ids)).Scan(ctx, &out)
-	return out, err
+// Products implements app.Repos.
+func (s *Store) Products(ctx context.Context, ids []string) ([]app.ProductRecord, error) {
+	var rows []productRow
+	err := s.db.NewRaw("SELECT "+productCols+" FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE p.id = ANY(?::uuid[])",
+		pgdialect.Array(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("load %d products: %w", len(ids), err)
+	}
+	return products(rows), nil
 }
 
-// Filter selects a page of products.
-type Filter struct {
-	Status   string // "" = any
-	Category string
-	Brand    string
-	After    string // keyset cursor: last id of the previous page
-	Limit    int
-}
-
-// List pages products by id (UUIDv7: creation order), so rows inserted
-// while a client pages through never shift or repeat items.
-func (Store) List(ctx context.Context, db bun.IDB, f Filter) ([]ProductRow, error) {
+// List implements app.Repos: products by id (UUIDv7: creation order), so
+// rows inserted while a client pages through never shift or repeat items.
+func (s *Store) List(ctx context.Context, f app.Filter) ([]app.ProductRecord, error) {
 	q := "SELECT " + productCols + " FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE true"
 	var args []any
 	if f.Status != "" {
@@ -115,142 +157,164 @@ func (Store) List(ctx context.Context, db bun.IDB, f Filter) ([]ProductRow, erro
 	}
 	q += " ORDER BY p.id LIMIT ?"
 	args = append(args, f.Limit)
-	var out []ProductRow
-	err := db.NewRaw(q, args...).Scan(ctx, &out)
-	return out, err
+	var rows []productRow
+	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return products(rows), nil
 }
 
-// UpdateProduct writes all fields if the stored version is still
-// expected, bumping it; it reports false on a stale version.
-func (Store) UpdateProduct(ctx context.Context, db bun.IDB, p *ProductRow, expected int) (bool, error) {
-	err := db.NewRaw(`UPDATE catalog.products SET sku = ?, name = ?, description = ?, category = ?, brand = ?, attributes = ?, price = ?,
+// UpdateProduct implements app.Repos.
+func (s *Store) UpdateProduct(ctx context.Context, p *app.ProductRecord, expected int) (bool, error) {
+	err := s.db.NewRaw(`UPDATE catalog.products SET sku = ?, name = ?, description = ?, category = ?, brand = ?, attributes = ?, price = ?,
 			currency = ?, images = ?, weight_grams = ?, status = ?, version = version + 1, updated_at = now()
 		WHERE id = ? AND version = ? RETURNING version, created_at, updated_at`,
 		p.SKU, p.Name, p.Description, p.Category, p.Brand, jsonb(p.Attributes), p.Price, p.Currency, jsonb(p.Images), p.WeightGrams, p.Status,
 		p.ID, expected).Scan(ctx, &p.Version, &p.CreatedAt, &p.UpdatedAt)
 	if pg.IsUniqueViolation(err) {
-		return false, ErrDuplicate
+		return false, fmt.Errorf("update product %s: %w", p.ID, app.ErrDuplicate)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, fmt.Errorf("update product %s: %w", p.ID, err)
+	}
+	return true, nil
 }
 
-// Archive marks a product archived (bumping its version); false if it
-// already was.
-func (Store) Archive(ctx context.Context, db bun.IDB, id string) (bool, error) {
-	res, err := db.ExecContext(ctx, "UPDATE catalog.products SET status = 'archived', version = version + 1, updated_at = now() WHERE id = ? AND status <> 'archived'", id)
+// Archive implements app.Repos.
+func (s *Store) Archive(ctx context.Context, id string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE catalog.products SET status = 'archived', version = version + 1, updated_at = now() WHERE id = ? AND status <> 'archived'", id)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("archive product %s: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("archive product %s: %w", id, err)
+	}
 	return n == 1, nil
 }
 
-// StockRow is the locked stock of one product.
-type StockRow struct {
+// stockRow is the stock of one product.
+type stockRow struct {
 	ProductID string `bun:"product_id"`
 	Status    string `bun:"status"`
 	OnHand    int    `bun:"on_hand"`
 	Reserved  int    `bun:"reserved"`
 }
 
-// LockStock locks the stock rows of ids in product-id order (the single
-// lock order of the whole context) and returns them in that order.
-func (Store) LockStock(ctx context.Context, db bun.IDB, ids []string) ([]StockRow, error) {
-	var out []StockRow
-	err := db.NewRaw(`SELECT s.product_id::text, p.status, s.on_hand, s.reserved
+func positions(rows []stockRow) map[string]app.StockRecord {
+	out := make(map[string]app.StockRecord, len(rows))
+	for _, r := range rows {
+		out[r.ProductID] = app.StockRecord(r)
+	}
+	return out
+}
+
+// LockStock implements app.Repos.
+func (s *Store) LockStock(ctx context.Context, ids []string) ([]app.StockRecord, error) {
+	var rows []stockRow
+	err := s.db.NewRaw(`SELECT s.product_id::text, p.status, s.on_hand, s.reserved
 		FROM catalog.stock s JOIN catalog.products p ON p.id = s.product_id
-		WHERE s.product_id = ANY(?::uuid[]) ORDER BY s.product_id FOR UPDATE OF s`, pgdialect.Array(ids)).Scan(ctx, &out)
-	return out, err
+		WHERE s.product_id = ANY(?::uuid[]) ORDER BY s.product_id FOR UPDATE OF s`, pgdialect.Array(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("lock the stock of %d products: %w", len(ids), err)
+	}
+	out := make([]app.StockRecord, len(rows))
+	for i, r := range rows {
+		out[i] = app.StockRecord(r)
+	}
+	return out, nil
 }
 
-// Movement is one stock change of one product.
-type Movement struct {
-	ProductID     string
-	DeltaOnHand   int
-	DeltaReserved int
-}
-
-// Move applies movements in one statement and records them in the ledger
-// in another; it returns the new positions keyed by product id.
-func (Store) Move(ctx context.Context, db bun.IDB, kind, reason, reference string, moves []Movement) (map[string]StockRow, error) {
+// Move implements app.Repos: the movements in one statement, their
+// ledger rows in another.
+func (s *Store) Move(ctx context.Context, kind, reason, reference string, moves []app.Movement) (map[string]app.StockRecord, error) {
 	ids := make([]string, len(moves))
 	dOn := make([]int, len(moves))
 	dRes := make([]int, len(moves))
 	for i, m := range moves {
 		ids[i], dOn[i], dRes[i] = m.ProductID, m.DeltaOnHand, m.DeltaReserved
 	}
-	var rows []StockRow
-	err := db.NewRaw(`UPDATE catalog.stock s SET on_hand = s.on_hand + m.d_on, reserved = s.reserved + m.d_res, updated_at = now()
+	var rows []stockRow
+	err := s.db.NewRaw(`UPDATE catalog.stock s SET on_hand = s.on_hand + m.d_on, reserved = s.reserved + m.d_res, updated_at = now()
 		FROM unnest(?::uuid[], ?::int[], ?::int[]) AS m(product_id, d_on, d_res)
 		WHERE s.product_id = m.product_id RETURNING s.product_id::text, s.on_hand, s.reserved`,
 		pgdialect.Array(ids), pgdialect.Array(dOn), pgdialect.Array(dRes)).Scan(ctx, &rows)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("move stock (%s): %w", kind, err)
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO catalog.stock_ledger (product_id, kind, delta_on_hand, delta_reserved, reason, reference)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO catalog.stock_ledger (product_id, kind, delta_on_hand, delta_reserved, reason, reference)
 		SELECT m.product_id, ?, m.d_on, m.d_res, ?, ? FROM unnest(?::uuid[], ?::int[], ?::int[]) AS m(product_id, d_on, d_res)`,
 		kind, reason, reference, pgdialect.Array(ids), pgdialect.Array(dOn), pgdialect.Array(dRes)); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("record stock movements (%s): %w", kind, err)
 	}
-	out := make(map[string]StockRow, len(rows))
-	for _, r := range rows {
-		out[r.ProductID] = r
-	}
-	return out, nil
+	return positions(rows), nil
 }
 
-// ReservationRow is one line of an order's reservation.
-type ReservationRow struct {
+// reservationRow is one line of an order's reservation.
+type reservationRow struct {
 	ProductID string `bun:"product_id"`
 	Quantity  int    `bun:"quantity"`
 	Status    string `bun:"status"`
 }
 
-// Reservation returns the order's reservation lines, product-id order.
-func (Store) Reservation(ctx context.Context, db bun.IDB, orderID string) ([]ReservationRow, error) {
-	var out []ReservationRow
-	err := db.NewRaw("SELECT product_id::text, quantity, status FROM catalog.reservations WHERE order_id = ? ORDER BY product_id", orderID).Scan(ctx, &out)
-	return out, err
+// Reservation implements app.Repos.
+func (s *Store) Reservation(ctx context.Context, orderID string) ([]app.ReservationRecord, error) {
+	var rows []reservationRow
+	if err := s.db.NewRaw("SELECT product_id::text, quantity, status FROM catalog.reservations WHERE order_id = ? ORDER BY product_id", orderID).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("load the reservation of order %s: %w", orderID, err)
+	}
+	out := make([]app.ReservationRecord, len(rows))
+	for i, r := range rows {
+		out[i] = app.ReservationRecord(r)
+	}
+	return out, nil
 }
 
-// SetReservationStatus moves the order's reservation to status.
-func (Store) SetReservationStatus(ctx context.Context, db bun.IDB, orderID, status string) error {
-	_, err := db.ExecContext(ctx, "UPDATE catalog.reservations SET status = ?, updated_at = now() WHERE order_id = ? AND status = 'reserved'", status, orderID)
-	return err
+// SetReservationStatus implements app.Repos.
+func (s *Store) SetReservationStatus(ctx context.Context, orderID, status string) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE catalog.reservations SET status = ?, updated_at = now() WHERE order_id = ? AND status = 'reserved'", status, orderID); err != nil {
+		return fmt.Errorf("set the reservation of order %s %s: %w", orderID, status, err)
+	}
+	return nil
 }
 
-// LockOrder serialises reservation changes of one order (advisory lock
-// released at commit), making idempotency checks race-free.
-func (Store) LockOrder(ctx context.Context, db bun.IDB, orderID string) error {
-	_, err := db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('catalog.order:' || ?, 0))", orderID)
-	return err
+// LockOrder implements app.Repos with a transaction-scoped advisory lock.
+func (s *Store) LockOrder(ctx context.Context, orderID string) error {
+	if _, err := s.db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('catalog.order:' || ?, 0))", orderID); err != nil {
+		return fmt.Errorf("lock order %s: %w", orderID, err)
+	}
+	return nil
 }
 
-// ExpiredOrders lists orders whose reservation expired.
-func (Store) ExpiredOrders(ctx context.Context, db bun.IDB, limit int) ([]string, error) {
+// ExpiredOrders implements app.Repos; now is the caller's clock, not the
+// database's.
+func (s *Store) ExpiredOrders(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	var out []string
-	err := db.NewRaw(`SELECT DISTINCT order_id::text FROM catalog.reservations
-		WHERE status = 'reserved' AND expires_at IS NOT NULL AND expires_at < now() LIMIT ?`, limit).Scan(ctx, &out)
-	return out, err
+	err := s.db.NewRaw(`SELECT DISTINCT order_id::text FROM catalog.reservations
+		WHERE status = 'reserved' AND expires_at IS NOT NULL AND expires_at < ? LIMIT ?`, now, limit).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("find expired reservations: %w", err)
+	}
+	return out, nil
 }
 
-// LedgerRow is one recorded stock movement.
-type LedgerRow struct {
-	ID            int64     `bun:"id" json:"id"`
-	Kind          string    `bun:"kind" json:"kind" enum:"adjust,reserve,release,commit"`
-	DeltaOnHand   int       `bun:"delta_on_hand" json:"delta_on_hand"`
-	DeltaReserved int       `bun:"delta_reserved" json:"delta_reserved"`
-	Reason        string    `bun:"reason" json:"reason"`
-	Reference     string    `bun:"reference" json:"reference"`
-	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
+// ledgerRow is one recorded stock movement.
+type ledgerRow struct {
+	ID            int64     `bun:"id"`
+	Kind          string    `bun:"kind"`
+	DeltaOnHand   int       `bun:"delta_on_hand"`
+	DeltaReserved int       `bun:"delta_reserved"`
+	Reason        string    `bun:"reason"`
+	Reference     string    `bun:"reference"`
+	CreatedAt     time.Time `bun:"created_at"`
 }
 
-// Ledger pages a product's stock movements, newest first.
-func (Store) Ledger(ctx context.Context, db bun.IDB, productID string, before int64, limit int) ([]LedgerRow, error) {
-	var out []LedgerRow
+// Ledger implements app.Repos.
+func (s *Store) Ledger(ctx context.Context, productID string, before int64, limit int) ([]app.LedgerRow, error) {
+	var rows []ledgerRow
 	q := "SELECT id, kind, delta_on_hand, delta_reserved, reason, reference, created_at FROM catalog.stock_ledger WHERE product_id = ?"
 	args := []any{productID}
 	if before > 0 {
@@ -259,16 +323,23 @@ func (Store) Ledger(ctx context.Context, db bun.IDB, productID string, before in
 	}
 	q += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	err := db.NewRaw(q, args...).Scan(ctx, &out)
-	return out, err
+	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("ledger of product %s: %w", productID, err)
+	}
+	if rows == nil {
+		return nil, nil
+	}
+	out := make([]app.LedgerRow, len(rows))
+	for i, r := range rows {
+		out[i] = app.LedgerRow(r)
+	}
+	return out, nil
 }
 
 func jsonb(v any) any { return pgJSON{v} }
 
-// InsertProducts inserts many products in one statement, skipping SKUs
-// that exist, and creates their (empty) stock rows; it returns the rows it
-// inserted.
-func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) ([]ProductRow, error) {
+// InsertProducts implements app.Repos.
+func (s *Store) InsertProducts(ctx context.Context, rows []app.ProductRecord) ([]app.ProductRecord, error) {
 	n := len(rows)
 	ids, skus, names, descs, cats, brands, attrs, currs, imgs, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -276,14 +347,20 @@ func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) 
 	weights := make([]int, n)
 	onHand := map[string]int{}
 	for i, r := range rows {
-		a, _ := pgJSON{r.Attributes}.Value()
-		im, _ := pgJSON{r.Images}.Value()
+		a, err := pgJSON{r.Attributes}.Value()
+		if err != nil {
+			return nil, fmt.Errorf("product %s: attributes: %w", r.SKU, err)
+		}
+		im, err := pgJSON{r.Images}.Value()
+		if err != nil {
+			return nil, fmt.Errorf("product %s: images: %w", r.SKU, err)
+		}
 		ids[i], skus[i], names[i], descs[i], cats[i], brands[i] = r.ID, r.SKU, r.Name, r.Description, r.Category, r.Brand
 		attrs[i], imgs[i], currs[i], statuses[i], prices[i], weights[i] = a.(string), im.(string), r.Currency, r.Status, r.Price, r.WeightGrams
 		onHand[r.ID] = r.OnHand
 	}
-	var out []ProductRow
-	err := db.NewRaw(`INSERT INTO catalog.products (id, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status)
+	var out []productRow
+	err := s.db.NewRaw(`INSERT INTO catalog.products (id, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status)
 		SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::bigint[], ?::text[], ?::jsonb[], ?::int[], ?::text[])
 		ON CONFLICT (sku) DO NOTHING
 		RETURNING id::text, sku, name, description, category, brand, attributes, price, currency, images, weight_grams, status, version, created_at, updated_at`,
@@ -291,7 +368,7 @@ func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) 
 		pgdialect.Array(attrs), pgdialect.Array(prices), pgdialect.Array(currs), pgdialect.Array(imgs), pgdialect.Array(weights), pgdialect.Array(statuses)).
 		Scan(ctx, &out)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("insert %d products: %w", n, err)
 	}
 	if len(out) == 0 {
 		return nil, nil
@@ -301,16 +378,17 @@ func (Store) InsertProducts(ctx context.Context, db bun.IDB, rows []ProductRow) 
 		newIDs[i] = out[i].ID
 		out[i].OnHand = onHand[out[i].ID]
 	}
-	_, err = db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id) SELECT unnest(?::uuid[])", pgdialect.Array(newIDs))
-	return out, err
+	if _, err = s.db.ExecContext(ctx, "INSERT INTO catalog.stock (product_id) SELECT unnest(?::uuid[])", pgdialect.Array(newIDs)); err != nil {
+		return nil, fmt.Errorf("insert the stock of %d products: %w", len(newIDs), err)
+	}
+	return products(out), nil
 }
 
-// ReserveLines reserves every line in one statement: stock, ledger and
-// reservation rows together (the stock rows must already be locked). A
-// concurrent reservation of the same order fails on the reservations key.
-func (Store) ReserveLines(ctx context.Context, db bun.IDB, orderID string, ids []string, qty []int, expires *time.Time) (map[string]StockRow, error) {
-	var rows []StockRow
-	err := db.NewRaw(`WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS m(product_id, q)),
+// ReserveLines implements app.Repos in one statement (the anti-oversell
+// core: the stock rows are locked by LockStock before it runs).
+func (s *Store) ReserveLines(ctx context.Context, orderID string, ids []string, qty []int, expires *time.Time) (map[string]app.StockRecord, error) {
+	var rows []stockRow
+	err := s.db.NewRaw(`WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS m(product_id, q)),
 		u AS (UPDATE catalog.stock s SET reserved = s.reserved + m.q, updated_at = now() FROM m WHERE s.product_id = m.product_id
 		      RETURNING s.product_id, s.on_hand, s.reserved),
 		l AS (INSERT INTO catalog.stock_ledger (product_id, kind, delta_on_hand, delta_reserved, reason, reference)
@@ -319,45 +397,55 @@ func (Store) ReserveLines(ctx context.Context, db bun.IDB, orderID string, ids [
 		      SELECT ?, product_id, q, 'reserved', ? FROM m)
 		SELECT product_id::text, on_hand, reserved FROM u`,
 		pgdialect.Array(ids), pgdialect.Array(qty), orderID, orderID, expires).Scan(ctx, &rows)
+	if pg.IsUniqueViolation(err) {
+		return nil, fmt.Errorf("reserve order %s: %w (%w)", orderID, app.ErrDuplicate, err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reserve order %s: %w", orderID, err)
 	}
-	out := make(map[string]StockRow, len(rows))
-	for _, r := range rows {
-		out[r.ProductID] = r
-	}
-	return out, nil
+	return positions(rows), nil
 }
 
-// IsUniqueViolation reports a duplicate-key error.
-func IsUniqueViolation(err error) bool { return pg.IsUniqueViolation(err) }
-
-// Count is the number of products of any status.
-func (Store) Count(ctx context.Context, db bun.IDB) (int, error) {
+// Count implements app.Repos.
+func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	err := db.NewRaw("SELECT count(*) FROM catalog.products").Scan(ctx, &n)
-	return n, err
+	if err := s.db.NewRaw("SELECT count(*) FROM catalog.products").Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return n, nil
 }
 
-// LowStockRow is an active product with little available stock.
-type LowStockRow struct {
+// lowStockRow is an active product with little available stock.
+type lowStockRow struct {
 	ID        string `bun:"id"`
 	SKU       string `bun:"sku"`
 	Name      string `bun:"name"`
 	Available int    `bun:"available"`
 }
 
-// LowStock lists active products whose available stock (on hand minus
-// reserved) is at most threshold, lowest first, in one query (the
-// stock_available index orders it).
-func (Store) LowStock(ctx context.Context, db bun.IDB, threshold, limit int) ([]LowStockRow, error) {
-	var out []LowStockRow
-	err := db.NewRaw(`SELECT p.id::text, p.sku, p.name, s.on_hand - s.reserved AS available
+// LowStock implements app.Repos in one query (the stock_available index
+// orders it).
+func (s *Store) LowStock(ctx context.Context, threshold, limit int) ([]app.LowStockRecord, error) {
+	var rows []lowStockRow
+	err := s.db.NewRaw(`SELECT p.id::text, p.sku, p.name, s.on_hand - s.reserved AS available
 		FROM catalog.stock s JOIN catalog.products p ON p.id = s.product_id
 		WHERE s.on_hand - s.reserved <= ? AND p.status = 'active'
-		ORDER BY s.on_hand - s.reserved, s.product_id LIMIT ?`, threshold, limit).Scan(ctx, &out)
+		ORDER BY s.on_hand - s.reserved, s.product_id LIMIT ?`, threshold, limit).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("low stock: %w", err)
 	}
+	out := make([]app.LowStockRecord, len(rows))
+	for i, r := range rows {
+		out[i] = app.LowStockRecord(r)
+	}
 	return out, nil
+}
+
+// Analyze implements app.Repos: until autovacuum gets to it, a freshly
+// loaded table looks empty to the planner.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "ANALYZE catalog.products, catalog.stock, catalog.stock_ledger"); err != nil {
+		return fmt.Errorf("analyze the catalog tables: %w", err)
+	}
+	return nil
 }

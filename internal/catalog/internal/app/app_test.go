@@ -1,4 +1,4 @@
-package app
+package app_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	. "github.com/opencommerce/commerce/internal/catalog/internal/app"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
@@ -21,6 +23,13 @@ import (
 )
 
 func newService(t testing.TB) (*Service, *pg.DB) {
+	s, db, _ := newServiceWith(t, nil)
+	return s, db
+}
+
+// newServiceWith builds the service on a fresh database and Redis with the
+// clock clk (nil: the system clock), returning its cache too.
+func newServiceWith(t testing.TB, clk clock.Clock) (*Service, *pg.DB, *adapters.Cache) {
 	t.Helper()
 	db := pgtest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -36,7 +45,8 @@ func newService(t testing.TB) (*Service, *pg.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rdb.Close() })
-	return New(db, adapters.NewCache(rdb, time.Minute), events.NewOutbox(log), log), db
+	cache := adapters.NewCache(rdb, time.Minute)
+	return New(adapters.NewStore(db, events.NewOutbox(log)), cache, clk, log), db, cache
 }
 
 func product(t testing.TB, s *Service, stock int) string {
@@ -238,11 +248,28 @@ func TestExpiredReservationsAreReleased(t *testing.T) {
 func TestSingleFlightCollapsesABurstIntoOneRead(t *testing.T) {
 	s, _ := newService(t)
 	id := product(t, s, 1)
-	var reads atomic.Int32
-	s.DBReads = func() { reads.Add(1); time.Sleep(50 * time.Millisecond) }
+	const burst = 1000
+	// The one database read waits until every reader of the burst has
+	// missed the cache (and so joins its flight or finds the cache filled
+	// after it), instead of holding the flight open for a guessed time.
+	var missed, reads atomic.Int32
+	allMissed := make(chan struct{})
+	s.OnCacheMiss(func() {
+		if missed.Add(1) == burst {
+			close(allMissed)
+		}
+	})
+	s.DBReads = func() {
+		reads.Add(1)
+		select {
+		case <-allMissed:
+		case <-time.After(30 * time.Second):
+			t.Error("the burst's readers did not all miss the cache")
+		}
+	}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for i := 0; i < 1000; i++ {
+	for i := 0; i < burst; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -264,7 +291,7 @@ func TestSingleFlightCollapsesABurstIntoOneRead(t *testing.T) {
 }
 
 func TestCacheNeverServesAValueOlderThanAWrite(t *testing.T) {
-	s, _ := newService(t)
+	s, _, cache := newServiceWith(t, nil)
 	ctx := context.Background()
 	id := product(t, s, 1)
 	e1, err := s.ProductEntry(ctx, id)
@@ -273,13 +300,13 @@ func TestCacheNeverServesAValueOlderThanAWrite(t *testing.T) {
 	}
 	// A slow reader read generation g, then a write happened, then the
 	// reader tries to fill: it must be refused.
-	_, gen, _, _ := s.cache.Get(ctx, id)
+	_, gen, _, _ := cache.Get(ctx, id)
 	p, _ := s.Product(ctx, id)
 	price := int64(2000)
 	if _, err := s.UpdateProduct(ctx, id, ProductInput{SKU: p.SKU, Name: "New", Category: "c", Price: &price, Currency: "EUR", Version: p.Version}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.cache.Fill(ctx, id, gen, e1); err != nil {
+	if err := cache.Fill(ctx, id, gen, e1); err != nil {
 		t.Fatal(err)
 	}
 	e2, err := s.ProductEntry(ctx, id)
@@ -318,5 +345,52 @@ func TestConcurrentRepeatsOfOneReservationReserveOnce(t *testing.T) {
 	}
 	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", id); n != 3 {
 		t.Fatalf("reserved %d, want 3", n)
+	}
+}
+
+// Reservations expire by the service's clock, not the database's: the
+// sweeper leaves a reservation alone until the clock passes its expiry,
+// then gives its stock back.
+func TestReservationExpiryFollowsTheClock(t *testing.T) {
+	clk := clock.NewFake(time.Now().Truncate(time.Second))
+	s, _, _ := newServiceWith(t, clk)
+	ctx := context.Background()
+	id := product(t, s, 4)
+	exp := clk.Now().Add(15 * time.Minute)
+	if err := s.Reserve(ctx, uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: id, Quantity: 3}}, &exp); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(15 * time.Minute)
+	if n, err := s.SweepExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("at the expiry instant: %d %v", n, err)
+	}
+	if p, _ := s.Product(ctx, id); p.Stock.Available != 1 {
+		t.Fatalf("still reserved: %+v", p.Stock)
+	}
+	clk.Advance(time.Millisecond)
+	if n, err := s.SweepExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("past the expiry: %d %v", n, err)
+	}
+	if p, _ := s.Product(ctx, id); p.Stock.Available != 4 || p.Stock.Reserved != 0 {
+		t.Fatalf("after the sweep: %+v", p.Stock)
+	}
+	if n, err := s.SweepExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("second sweep: %d %v", n, err)
+	}
+}
+
+// A reservation far in the future is not swept by a clock that has not
+// reached it, even if the database's clock would say otherwise.
+func TestSweepIgnoresTheDatabaseClock(t *testing.T) {
+	clk := clock.NewFake(time.Now().Add(-time.Hour).Truncate(time.Second))
+	s, _, _ := newServiceWith(t, clk)
+	ctx := context.Background()
+	id := product(t, s, 2)
+	exp := clk.Now().Add(time.Minute) // already past for the database
+	if err := s.Reserve(ctx, uuid.Must(uuid.NewV7()).String(), []catalogapi.Line{{ProductID: id, Quantity: 2}}, &exp); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SweepExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("swept by the database's clock: %d %v", n, err)
 	}
 }

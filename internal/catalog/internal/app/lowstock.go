@@ -20,7 +20,7 @@ func (s *Service) LowStock(ctx context.Context, threshold, limit int) ([]catalog
 	if limit < 1 || limit > 100 {
 		return nil, errs.Validation(errs.Field("limit", "must be an integer from 1 to 100"))
 	}
-	rows, err := s.store.LowStock(ctx, s.db, threshold, limit)
+	rows, err := s.store.LowStock(ctx, threshold, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
+	"golang.org/x/text/currency"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
 	"github.com/opencommerce/commerce/internal/platform/cursor"
 	"github.com/opencommerce/commerce/internal/platform/errs"
@@ -45,11 +45,17 @@ func (in ProductInput) draft() (domain.Draft, error) {
 	if in.Price != nil {
 		d.Price = *in.Price
 	}
-	return d, d.Normalize()
+	return d, d.Normalize(isoCurrency)
 }
 
-func rowFromDraft(id string, d domain.Draft) *adapters.ProductRow {
-	return &adapters.ProductRow{ID: id, SKU: d.SKU, Name: d.Name, Description: d.Description, Category: d.Category, Brand: d.Brand,
+// isoCurrency reports an ISO 4217 code in its canonical (upper-case) form.
+func isoCurrency(code string) bool {
+	u, err := currency.ParseISO(code)
+	return err == nil && u.String() == code
+}
+
+func rowFromDraft(id string, d domain.Draft) *ProductRecord {
+	return &ProductRecord{ID: id, SKU: d.SKU, Name: d.Name, Description: d.Description, Category: d.Category, Brand: d.Brand,
 		Attributes: d.Attributes, Price: d.Price, Currency: d.Currency, Images: d.Images, WeightGrams: d.WeightGrams, Status: d.Status}
 }
 
@@ -66,8 +72,8 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (catalogap
 		return catalogapi.Product{}, mergeValidation(err)
 	}
 	row := rowFromDraft(uuid.Must(uuid.NewV7()).String(), d)
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.store.InsertProduct(ctx, tx, row); err != nil {
+	err = s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		if err := r.InsertProduct(ctx, row); err != nil {
 			return err
 		}
 		evs := []events.Envelope{}
@@ -77,8 +83,8 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (catalogap
 		}
 		evs = append(evs, ev)
 		if in.InitialStock > 0 {
-			moves := []adapters.Movement{{ProductID: row.ID, DeltaOnHand: in.InitialStock}}
-			after, err := s.store.Move(ctx, tx, "adjust", "initial stock", "", moves)
+			moves := []Movement{{ProductID: row.ID, DeltaOnHand: in.InitialStock}}
+			after, err := r.Move(ctx, "adjust", "initial stock", "", moves)
 			if err != nil {
 				return err
 			}
@@ -89,13 +95,13 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (catalogap
 			}
 			evs = append(evs, sev...)
 		}
-		return s.outbox.Publish(ctx, tx, evs...)
+		return r.Publish(ctx, evs...)
 	})
-	if errors.Is(err, adapters.ErrDuplicate) {
+	if errors.Is(err, ErrDuplicate) {
 		return catalogapi.Product{}, ErrSKUTaken
 	}
 	if err != nil {
-		return catalogapi.Product{}, err
+		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
 	}
 	return toProduct(row), nil
 }
@@ -118,18 +124,20 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in ProductInput)
 	}
 	row := rowFromDraft(id, d)
 	var out catalogapi.Product
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		ok, err := s.store.UpdateProduct(ctx, tx, row, in.Version)
+	err = s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		ok, err := r.UpdateProduct(ctx, row, in.Version)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			if _, err := s.store.Product(ctx, tx, id); errors.Is(err, adapters.ErrNotFound) {
+			if _, err := r.Product(ctx, id); errors.Is(err, ErrNotFound) {
 				return catalogapi.ErrNotFound
+			} else if err != nil {
+				return err
 			}
 			return ErrVersionConflict
 		}
-		full, err := s.store.Product(ctx, tx, id)
+		full, err := r.Product(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -139,13 +147,13 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in ProductInput)
 			return err
 		}
 		out = toProduct(full)
-		return s.outbox.Publish(ctx, tx, ev)
+		return r.Publish(ctx, ev)
 	})
-	if errors.Is(err, adapters.ErrDuplicate) {
+	if errors.Is(err, ErrDuplicate) {
 		return catalogapi.Product{}, ErrSKUTaken
 	}
 	if err != nil {
-		return catalogapi.Product{}, err
+		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
 	s.invalidate(ctx, id)
 	return out, nil
@@ -156,13 +164,13 @@ func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
 	if !validID(id) {
 		return catalogapi.ErrNotFound
 	}
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		changed, err := s.store.Archive(ctx, tx, id)
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		changed, err := r.Archive(ctx, id)
 		if err != nil {
 			return err
 		}
-		full, err := s.store.Product(ctx, tx, id)
-		if errors.Is(err, adapters.ErrNotFound) {
+		full, err := r.Product(ctx, id)
+		if errors.Is(err, ErrNotFound) {
 			return catalogapi.ErrNotFound
 		}
 		if err != nil || !changed {
@@ -172,7 +180,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return s.outbox.Publish(ctx, tx, ev)
+		return r.Publish(ctx, ev)
 	})
 	if err == nil {
 		s.invalidate(ctx, id)
@@ -196,8 +204,8 @@ func (s *Service) AdjustStock(ctx context.Context, id string, in AdjustInput) (c
 		return catalogapi.Product{}, errs.Validation(errs.Field("delta", "must be a non-zero whole number of units"))
 	}
 	var out catalogapi.Product
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		locked, err := s.store.LockStock(ctx, tx, []string{id})
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		locked, err := r.LockStock(ctx, []string{id})
 		if err != nil {
 			return err
 		}
@@ -207,8 +215,8 @@ func (s *Service) AdjustStock(ctx context.Context, id string, in AdjustInput) (c
 		if _, err := domain.Adjust(locked[0].OnHand, locked[0].Reserved, *in.Delta); err != nil {
 			return err
 		}
-		moves := []adapters.Movement{{ProductID: id, DeltaOnHand: *in.Delta}}
-		after, err := s.store.Move(ctx, tx, "adjust", in.Reason, in.Reference, moves)
+		moves := []Movement{{ProductID: id, DeltaOnHand: *in.Delta}}
+		after, err := r.Move(ctx, "adjust", in.Reason, in.Reference, moves)
 		if err != nil {
 			return err
 		}
@@ -216,10 +224,10 @@ func (s *Service) AdjustStock(ctx context.Context, id string, in AdjustInput) (c
 		if err != nil {
 			return err
 		}
-		if err := s.outbox.Publish(ctx, tx, evs...); err != nil {
+		if err := r.Publish(ctx, evs...); err != nil {
 			return err
 		}
-		full, err := s.store.Product(ctx, tx, id)
+		full, err := r.Product(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -236,9 +244,9 @@ func (s *Service) AdjustStock(ctx context.Context, id string, in AdjustInput) (c
 // ProductEntry returns the ready-to-send JSON of a product: from Redis when
 // cached; otherwise one database read shared by all concurrent callers
 // (single-flight), then cached.
-func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, error) {
+func (s *Service) ProductEntry(ctx context.Context, id string) (Entry, error) {
 	if !validID(id) {
-		return adapters.Entry{}, catalogapi.ErrNotFound
+		return Entry{}, catalogapi.ErrNotFound
 	}
 	e, gen, hit, err := s.cache.Get(ctx, id)
 	s.inst.productCacheLookup(ctx, err == nil && hit)
@@ -248,6 +256,7 @@ func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, 
 	if err != nil {
 		s.log.WarnContext(ctx, "cache read failed; reading the database", "err", err)
 	}
+	s.cacheMissed()
 	v, err, _ := s.loads.Do(id, func() (any, error) {
 		lctx := context.WithoutCancel(ctx) // one caller's cancel must not fail the others
 		// A caller that missed the cache just before an earlier flight
@@ -256,12 +265,12 @@ func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, 
 			return e, nil
 		}
 		s.DBReads()
-		row, err := s.store.Product(lctx, s.db, id)
-		if errors.Is(err, adapters.ErrNotFound) {
+		row, err := s.store.Product(lctx, id)
+		if errors.Is(err, ErrNotFound) {
 			return nil, catalogapi.ErrNotFound
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("product entry: %w", err)
 		}
 		e, err := entry(toProduct(row))
 		if err != nil {
@@ -275,9 +284,9 @@ func (s *Service) ProductEntry(ctx context.Context, id string) (adapters.Entry, 
 		return e, nil
 	})
 	if err != nil {
-		return adapters.Entry{}, err
+		return Entry{}, err
 	}
-	return v.(adapters.Entry), nil
+	return v.(Entry), nil
 }
 
 // ListInput selects a page of products.
@@ -295,11 +304,11 @@ func (s *Service) ListProducts(ctx context.Context, in ListInput) ([]catalogapi.
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := s.store.List(ctx, s.db, adapters.Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
+	rows, err := s.store.List(ctx, Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, next := cursor.Page(rows, in.Limit, func(r adapters.ProductRow) string { return r.ID })
+	rows, next := cursor.Page(rows, in.Limit, func(r ProductRecord) string { return r.ID })
 	out := make([]catalogapi.Product, len(rows))
 	for i := range rows {
 		out[i] = toProduct(&rows[i])
@@ -308,11 +317,11 @@ func (s *Service) ListProducts(ctx context.Context, in ListInput) ([]catalogapi.
 }
 
 // Ledger pages a product's stock movements (admin).
-func (s *Service) Ledger(ctx context.Context, id string, before int64, limit int) ([]adapters.LedgerRow, error) {
+func (s *Service) Ledger(ctx context.Context, id string, before int64, limit int) ([]LedgerRow, error) {
 	if !validID(id) {
 		return nil, catalogapi.ErrNotFound
 	}
-	return s.store.Ledger(ctx, s.db, id, before, limit)
+	return s.store.Ledger(ctx, id, before, limit)
 }
 
 // Product implements catalogapi.Catalog.
@@ -320,8 +329,8 @@ func (s *Service) Product(ctx context.Context, id string) (catalogapi.Product, e
 	if !validID(id) {
 		return catalogapi.Product{}, catalogapi.ErrNotFound
 	}
-	row, err := s.store.Product(ctx, s.db, id)
-	if errors.Is(err, adapters.ErrNotFound) {
+	row, err := s.store.Product(ctx, id)
+	if errors.Is(err, ErrNotFound) {
 		return catalogapi.Product{}, catalogapi.ErrNotFound
 	}
 	if err != nil {
@@ -342,7 +351,7 @@ func (s *Service) Products(ctx context.Context, ids []string) (map[string]catalo
 	if len(valid) == 0 {
 		return out, nil
 	}
-	rows, err := s.store.Products(ctx, s.db, valid)
+	rows, err := s.store.Products(ctx, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +391,7 @@ func (s *Service) Page(ctx context.Context, after string, limit int) ([]cataloga
 	if after != "" && !validID(after) {
 		return nil, 0, errs.New(errs.BadRequest, "bad_cursor", "after must be a product id")
 	}
-	rows, err := s.store.List(ctx, s.db, adapters.Filter{After: after, Limit: limit})
+	rows, err := s.store.List(ctx, Filter{After: after, Limit: limit})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -392,7 +401,7 @@ func (s *Service) Page(ctx context.Context, after string, limit int) ([]cataloga
 	}
 	total := 0
 	if after == "" {
-		if total, err = s.store.Count(ctx, s.db); err != nil {
+		if total, err = s.store.Count(ctx); err != nil {
 			return nil, 0, err
 		}
 	}

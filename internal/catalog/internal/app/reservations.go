@@ -7,10 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/errs"
@@ -44,7 +41,7 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 		err = s.reserveOnce(ctx, orderID, norm, ids, qty, expiresAt, &changed)
 		// Two concurrent calls for one order: the loser hits the
 		// reservations key; run again to answer like a repeat.
-		if attempt == 0 && adapters.IsUniqueViolation(err) {
+		if attempt == 0 && errors.Is(err, ErrDuplicate) {
 			continue
 		}
 		break
@@ -57,57 +54,57 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 }
 
 func (s *Service) reserveOnce(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time, changed *bool) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		existing, err := s.store.Reservation(ctx, tx, orderID)
+	return s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		existing, err := r.Reservation(ctx, orderID)
 		if err != nil {
 			return err
 		}
 		if len(existing) > 0 {
 			return sameReservation(existing, norm)
 		}
-		locked, err := s.store.LockStock(ctx, tx, ids)
+		locked, err := r.LockStock(ctx, ids)
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]adapters.StockRow, len(locked))
-		for _, r := range locked {
-			byID[r.ProductID] = r
+		byID := make(map[string]StockRecord, len(locked))
+		for _, l := range locked {
+			byID[l.ProductID] = l
 		}
 		var short []errs.FieldError
-		moves := make([]adapters.Movement, len(norm))
+		moves := make([]Movement, len(norm))
 		for i, l := range norm {
-			r, ok := byID[l.ProductID]
+			st, ok := byID[l.ProductID]
 			switch {
 			case !ok:
 				short = append(short, errs.Field(l.ProductID, "no such product"))
-			case r.Status != catalogapi.StatusActive:
+			case st.Status != catalogapi.StatusActive:
 				short = append(short, errs.Field(l.ProductID, "product is archived"))
-			case r.OnHand-r.Reserved < l.Quantity:
-				short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", r.OnHand-r.Reserved, l.Quantity)))
+			case st.OnHand-st.Reserved < l.Quantity:
+				short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", st.OnHand-st.Reserved, l.Quantity)))
 			}
-			moves[i] = adapters.Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
+			moves[i] = Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
 		}
 		if len(short) > 0 {
 			e := *catalogapi.ErrInsufficientStock
 			e.Fields = short
 			return &e
 		}
-		after, err := s.store.ReserveLines(ctx, tx, orderID, ids, qty, expiresAt)
+		after, err := r.ReserveLines(ctx, orderID, ids, qty, expiresAt)
 		if err != nil {
 			return err
 		}
 		evs, err := stockEvents("reserve", "order reservation", orderID, moves, after)
 		if err != nil {
-			return err
+			return fmt.Errorf("reserve order %s: %w", orderID, err)
 		}
 		*changed = true
-		return s.outbox.Publish(ctx, tx, evs...)
+		return r.Publish(ctx, evs...)
 	})
 }
 
 // sameReservation makes a repeated Reserve a no-op when it asks for what
 // the order already holds, and an error otherwise.
-func sameReservation(existing []adapters.ReservationRow, want []domain.Line) error {
+func sameReservation(existing []ReservationRecord, want []domain.Line) error {
 	if len(existing) != len(want) {
 		return catalogapi.ErrReservationDiffer
 	}
@@ -128,8 +125,8 @@ func (s *Service) Release(ctx context.Context, orderID, reason string) error {
 	if reason == "" {
 		reason = "order released"
 	}
-	return s.settle(ctx, orderID, "release", reason, func(q int) adapters.Movement {
-		return adapters.Movement{DeltaReserved: -q}
+	return s.settle(ctx, orderID, "release", reason, func(q int) Movement {
+		return Movement{DeltaReserved: -q}
 	})
 }
 
@@ -137,19 +134,19 @@ func (s *Service) Release(ctx context.Context, orderID, reason string) error {
 // deduction of on-hand stock (the goods are sold). Repeating it is a no-op;
 // committing a released reservation is ErrReservationClosed.
 func (s *Service) Commit(ctx context.Context, orderID string) error {
-	return s.settle(ctx, orderID, "commit", "order paid", func(q int) adapters.Movement {
-		return adapters.Movement{DeltaOnHand: -q, DeltaReserved: -q}
+	return s.settle(ctx, orderID, "commit", "order paid", func(q int) Movement {
+		return Movement{DeltaOnHand: -q, DeltaReserved: -q}
 	})
 }
 
-func (s *Service) settle(ctx context.Context, orderID, kind, reason string, move func(q int) adapters.Movement) error {
+func (s *Service) settle(ctx context.Context, orderID, kind, reason string, move func(q int) Movement) error {
 	if !validID(orderID) {
 		return errs.Validation(errs.Field("order_id", "must be a UUID"))
 	}
 	var ids []string
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
 		var err error
-		ids, err = s.settleIn(ctx, tx, orderID, kind, reason, move)
+		ids, err = s.settleIn(ctx, r, orderID, kind, reason, move)
 		return err
 	})
 	if err == nil && len(ids) > 0 {
@@ -158,13 +155,14 @@ func (s *Service) settle(ctx context.Context, orderID, kind, reason string, move
 	return err
 }
 
-// settleIn releases or commits the order's reservation inside tx and
+// settleIn releases or commits the order's reservation through r (bound to
+// a transaction) and
 // returns the products it touched (for cache invalidation after commit).
-func (s *Service) settleIn(ctx context.Context, tx bun.Tx, orderID, kind, reason string, move func(q int) adapters.Movement) ([]string, error) {
-	if err := s.store.LockOrder(ctx, tx, orderID); err != nil {
+func (s *Service) settleIn(ctx context.Context, r Repos, orderID, kind, reason string, move func(q int) Movement) ([]string, error) {
+	if err := r.LockOrder(ctx, orderID); err != nil {
 		return nil, err
 	}
-	res, err := s.store.Reservation(ctx, tx, orderID)
+	res, err := r.Reservation(ctx, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -182,38 +180,39 @@ func (s *Service) settleIn(ctx context.Context, tx bun.Tx, orderID, kind, reason
 		return nil, nil // already in a final state: idempotent
 	}
 	ids := make([]string, 0, len(res))
-	moves := make([]adapters.Movement, len(res))
-	for i, r := range res {
-		ids = append(ids, r.ProductID)
-		moves[i] = move(r.Quantity)
-		moves[i].ProductID = r.ProductID
+	moves := make([]Movement, len(res))
+	for i, line := range res {
+		ids = append(ids, line.ProductID)
+		moves[i] = move(line.Quantity)
+		moves[i].ProductID = line.ProductID
 	}
-	if _, err := s.store.LockStock(ctx, tx, ids); err != nil {
+	if _, err := r.LockStock(ctx, ids); err != nil {
 		return nil, err
 	}
-	after, err := s.store.Move(ctx, tx, kind, reason, orderID, moves)
+	after, err := r.Move(ctx, kind, reason, orderID, moves)
 	if err != nil {
 		return nil, err
 	}
 	status := map[string]string{"release": "released", "commit": "committed"}[kind]
-	if err := s.store.SetReservationStatus(ctx, tx, orderID, status); err != nil {
+	if err := r.SetReservationStatus(ctx, orderID, status); err != nil {
 		return nil, err
 	}
 	evs, err := stockEvents(kind, reason, orderID, moves, after)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s order %s: %w", kind, orderID, err)
 	}
 	s.inst.settled(ctx, status)
-	return ids, s.outbox.Publish(ctx, tx, evs...)
+	return ids, r.Publish(ctx, evs...)
 }
 
-// HandleOrderEvent settles reservations from ordering's events, inside the
-// consumer's transaction: paid → commit (stock deducted once), expired or
+// HandleOrderEvent settles reservations from ordering's events through r,
+// which the module binds to the consumer's inbox transaction (the effect
+// happens exactly once): paid → commit (stock deducted once), expired or
 // canceled → release.
-func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+func (s *Service) HandleOrderEvent(ctx context.Context, r Repos, e events.Envelope) error {
 	var p orderingapi.OrderEvent
 	if err := e.Decode(&p); err != nil {
-		return err
+		return fmt.Errorf("decode %s %s: %w", e.Type, e.ID, err)
 	}
 	if !validID(p.OrderID) {
 		return nil
@@ -221,16 +220,16 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx bun.Tx, e events.Enve
 	var err error
 	switch e.Type {
 	case orderingapi.EventOrderPaid:
-		_, err = s.settleIn(ctx, tx, p.OrderID, "commit", "order paid", func(q int) adapters.Movement {
-			return adapters.Movement{DeltaOnHand: -q, DeltaReserved: -q}
+		_, err = s.settleIn(ctx, r, p.OrderID, "commit", "order paid", func(q int) Movement {
+			return Movement{DeltaOnHand: -q, DeltaReserved: -q}
 		})
 		if errors.Is(err, catalogapi.ErrReservationClosed) || errors.Is(err, catalogapi.ErrNoReservation) {
 			s.log.ErrorContext(ctx, "paid order has no open reservation", "order_id", p.OrderID, "err", err)
 			return nil
 		}
 	case orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled:
-		_, err = s.settleIn(ctx, tx, p.OrderID, "release", strings.TrimPrefix(e.Type, "ordering."), func(q int) adapters.Movement {
-			return adapters.Movement{DeltaReserved: -q}
+		_, err = s.settleIn(ctx, r, p.OrderID, "release", strings.TrimPrefix(e.Type, "ordering."), func(q int) Movement {
+			return Movement{DeltaReserved: -q}
 		})
 	}
 	return err
@@ -243,28 +242,29 @@ func (s *Service) AfterOrderEvent(ctx context.Context, e events.Envelope) {
 	if e.Decode(&p) != nil || !validID(p.OrderID) {
 		return
 	}
-	res, err := s.store.Reservation(ctx, s.db, p.OrderID)
+	res, err := s.store.Reservation(ctx, p.OrderID)
 	if err != nil {
+		s.log.WarnContext(ctx, "products of a settled order not invalidated", "order_id", p.OrderID, "err", err)
 		return
 	}
 	ids := make([]string, len(res))
-	for i, r := range res {
-		ids[i] = r.ProductID
+	for i, line := range res {
+		ids[i] = line.ProductID
 	}
 	s.invalidate(ctx, ids...)
 }
 
-// SweepExpired releases reservations whose expiry passed and returns how
-// many orders it released.
+// SweepExpired releases reservations whose expiry passed by the service's
+// clock and returns how many orders it released.
 func (s *Service) SweepExpired(ctx context.Context) (int, error) {
-	orders, err := s.store.ExpiredOrders(ctx, s.db, 100)
+	orders, err := s.store.ExpiredOrders(ctx, s.clock.Now(), 100)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, o := range orders {
 		if err := s.Release(ctx, o, "reservation expired"); err != nil {
-			return n, err
+			return n, fmt.Errorf("release expired order %s: %w", o, err)
 		}
 		n++
 	}

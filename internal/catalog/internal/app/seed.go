@@ -6,10 +6,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
@@ -139,8 +137,8 @@ func (s *Service) Seed(ctx context.Context, n int, progress func(done int)) (int
 	}
 	// Statistics now: until autovacuum gets to it, a freshly loaded table
 	// looks empty to the planner and the product list sorts every row.
-	if _, err := s.db.ExecContext(ctx, "ANALYZE catalog.products, catalog.stock, catalog.stock_ledger"); err != nil {
-		return created, fmt.Errorf("analyze the seeded catalog: %w", err)
+	if err := s.store.Analyze(ctx); err != nil {
+		return created, fmt.Errorf("seed: %w", err)
 	}
 	return created, nil
 }
@@ -148,7 +146,7 @@ func (s *Service) Seed(ctx context.Context, n int, progress func(done int)) (int
 // importBatch inserts products (skipping known SKUs), their stock, ledger
 // rows and events in one transaction.
 func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, error) {
-	rows := make([]adapters.ProductRow, 0, len(in))
+	rows := make([]ProductRecord, 0, len(in))
 	for _, p := range in {
 		d, err := p.draft()
 		if err != nil {
@@ -159,14 +157,14 @@ func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, erro
 		rows = append(rows, *r)
 	}
 	created := 0
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		inserted, err := s.store.InsertProducts(ctx, tx, rows)
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		inserted, err := r.InsertProducts(ctx, rows)
 		if err != nil {
 			return err
 		}
 		created = len(inserted)
 		var evs []events.Envelope
-		var moves []adapters.Movement
+		var moves []Movement
 		for i := range inserted {
 			ev, err := productEvent(catalogapi.EventProductCreated, &inserted[i])
 			if err != nil {
@@ -174,11 +172,11 @@ func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, erro
 			}
 			evs = append(evs, ev)
 			if inserted[i].OnHand > 0 {
-				moves = append(moves, adapters.Movement{ProductID: inserted[i].ID, DeltaOnHand: inserted[i].OnHand})
+				moves = append(moves, Movement{ProductID: inserted[i].ID, DeltaOnHand: inserted[i].OnHand})
 			}
 		}
 		if len(moves) > 0 {
-			after, err := s.store.Move(ctx, tx, "adjust", "initial stock", "seed", moves)
+			after, err := r.Move(ctx, "adjust", "initial stock", "seed", moves)
 			if err != nil {
 				return err
 			}
@@ -188,7 +186,10 @@ func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, erro
 			}
 			evs = append(evs, sev...)
 		}
-		return s.outbox.Publish(ctx, tx, evs...)
+		return r.Publish(ctx, evs...)
 	})
-	return created, err
+	if err != nil {
+		return 0, fmt.Errorf("seed %d products: %w", len(in), err)
+	}
+	return created, nil
 }

@@ -1,9 +1,11 @@
-package app
+package app_test
 
 import (
 	"reflect"
 	"strings"
 	"testing"
+
+	. "github.com/opencommerce/commerce/internal/catalog/internal/app"
 )
 
 func TestDemoProductsAreDeterministicAndValid(t *testing.T) {
@@ -14,7 +16,7 @@ func TestDemoProductsAreDeterministicAndValid(t *testing.T) {
 	}
 	cats := map[string]int{}
 	for _, p := range a {
-		if _, err := p.draft(); err != nil {
+		if err := Validate(p); err != nil {
 			t.Fatalf("%s: %v", p.SKU, err)
 		}
 		if p.WeightGrams <= 0 {

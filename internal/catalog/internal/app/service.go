@@ -7,34 +7,38 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/events"
-	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
 // Service implements catalog's use cases and catalogapi.Catalog.
 type Service struct {
-	db     *pg.DB
-	store  adapters.Store
-	cache  *adapters.Cache
-	outbox *events.Outbox
-	log    *slog.Logger
-	loads  singleflight.Group
+	store Store
+	cache Cache
+	clock clock.Clock
+	log   *slog.Logger
+	loads singleflight.Group
 	// DBReads counts database loads of single products (tests assert
 	// that single-flight collapses bursts).
 	DBReads func()
-	inst    instruments // metrics.go
+	// cacheMissed is called when a product read missed the cache and is
+	// about to join (or start) the single flight: tests wait on it
+	// instead of sleeping.
+	cacheMissed func()
+	inst        instruments // metrics.go
 }
 
-// New builds the service.
-func New(db *pg.DB, cache *adapters.Cache, outbox *events.Outbox, log *slog.Logger) *Service {
-	return &Service{db: db, cache: cache, outbox: outbox, log: log, DBReads: func() {}}
+// New builds the service on store (which also writes the outbox) and
+// cache; clk decides reservation expiry (nil: the system clock).
+func New(store Store, cache Cache, clk clock.Clock, log *slog.Logger) *Service {
+	return &Service{store: store, cache: cache, clock: clock.Or(clk), log: log, DBReads: func() {}, cacheMissed: func() {}}
 }
 
 var _ catalogapi.Catalog = (*Service)(nil)
@@ -44,7 +48,7 @@ func validID(s string) bool {
 	return err == nil && len(s) == 36
 }
 
-func toProduct(r *adapters.ProductRow) catalogapi.Product {
+func toProduct(r *ProductRecord) catalogapi.Product {
 	attrs := r.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -61,12 +65,12 @@ func toProduct(r *adapters.ProductRow) catalogapi.Product {
 	}
 }
 
-func productEvent(typ string, r *adapters.ProductRow) (events.Envelope, error) {
+func productEvent(typ string, r *ProductRecord) (events.Envelope, error) {
 	return events.New(typ, r.ID, catalogapi.ProductEvent{ProductID: r.ID, SKU: r.SKU, Name: r.Name, Category: r.Category, Brand: r.Brand,
 		Price: r.Price, Currency: r.Currency, Status: r.Status, Version: r.Version, WeightGrams: r.WeightGrams, Product: ptr(toProduct(r))})
 }
 
-func stockEvents(kind, reason, ref string, moves []adapters.Movement, after map[string]adapters.StockRow) ([]events.Envelope, error) {
+func stockEvents(kind, reason, ref string, moves []Movement, after map[string]StockRecord) ([]events.Envelope, error) {
 	out := make([]events.Envelope, 0, len(moves))
 	for _, m := range moves {
 		s := after[m.ProductID]
@@ -82,13 +86,13 @@ func stockEvents(kind, reason, ref string, moves []adapters.Movement, after map[
 }
 
 // entry renders a product once into its cached JSON form and ETag.
-func entry(p catalogapi.Product) (adapters.Entry, error) {
+func entry(p catalogapi.Product) (Entry, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
-		return adapters.Entry{}, err
+		return Entry{}, fmt.Errorf("encode product %s: %w", p.ID, err)
 	}
 	sum := sha256.Sum256(body)
-	return adapters.Entry{ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Body: body}, nil
+	return Entry{ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Body: body}, nil
 }
 
 // invalidate drops cached products after a committed write. A failure is

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/text/currency"
-
 	"github.com/opencommerce/commerce/internal/platform/errs"
 )
 
@@ -44,8 +42,10 @@ type Draft struct {
 }
 
 // Normalize trims and canonicalises fields, then validates every rule,
-// reporting all bad fields at once.
-func (d *Draft) Normalize() error {
+// reporting all bad fields at once. knownCurrency says whether a code is a
+// currency the shop can price in (the ISO 4217 list lives outside the
+// domain, which imports no third-party tables).
+func (d *Draft) Normalize(knownCurrency func(code string) bool) error {
 	d.SKU = strings.TrimSpace(d.SKU)
 	d.Name = strings.TrimSpace(d.Name)
 	d.Category = strings.ToLower(strings.TrimSpace(d.Category))
@@ -80,7 +80,7 @@ func (d *Draft) Normalize() error {
 	if d.Price < 0 || d.Price > MaxPrice {
 		add("price", "must be a non-negative amount in minor units")
 	}
-	if u, err := currency.ParseISO(d.Currency); err != nil || u.String() != d.Currency || len(d.Currency) != 3 {
+	if len(d.Currency) != 3 || !knownCurrency(d.Currency) {
 		add("currency", "must be an ISO 4217 currency code such as USD")
 	}
 	if d.WeightGrams < 0 || d.WeightGrams > 1_000_000 {

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
-	"github.com/opencommerce/commerce/internal/catalog/internal/adapters"
 	"github.com/opencommerce/commerce/internal/catalog/internal/app"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
@@ -35,7 +34,7 @@ func (h *HTTP) Routes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "POST", Path: "/admin/products/{id}/stock", Summary: "Adjust on-hand stock by delta (never below reserved: 409)", Tag: "admin", Admin: true,
 		Request: app.AdjustInput{}, Response: catalogapi.Product{}, Errors: []int{404, 409}}, h.adjust)
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/products/{id}/stock/ledger", Summary: "Stock movements of a product, newest first", Tag: "admin", Admin: true,
-		Query: []string{"limit", "cursor"}, Response: httpx.Page[adapters.LedgerRow]{}, Errors: []int{404}}, h.ledger)
+		Query: []string{"limit", "cursor"}, Response: httpx.Page[app.LedgerRow]{}, Errors: []int{404}}, h.ledger)
 }
 
 var errStatusForbidden = errs.New(errs.Forbidden, "forbidden", "only admins may list archived products")
@@ -144,7 +143,7 @@ func (h *HTTP) ledger(c *fiber.Ctx) error {
 		next = &s
 	}
 	if rows == nil {
-		rows = []adapters.LedgerRow{}
+		rows = []app.LedgerRow{}
 	}
-	return c.JSON(httpx.Page[adapters.LedgerRow]{Items: rows, NextCursor: next})
+	return c.JSON(httpx.Page[app.LedgerRow]{Items: rows, NextCursor: next})
 }
