@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -540,4 +541,32 @@ func benchSpans(res *resource.Resource) []sdktrace.ReadOnlySpan {
 		}
 	}
 	return stubs.Snapshots()
+}
+
+func TestSpanExporterReportsRejectedSpans(t *testing.T) {
+	res, other := testResources(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		b, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{PartialSuccess: &coltrace.ExportTracePartialSuccess{RejectedSpans: 2, ErrorMessage: "too old"}})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	var mu sync.Mutex
+	var handled []error
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() }))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	exp, err := otelx.NewSpanExporterForTest(otelx.Settings{TracesEndpoint: srv.URL, Protocol: otelx.ProtocolHTTP}, res, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Shutdown(context.Background())
+	if err := exp.ExportSpans(context.Background(), testSpans(res, other)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handled) != 1 || !strings.Contains(handled[0].Error(), "2 spans rejected: too old") {
+		t.Fatalf("handled %v", handled)
+	}
 }
