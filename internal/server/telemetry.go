@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,9 +19,18 @@ func TelemetrySettings(cfg *config.Config) otelx.Settings {
 	if !cfg.Gateway() && !cfg.Split() {
 		contexts = "all"
 	}
+	var tracesTimeout time.Duration
+	if ms, err := strconv.Atoi(cfg.OTLPTracesTimeout); err == nil { // checked by config
+		tracesTimeout = time.Duration(ms) * time.Millisecond
+	}
 	return otelx.Settings{
 		Endpoint: cfg.OTLPEndpoint, TracesEndpoint: cfg.OTLPTracesEndpoint, MetricsEndpoint: cfg.OTLPMetricsEndpoint, LogsEndpoint: cfg.OTLPLogsEndpoint,
 		Protocol: cfg.OTLPProtocol, Headers: cfg.OTLPHeaders, Insecure: cfg.OTLPInsecure,
+		Timeout: time.Duration(cfg.OTLPTimeout) * time.Millisecond, TracesTimeout: tracesTimeout,
+		Compression: cfg.OTLPCompression, TracesCompression: cfg.OTLPTracesCompression,
+		Certificate: cfg.OTLPCertificate, TracesCertificate: cfg.OTLPTracesCertificate,
+		ClientCertificate: cfg.OTLPClientCertificate, TracesClientCertificate: cfg.OTLPTracesClientCertificate,
+		ClientKey: cfg.OTLPClientKey, TracesClientKey: cfg.OTLPTracesClientKey,
 		ServiceName: cfg.OTelServiceName, ServiceVersion: Version, Contexts: contexts, ResourceAttributes: cfg.OTelResourceAttributes,
 		Sampler: cfg.OTelTracesSampler, SamplerArg: cfg.OTelTracesSamplerArg,
 		TracesExporter: cfg.OTelTracesExporter, MetricsExporter: cfg.OTelMetricsExporter, LogsExporter: cfg.OTelLogsExporter,

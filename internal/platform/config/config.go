@@ -74,18 +74,26 @@ type Config struct {
 	OTLPProtocol                                                            string
 	OTLPHeaders                                                             string
 	OTLPInsecure                                                            bool
-	OTelServiceName, OTelResourceAttributes                                 string
-	OTelTracesSampler, OTelTracesSamplerArg                                 string
-	OTelTracesExporter, OTelMetricsExporter, OTelLogsExporter               string
-	OTelMetricExportInterval                                                int // milliseconds
-	OTelSDKDisabled                                                         bool
-	LogLevel                                                                string
-	CORSOrigins                                                             []string
-	BodyLimit                                                               int
-	ReadTimeout                                                             time.Duration
-	WriteTimeout                                                            time.Duration
-	IdleTimeout                                                             time.Duration
-	ShutdownTimeout                                                         time.Duration
+	// OTLPTimeout is OTEL_EXPORTER_OTLP_TIMEOUT (ms); OTLPTracesTimeout the
+	// traces' override ("" = the generic one).
+	OTLPTimeout                                               int
+	OTLPTracesTimeout                                         string
+	OTLPCompression, OTLPTracesCompression                    string
+	OTLPCertificate, OTLPTracesCertificate                    string
+	OTLPClientCertificate, OTLPTracesClientCertificate        string
+	OTLPClientKey, OTLPTracesClientKey                        string
+	OTelServiceName, OTelResourceAttributes                   string
+	OTelTracesSampler, OTelTracesSamplerArg                   string
+	OTelTracesExporter, OTelMetricsExporter, OTelLogsExporter string
+	OTelMetricExportInterval                                  int // milliseconds
+	OTelSDKDisabled                                           bool
+	LogLevel                                                  string
+	CORSOrigins                                               []string
+	BodyLimit                                                 int
+	ReadTimeout                                               time.Duration
+	WriteTimeout                                              time.Duration
+	IdleTimeout                                               time.Duration
+	ShutdownTimeout                                           time.Duration
 	// PasswordHashMemoryKiB tunes argon2id; lowering it is for tests only.
 	PasswordHashMemoryKiB int
 	// LoginMaxFailures is how many failed logins per email+IP are allowed per LoginWindow.
@@ -205,6 +213,16 @@ func (c *Config) specs() []spec {
 		{env: "OTEL_EXPORTER_OTLP_PROTOCOL", def: "grpc", help: "grpc or http/protobuf", k: kString, ptr: &c.OTLPProtocol, check: oneOf("grpc", "http/protobuf")},
 		{env: "OTEL_EXPORTER_OTLP_HEADERS", help: "headers sent with every export, key=value,... (values URL-encoded)", k: kString, ptr: &c.OTLPHeaders, secret: true, check: keyValues},
 		{env: "OTEL_EXPORTER_OTLP_INSECURE", def: "false", help: "plaintext gRPC to an endpoint given without scheme", k: kBool, ptr: &c.OTLPInsecure},
+		{env: "OTEL_EXPORTER_OTLP_TIMEOUT", def: "10000", help: "milliseconds an export may take, retries included", k: kInt, ptr: &c.OTLPTimeout, check: positive},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", help: "OTEL_EXPORTER_OTLP_TIMEOUT of traces only", k: kString, ptr: &c.OTLPTracesTimeout, check: positive},
+		{env: "OTEL_EXPORTER_OTLP_COMPRESSION", help: "gzip or none (default): compression of exports", k: kString, ptr: &c.OTLPCompression, check: oneOf("gzip", "none")},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", help: "OTEL_EXPORTER_OTLP_COMPRESSION of traces only", k: kString, ptr: &c.OTLPTracesCompression, check: oneOf("gzip", "none")},
+		{env: "OTEL_EXPORTER_OTLP_CERTIFICATE", help: "PEM file of the CA certificates that verify the collector (default: the system's)", k: kString, ptr: &c.OTLPCertificate},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", help: "OTEL_EXPORTER_OTLP_CERTIFICATE of traces only", k: kString, ptr: &c.OTLPTracesCertificate},
+		{env: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", help: "PEM file of the client certificate presented to the collector (mTLS)", k: kString, ptr: &c.OTLPClientCertificate},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", help: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE of traces only", k: kString, ptr: &c.OTLPTracesClientCertificate},
+		{env: "OTEL_EXPORTER_OTLP_CLIENT_KEY", help: "PEM file of the key of OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", k: kString, ptr: &c.OTLPClientKey},
+		{env: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", help: "OTEL_EXPORTER_OTLP_CLIENT_KEY of traces only", k: kString, ptr: &c.OTLPTracesClientKey},
 		{env: "OTEL_SERVICE_NAME", def: "commerce", help: "service.name of the exported telemetry", k: kString, ptr: &c.OTelServiceName, check: nonEmpty},
 		{env: "OTEL_RESOURCE_ATTRIBUTES", help: "extra resource attributes, key=value,... (values URL-encoded)", k: kString, ptr: &c.OTelResourceAttributes, check: keyValues},
 		{env: "OTEL_TRACES_SAMPLER", def: "parentbased_always_on", help: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", k: kString, ptr: &c.OTelTracesSampler,

@@ -12,7 +12,7 @@ func TestOTelDefaults(t *testing.T) {
 	}
 	if c.OTLPEndpoint != "" || c.OTLPProtocol != "grpc" || c.OTelServiceName != "commerce" || c.OTelTracesSampler != "parentbased_always_on" ||
 		c.OTelTracesExporter != "otlp" || c.OTelMetricsExporter != "otlp" || c.OTelLogsExporter != "otlp" || c.OTelMetricExportInterval != 60000 ||
-		c.OTLPInsecure || c.OTelSDKDisabled {
+		c.OTLPInsecure || c.OTelSDKDisabled || c.OTLPTimeout != 10000 || c.OTLPTracesTimeout != "" || c.OTLPCompression != "" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -39,19 +39,23 @@ func TestOTelValues(t *testing.T) {
 
 func TestOTelBadValuesNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT":         "ftp://collector:21",
-		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":  "http://collector:99999",
-		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://",
-		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT":    "collector:4317/path",
-		"OTEL_EXPORTER_OTLP_PROTOCOL":         "http/json",
-		"OTEL_EXPORTER_OTLP_HEADERS":          "authorization Bearer s3cret",
-		"OTEL_EXPORTER_OTLP_INSECURE":         "maybe",
-		"OTEL_RESOURCE_ATTRIBUTES":            "=x",
-		"OTEL_TRACES_SAMPLER":                 "jaeger_remote",
-		"OTEL_TRACES_SAMPLER_ARG":             "1.5",
-		"OTEL_TRACES_EXPORTER":                "zipkin",
-		"OTEL_METRIC_EXPORT_INTERVAL":         "0",
-		"OTEL_SDK_DISABLED":                   "perhaps",
+		"OTEL_EXPORTER_OTLP_ENDPOINT":           "ftp://collector:21",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    "http://collector:99999",
+		"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT":   "http://",
+		"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT":      "collector:4317/path",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":           "http/json",
+		"OTEL_EXPORTER_OTLP_HEADERS":            "authorization Bearer s3cret",
+		"OTEL_EXPORTER_OTLP_INSECURE":           "maybe",
+		"OTEL_RESOURCE_ATTRIBUTES":              "=x",
+		"OTEL_TRACES_SAMPLER":                   "jaeger_remote",
+		"OTEL_TRACES_SAMPLER_ARG":               "1.5",
+		"OTEL_TRACES_EXPORTER":                  "zipkin",
+		"OTEL_METRIC_EXPORT_INTERVAL":           "0",
+		"OTEL_SDK_DISABLED":                     "perhaps",
+		"OTEL_EXPORTER_OTLP_TIMEOUT":            "-5",
+		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT":     "soon",
+		"OTEL_EXPORTER_OTLP_COMPRESSION":        "zstd",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "deflate",
 	} {
 		_, err := Load(nil, env(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k+":") {

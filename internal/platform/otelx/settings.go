@@ -1,10 +1,14 @@
 package otelx
 
 import (
+	"cmp"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +34,23 @@ type Settings struct {
 	Headers string
 	// Insecure makes a gRPC endpoint given without a scheme plaintext.
 	Insecure bool
+	// Timeout (OTEL_EXPORTER_OTLP_TIMEOUT, default 10s) bounds one export,
+	// retries included; TracesTimeout (…_TRACES_TIMEOUT) overrides it for
+	// traces. The metric and log exporters of the SDK read the variables
+	// themselves; the trace exporter is the binary's own (spanexport.go),
+	// so the trace settings are here.
+	Timeout, TracesTimeout time.Duration
+	// Compression (OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION) is gzip or
+	// none (default).
+	Compression, TracesCompression string
+	// Certificate (OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE) is a PEM file
+	// of the CAs verifying the collector, instead of the system's.
+	Certificate, TracesCertificate string
+	// ClientCertificate and ClientKey
+	// (OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_{CERTIFICATE,KEY}) are the PEM
+	// files of the client certificate presented to the collector (mTLS).
+	ClientCertificate, TracesClientCertificate string
+	ClientKey, TracesClientKey                 string
 	// ServiceName (default "commerce"), ServiceVersion (the binary's) and
 	// Contexts (the value of commerce.contexts) make the resource, with
 	// ResourceAttributes ("k=v,...", OTEL_RESOURCE_ATTRIBUTES).
@@ -63,6 +84,12 @@ type target struct {
 	endpoint string
 	insecure bool
 	headers  map[string]string
+	// Of traces only (the SDK's exporters of metrics and logs read the
+	// variables themselves): timeout of an export, gzip, and the TLS
+	// configuration (nil: the system's roots).
+	timeout time.Duration
+	gzip    bool
+	tls     *tls.Config
 }
 
 // Validate reports the first malformed setting, naming its variable.
@@ -89,6 +116,20 @@ func (s Settings) Validate() error {
 		errs = append(errs, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err))
 	}
 	if _, err := sampler(s.Sampler, s.SamplerArg); err != nil {
+		errs = append(errs, err)
+	}
+	if s.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_TIMEOUT: %v is negative", s.Timeout))
+	}
+	if s.TracesTimeout < 0 {
+		errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: %v is negative", s.TracesTimeout))
+	}
+	for _, e := range []struct{ env, v string }{{"OTEL_EXPORTER_OTLP_COMPRESSION", s.Compression}, {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", s.TracesCompression}} {
+		if e.v != "" && e.v != "gzip" && e.v != "none" {
+			errs = append(errs, fmt.Errorf("%s: %q is not gzip or none", e.env, e.v))
+		}
+	}
+	if _, err := s.traceTLS(); err != nil {
 		errs = append(errs, err)
 	}
 	for _, e := range []struct{ env, v string }{{"OTEL_TRACES_EXPORTER", s.TracesExporter}, {"OTEL_METRICS_EXPORTER", s.MetricsExporter}, {"OTEL_LOGS_EXPORTER", s.LogsExporter}} {
@@ -171,6 +212,13 @@ func (s Settings) target(signal string) (t target, ok bool, err error) {
 		return target{}, false, err
 	}
 	t = target{protocol: s.Protocol, headers: headers}
+	if signal == sigTraces {
+		t.timeout = cmp.Or(s.TracesTimeout, s.Timeout, 10*time.Second)
+		t.gzip = cmp.Or(s.TracesCompression, s.Compression) == "gzip"
+		if t.tls, err = s.traceTLS(); err != nil {
+			return target{}, false, err
+		}
+	}
 	if t.protocol == "" {
 		t.protocol = ProtocolGRPC
 	}
@@ -201,6 +249,49 @@ func (s Settings) target(signal string) (t target, ok bool, err error) {
 	}
 	t.endpoint = (&url.URL{Scheme: scheme, Host: host, Path: path}).String()
 	return t, true, nil
+}
+
+// traceTLS is the TLS configuration of the trace exporter: nil (the
+// system's roots, no client certificate) unless a certificate variable is
+// set. Errors name the variable.
+func (s Settings) traceTLS() (*tls.Config, error) {
+	caEnv, ca := "OTEL_EXPORTER_OTLP_CERTIFICATE", s.Certificate
+	if s.TracesCertificate != "" {
+		caEnv, ca = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", s.TracesCertificate
+	}
+	certEnv, cert := "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", s.ClientCertificate
+	if s.TracesClientCertificate != "" {
+		certEnv, cert = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", s.TracesClientCertificate
+	}
+	keyEnv, key := "OTEL_EXPORTER_OTLP_CLIENT_KEY", s.ClientKey
+	if s.TracesClientKey != "" {
+		keyEnv, key = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", s.TracesClientKey
+	}
+	if ca == "" && cert == "" && key == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", caEnv, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: %s has no PEM certificate", caEnv, ca)
+		}
+	}
+	if (cert == "") != (key == "") {
+		return nil, fmt.Errorf("%s and %s: both or neither must be set", certEnv, keyEnv)
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("%s, %s: %w", certEnv, keyEnv, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // ParseKeyValues parses the "k1=v1,k2=v2" lists of OTEL_EXPORTER_OTLP_HEADERS

@@ -18,8 +18,6 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -80,7 +78,7 @@ func Setup(ctx context.Context, s Settings) (*Telemetry, error) {
 		return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
 	if tracesOn {
-		exp, err := traceExporter(ctx, tt)
+		exp, err := traceExporter(tt, t.res)
 		if err != nil {
 			return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 		}
@@ -277,15 +275,11 @@ func sampler(name, arg string) (sdktrace.Sampler, error) {
 	return nil, fmt.Errorf("OTEL_TRACES_SAMPLER: %q is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio", name)
 }
 
-func traceExporter(ctx context.Context, t target) (sdktrace.SpanExporter, error) {
-	if t.protocol == ProtocolHTTP {
-		return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(t.endpoint), otlptracehttp.WithHeaders(t.headers))
-	}
-	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(t.endpoint), otlptracegrpc.WithHeaders(t.headers)}
-	if t.insecure {
-		opts = append(opts, otlptracegrpc.WithInsecure())
-	}
-	return otlptracegrpc.New(ctx, opts...)
+// traceExporter is the binary's own OTLP span exporter (spanexport.go):
+// it encodes batches without the SDK exporter's proto objects, the larger
+// part of the cost of a sampled span.
+func traceExporter(t target, res *resource.Resource) (sdktrace.SpanExporter, error) {
+	return newSpanExporter(t, res)
 }
 
 func metricExporter(ctx context.Context, t target) (sdkmetric.Exporter, error) {

@@ -5,6 +5,7 @@
 package otlptest
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -24,6 +25,8 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
+	_ "google.golang.org/grpc/encoding/gzip" // exporters may compress
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/opencommerce/commerce/internal/platform/otelx"
@@ -40,6 +43,14 @@ type Span struct {
 	StatusCode                    tracepb.Status_StatusCode
 	StatusMessage                 string
 	Start, End                    time.Time
+}
+
+// TraceRequest is one received trace export, as decoded, with the
+// request's headers (gRPC metadata or HTTP headers, keys lower-case): for
+// tests of the exporter's encoding and settings.
+type TraceRequest struct {
+	Request *coltrace.ExportTraceServiceRequest
+	Headers map[string]string
 }
 
 // Log is one received log record.
@@ -74,6 +85,8 @@ type Receiver struct {
 	metrics []Metric
 	// Requests counts export requests per signal.
 	requests map[string]int
+	// traceReqs are the decoded trace requests, with their headers.
+	traceReqs []TraceRequest
 
 	srv  *grpc.Server
 	hsrv *http.Server
@@ -130,10 +143,13 @@ func Listen() (*Receiver, error) {
 	collogs.RegisterLogsServiceServer(r.srv, logsService{r: r})
 	go func() { _ = r.srv.Serve(gl) }()
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/traces", httpExport(func(req *coltrace.ExportTraceServiceRequest) proto.Message {
-		r.addTraces(req)
-		return &coltrace.ExportTraceServiceResponse{}
-	}))
+	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, hr *http.Request) {
+		httpExport(func(req *coltrace.ExportTraceServiceRequest) proto.Message {
+			r.keepTraceRequest(req, httpHeaders(hr.Header))
+			r.addTraces(req)
+			return &coltrace.ExportTraceServiceResponse{}
+		})(w, hr)
+	})
 	mux.HandleFunc("POST /v1/metrics", httpExport(func(req *colmetrics.ExportMetricsServiceRequest) proto.Message {
 		r.addMetrics(req)
 		return &colmetrics.ExportMetricsServiceResponse{}
@@ -159,7 +175,16 @@ func httpExport[M any, PM interface {
 	proto.Message
 }](handle func(PM) proto.Message) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(req.Body, 64<<20))
+		var in io.Reader = req.Body
+		if req.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(req.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			in = zr
+		}
+		body, err := io.ReadAll(io.LimitReader(in, 64<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -180,7 +205,13 @@ type traceService struct {
 	r *Receiver
 }
 
-func (s traceService) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+func (s traceService) Export(ctx context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	h := make(map[string]string, len(md))
+	for k, v := range md {
+		h[k] = strings.Join(v, ",")
+	}
+	s.r.keepTraceRequest(req, h)
 	s.r.addTraces(req)
 	return &coltrace.ExportTraceServiceResponse{}, nil
 }
@@ -203,6 +234,27 @@ type logsService struct {
 func (s logsService) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
 	s.r.addLogs(req)
 	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+func httpHeaders(hh http.Header) map[string]string {
+	h := make(map[string]string, len(hh))
+	for k, v := range hh {
+		h[strings.ToLower(k)] = strings.Join(v, ",")
+	}
+	return h
+}
+
+func (r *Receiver) keepTraceRequest(req *coltrace.ExportTraceServiceRequest, h map[string]string) {
+	r.mu.Lock()
+	r.traceReqs = append(r.traceReqs, TraceRequest{Request: req, Headers: h})
+	r.mu.Unlock()
+}
+
+// TraceRequests returns the trace export requests received so far.
+func (r *Receiver) TraceRequests() []TraceRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]TraceRequest(nil), r.traceReqs...)
 }
 
 func (r *Receiver) addTraces(req *coltrace.ExportTraceServiceRequest) {
@@ -351,7 +403,7 @@ func (r *Receiver) Requests(signal string) int {
 // Reset forgets everything received.
 func (r *Receiver) Reset() {
 	r.mu.Lock()
-	r.spans, r.logs, r.metrics = nil, nil, nil
+	r.spans, r.logs, r.metrics, r.traceReqs = nil, nil, nil, nil
 	r.requests = map[string]int{}
 	r.mu.Unlock()
 }
