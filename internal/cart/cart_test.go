@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/opencommerce/commerce/internal/cart"
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
@@ -64,7 +65,7 @@ func TestOrderEventsDriveCartAndPromoUses(t *testing.T) {
 		t.Fatalf("checkout: %d %s", sess.Status, sess.Body)
 	}
 	order := uuid.Must(uuid.NewV7()).String()
-	if err := e.Server.Cart.API().PlaceOrder(context.Background(), sess.Str("checkout_session_id"), order, annID); err != nil {
+	if err := e.Server.Hosted("cart").(*cart.Module).API().PlaceOrder(context.Background(), sess.Str("checkout_session_id"), order, annID); err != nil {
 		t.Fatal(err)
 	}
 	// What ordering will do: publish order_placed through its outbox.
@@ -100,7 +101,7 @@ func TestOrderEventsDriveCartAndPromoUses(t *testing.T) {
 	e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, ann)
 	e.Do("POST", "/api/v1/cart/promo", map[string]any{"code": "MINE"}, ann)
 	s2 := e.Do("POST", "/api/v1/checkout", map[string]any{"address": addr, "courier": "standard", "payment_gateway": "test"}, ann)
-	if err := e.Server.Cart.API().PlaceOrder(context.Background(), s2.Str("checkout_session_id"), uuid.Must(uuid.NewV7()).String(), annID); err != nil {
+	if err := e.Server.Hosted("cart").(*cart.Module).API().PlaceOrder(context.Background(), s2.Str("checkout_session_id"), uuid.Must(uuid.NewV7()).String(), annID); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.Do("POST", "/api/v1/cart/promo", map[string]any{"code": "MINE"}, ann); r.Status != 422 || r.Str("code") != "promo_already_used" {

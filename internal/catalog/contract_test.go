@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/opencommerce/commerce/internal/catalog"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi/grpcclient"
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -24,8 +25,8 @@ func TestCatalogContract(t *testing.T) {
 		return e.Do("POST", "/api/v1/admin/products", map[string]any{"sku": sku, "name": sku, "category": "c", "price": 700, "currency": "EUR",
 			"attributes": map[string]any{"color": "red", "size": 3.5}, "initial_stock": stock}, admin).Str("id")
 	}
-	conn := grpctest.Serve(t, e.Server.Catalog.RegisterGRPC)
-	transports := map[string]catalogapi.Catalog{"in-process": e.Server.Catalog.API(), "grpc": grpcclient.New(conn)}
+	conn := grpctest.Serve(t, e.Server.Hosted("catalog").(*catalog.Module).RegisterGRPC)
+	transports := map[string]catalogapi.Catalog{"in-process": e.Server.Hosted("catalog").(*catalog.Module).API(), "grpc": grpcclient.New(conn)}
 	for name, api := range transports {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

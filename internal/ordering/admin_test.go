@@ -11,6 +11,7 @@ import (
 	paymentsgrpc "github.com/opencommerce/commerce/internal/payments/paymentsapi/grpcclient"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/grpcx/grpctest"
+	"github.com/opencommerce/commerce/internal/platform/module"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
@@ -290,8 +291,11 @@ func TestAdminConsole(t *testing.T) {
 	}
 
 	// The review summary is the same in-process and over gRPC.
-	conn := grpctest.Serve(t, e.Server.Pay.RegisterGRPC)
-	for name, api := range map[string]paymentsapi.Payments{"in-process": e.Server.Pay.API(), "grpc": paymentsgrpc.New(conn)} {
+	// (Reached through the capabilities: ordering's tests import payments
+	// only through paymentsapi, like ordering.)
+	pay := e.Server.Hosted("payments")
+	conn := grpctest.Serve(t, pay.(module.GRPCServer).RegisterGRPC)
+	for name, api := range map[string]paymentsapi.Payments{"in-process": pay.(interface{ API() paymentsapi.Payments }).API(), "grpc": paymentsgrpc.New(conn)} {
 		r, err := api.ReviewSummary(context.Background(), 5)
 		if err != nil || r.Failed != 1 || len(r.Items) != 1 || r.Items[0].OrderID != declinedID || r.Items[0].Status != "failed" || r.Items[0].UpdatedAt.IsZero() ||
 			r.Items[0].Currency != "USD" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opencommerce/commerce/internal/ordering"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/server/servertest"
@@ -56,7 +57,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 	close(sessions)
 	// One order alone, to count its statements.
 	ctx := context.WithValue(context.Background(), sagaKey{}, true)
-	if _, err := e.Server.Orders.PlaceOrder(ctx, who, first); err != nil {
+	if _, err := e.Server.Hosted("ordering").(*ordering.Module).PlaceOrder(ctx, who, first); err != nil {
 		b.Fatal(err)
 	}
 	perOrder := tr.n.Load()
@@ -64,7 +65,7 @@ func BenchmarkPlaceOrder(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := e.Server.Orders.PlaceOrder(context.Background(), who, <-sessions); err != nil {
+			if _, err := e.Server.Hosted("ordering").(*ordering.Module).PlaceOrder(context.Background(), who, <-sessions); err != nil {
 				b.Error(err)
 			}
 		}

@@ -14,7 +14,8 @@ import (
 // schema on api (/api/v1): dead letters and the audit log. Every process
 // serves them (they read and mark shared tables; the retry itself runs in
 // the process hosting the consumer), so a split deployment works whichever
-// process the gateway sends them to; it sends them to one (see routes).
+// process the gateway sends them to; it sends them to one (the
+// RoutePrefixes of auth and ordering).
 func (s *Server) platformAdminRoutes(api *httpx.Router) {
 	api.Handle(openapi.Op{Method: "GET", Path: "/admin/events/dead-letters", Tag: "admin", Admin: true, Response: httpx.Page[events.DeadLetter]{},
 		Summary: "Events a consumer gave up on (after its retries): not yet retried first, newest first; filter by consumer and topic",

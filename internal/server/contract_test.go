@@ -7,12 +7,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/opencommerce/commerce/internal/auth"
 	"github.com/opencommerce/commerce/internal/auth/authapi"
 	authgrpc "github.com/opencommerce/commerce/internal/auth/authapi/grpcclient"
+	"github.com/opencommerce/commerce/internal/cart"
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	cartgrpc "github.com/opencommerce/commerce/internal/cart/cartapi/grpcclient"
+	"github.com/opencommerce/commerce/internal/fulfillment"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	fulfillmentgrpc "github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi/grpcclient"
+	"github.com/opencommerce/commerce/internal/payments"
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	paymentsgrpc "github.com/opencommerce/commerce/internal/payments/paymentsapi/grpcclient"
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -32,8 +36,8 @@ func TestCrossContextContracts(t *testing.T) {
 	addrID := e.Do("POST", "/api/v1/me/addresses", map[string]any{"line1": "1 St", "city": "Berlin", "postal_code": "10115", "country": "DE"}, admin).Str("id")
 
 	t.Run("fulfillment", func(t *testing.T) {
-		conn := grpctest.Serve(t, e.Server.Fulfill.RegisterGRPC)
-		for name, api := range map[string]fulfillmentapi.Fulfillment{"in-process": e.Server.Fulfill.API(), "grpc": fulfillmentgrpc.New(conn)} {
+		conn := grpctest.Serve(t, e.Server.Hosted("fulfillment").(*fulfillment.Module).RegisterGRPC)
+		for name, api := range map[string]fulfillmentapi.Fulfillment{"in-process": e.Server.Hosted("fulfillment").(*fulfillment.Module).API(), "grpc": fulfillmentgrpc.New(conn)} {
 			q, err := api.Quote(ctx, fulfillmentapi.QuoteRequest{Country: "de", WeightGrams: 1200, Courier: "standard", Currency: "USD"})
 			if err != nil || q.Cost != 1079 || q.Zone != "EU" || q.ETADays != 6 {
 				t.Fatalf("%s: %+v %v", name, q, err)
@@ -48,8 +52,8 @@ func TestCrossContextContracts(t *testing.T) {
 		}
 	})
 	t.Run("auth", func(t *testing.T) {
-		conn := grpctest.Serve(t, e.Server.Auth.RegisterGRPC)
-		for name, api := range map[string]authapi.Auth{"in-process": e.Server.Auth.API(), "grpc": authgrpc.New(conn)} {
+		conn := grpctest.Serve(t, e.Server.Hosted("auth").(*auth.Module).RegisterGRPC)
+		for name, api := range map[string]authapi.Auth{"in-process": e.Server.Hosted("auth").(*auth.Module).API(), "grpc": authgrpc.New(conn)} {
 			if u, err := api.User(ctx, who.UserID); err != nil || u.Email != "a@shop.test" || u.Role != "admin" {
 				t.Fatalf("%s: %+v %v", name, u, err)
 			}
@@ -65,8 +69,8 @@ func TestCrossContextContracts(t *testing.T) {
 		}
 	})
 	t.Run("cart", func(t *testing.T) {
-		conn := grpctest.Serve(t, e.Server.Cart.RegisterGRPC)
-		for name, api := range map[string]cartapi.Cart{"in-process": e.Server.Cart.API(), "grpc": cartgrpc.New(conn)} {
+		conn := grpctest.Serve(t, e.Server.Hosted("cart").(*cart.Module).RegisterGRPC)
+		for name, api := range map[string]cartapi.Cart{"in-process": e.Server.Hosted("cart").(*cart.Module).API(), "grpc": cartgrpc.New(conn)} {
 			e.Do("DELETE", "/api/v1/cart/items/"+pid, nil, admin)
 			e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 2}, admin)
 			sid := e.Do("POST", "/api/v1/checkout", map[string]any{"address_id": addrID, "courier": "express", "payment_gateway": "test"}, admin).Str("checkout_session_id")
@@ -102,8 +106,8 @@ func TestCrossContextContracts(t *testing.T) {
 		}
 	})
 	t.Run("payments", func(t *testing.T) {
-		conn := grpctest.Serve(t, e.Server.Pay.RegisterGRPC)
-		for name, api := range map[string]paymentsapi.Payments{"in-process": e.Server.Pay.API(), "grpc": paymentsgrpc.New(conn)} {
+		conn := grpctest.Serve(t, e.Server.Hosted("payments").(*payments.Module).RegisterGRPC)
+		for name, api := range map[string]paymentsapi.Payments{"in-process": e.Server.Hosted("payments").(*payments.Module).API(), "grpc": paymentsgrpc.New(conn)} {
 			order := uuid.Must(uuid.NewV7()).String()
 			i1, err := api.CreateIntent(ctx, order, uuid.Must(uuid.NewV7()).String(), "test", 1234, "USD")
 			if err != nil || i1.IntentID == "" || i1.Status != "requires_payment" {

@@ -6,12 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -35,62 +35,11 @@ import (
 	"github.com/opencommerce/commerce/web"
 )
 
-// routes maps public path prefixes to the context that owns them; the
-// longest prefix wins.
-var routes = map[string]string{
-	"/.well-known/jwks.json":     "auth",
-	"/api/v1/auth":               "auth",
-	"/api/v1/me":                 "auth",
-	"/api/v1/admin/users":        "auth",
-	"/api/v1/products":           "catalog",
-	"/api/v1/admin/products":     "catalog",
-	"/api/v1/cart":               "cart",
-	"/api/v1/checkout":           "cart",
-	"/api/v1/admin/promotions":   "cart",
-	"/api/v1/shipping":           "fulfillment",
-	"/api/v1/admin/shipping":     "fulfillment",
-	"/api/v1/admin/fulfillments": "fulfillment",
-	"/api/v1/orders":             "ordering",
-	"/api/v1/admin/orders":       "ordering",
-	"/api/v1/admin/summary":      "ordering",
-	"/api/v1/admin/events":       "ordering",
-	"/api/v1/admin/audit":        "auth",
-	"/api/v1/admin/stream":       "notify",
-	"/api/v1/payments":           "payments",
-	"/api/v1/admin/payments":     "payments",
-	"/api/v1/notifications":      "notify",
-	"/api/v1/chat":               "chat",
-	"/api/v1/search":             "search",
-	"/api/v1/admin/search":       "search",
-}
-
 // QueryTokenPaths are the streaming routes that take ?access_token= (an
 // EventSource or a browser WebSocket cannot send an Authorization header);
 // the edge honours the query token nowhere else, like the contexts, whose
 // routers learn the same set from the routes documenting access_token.
 var QueryTokenPaths = []string{"/api/v1/notifications/stream", "/api/v1/admin/stream", "/api/v1/chat/ws"}
-
-var prefixes = func() []string {
-	var out []string
-	for p := range routes {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}()
-
-// owner returns the context serving path ("" when none).
-func owner(path string) string {
-	if strings.HasPrefix(path, "/api/v1/orders/") && strings.HasSuffix(path, "/fulfillment") {
-		return "fulfillment"
-	}
-	for _, p := range prefixes {
-		if path == p || strings.HasPrefix(path, p+"/") || strings.HasPrefix(path, p+"?") {
-			return routes[p]
-		}
-	}
-	return ""
-}
 
 // Errors of the edge.
 var (
@@ -122,6 +71,13 @@ type Gateway struct {
 
 // NewGateway builds the edge from GATEWAY_UPSTREAMS.
 func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	// The routing table and the graph come from the registry: a context
+	// built out of this binary would answer 404 at the edge.
+	for name := range cfg.Upstreams {
+		if _, ok := registry[name]; !ok {
+			return nil, fmt.Errorf("GATEWAY_UPSTREAMS: the gateway routes only the contexts compiled in: %w", builtWithout(name))
+		}
+	}
 	sf, err := newStorefront(cfg)
 	if err != nil {
 		return nil, err

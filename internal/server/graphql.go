@@ -13,13 +13,22 @@ import (
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/gql"
+	"github.com/opencommerce/commerce/internal/platform/module"
 	"github.com/opencommerce/commerce/web"
 )
 
 // subgraphSDLs are the GraphQL subgraph schemas compiled into this binary,
-// by context (each host_<ctx>.go adds its own): the split topology's
-// gateway composes them with the URLs of GATEWAY_UPSTREAMS.
-var subgraphSDLs = map[string]string{}
+// by context, from the registry: the split topology's gateway composes
+// them with the URLs of GATEWAY_UPSTREAMS.
+func subgraphSDLs() map[string]string {
+	out := map[string]string{}
+	for _, r := range registrations() {
+		if r.SDL != "" {
+			out[r.Name] = r.SDL
+		}
+	}
+	return out
+}
 
 // GraphQLPath is where the composed graph is served: by the single binary
 // and by the split topology's gateway, which composes it itself. It is no
@@ -37,32 +46,10 @@ func graphQLLimits(cfg *config.Config) gql.Limits {
 // each authenticating the caller's forwarded bearer token.
 func (s *Server) hostedSubgraphs() []gql.Subgraph {
 	var out []gql.Subgraph
-	if s.Auth != nil {
-		out = append(out, s.Auth.Subgraph())
-	}
-	if s.Cart != nil {
-		out = append(out, s.Cart.Subgraph())
-	}
-	if s.Catalog != nil {
-		out = append(out, s.Catalog.Subgraph())
-	}
-	if s.Orders != nil {
-		out = append(out, s.Orders.Subgraph())
-	}
-	if s.Pay != nil {
-		out = append(out, s.Pay.Subgraph())
-	}
-	if s.Fulfill != nil {
-		out = append(out, s.Fulfill.Subgraph())
-	}
-	if s.notify != nil {
-		out = append(out, s.notify.Subgraph())
-	}
-	if s.chat != nil {
-		out = append(out, s.chat.Subgraph())
-	}
-	if s.search != nil {
-		out = append(out, s.search.Subgraph())
+	for _, m := range s.modules {
+		if sg, ok := m.(module.SubgraphServer); ok {
+			out = append(out, sg.Subgraph())
+		}
 	}
 	v := s.Keys.Verifier()
 	for i := range out {
@@ -123,7 +110,7 @@ func persistedQueries(rdb redis.Cmdable) gql.QueryStore {
 // subgraph whose context has an upstream, reached at its internal route.
 func composeUpstreams(cfg *config.Config) (*gql.Gateway, error) {
 	var eps []gql.Endpoint
-	for name, sdl := range subgraphSDLs {
+	for name, sdl := range subgraphSDLs() {
 		base, ok := cfg.Upstreams[name]
 		if !ok {
 			continue
@@ -146,18 +133,14 @@ func composeUpstreams(cfg *config.Config) (*gql.Gateway, error) {
 // name: what the gateway composes, and what another federation router
 // (Apollo Router, with rover) composes the same graph from.
 func SubgraphSDLs() map[string]string {
-	out := make(map[string]string, len(subgraphSDLs))
-	for k, v := range subgraphSDLs {
-		out[k] = v
-	}
-	return out
+	return subgraphSDLs()
 }
 
 // ComposedSchema is the supergraph this binary composes from all its
 // subgraphs (schema.graphql in the repository; `make graphql`).
 func ComposedSchema() (string, error) {
 	cfg := &config.Config{Upstreams: map[string]string{}}
-	for name := range subgraphSDLs {
+	for name := range subgraphSDLs() {
 		cfg.Upstreams[name] = "http://" + name
 	}
 	g, err := composeUpstreams(cfg)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/opencommerce/commerce/internal/ordering"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
@@ -37,7 +38,7 @@ func newGraphBench(b *testing.B) *graphBench {
 	e.Do("POST", "/api/v1/cart/items", map[string]any{"product_id": pid, "quantity": 1}, tok)
 	sid := e.Do("POST", "/api/v1/checkout", map[string]any{"address": map[string]any{"line1": "1 St", "city": "T", "postal_code": "1", "country": "US"},
 		"courier": "standard", "payment_gateway": "test"}, tok).Str("checkout_session_id")
-	oid, err := e.Server.Orders.PlaceOrder(context.Background(), who, sid)
+	oid, err := e.Server.Hosted("ordering").(*ordering.Module).PlaceOrder(context.Background(), who, sid)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opencommerce/commerce/internal/ordering"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/server"
@@ -60,7 +61,7 @@ func TestGraphQLOrdersQueryIsBatched(t *testing.T) {
 			"courier": "standard", "payment_gateway": "test"}, tok).Str("checkout_session_id")
 	}
 	for _, s := range sessions {
-		if _, err := e.Server.Orders.PlaceOrder(context.Background(), who, s); err != nil {
+		if _, err := e.Server.Hosted("ordering").(*ordering.Module).PlaceOrder(context.Background(), who, s); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,13 +5,8 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
@@ -128,28 +123,4 @@ func migrateUp(ctx context.Context, db *pg.DB, cfg *config.Config, serve bool) (
 		return 0, nil
 	}
 	return m.Up(ctx)
-}
-
-// webhookSecret is PAYMENT_WEBHOOK_SECRET, or a secret generated once into
-// DATA_DIR so the test gateway works with no configuration.
-func webhookSecret(cfg *config.Config) (string, error) {
-	if cfg.PaymentWebhook != "" {
-		return cfg.PaymentWebhook, nil
-	}
-	file := filepath.Join(cfg.DataDir, "payment_webhook_secret")
-	if b, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
-	}
-	secret := "whsec_" + hex.EncodeToString(buf)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("PAYMENT_WEBHOOK_SECRET: cannot store a generated secret: %w", err)
-	}
-	return secret, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/kafka"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
+	"github.com/opencommerce/commerce/internal/platform/module"
 	"github.com/opencommerce/commerce/internal/platform/openapi"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
@@ -44,34 +45,25 @@ var Version = "dev"
 
 // Server is one running process: platform plus hosted contexts.
 type Server struct {
-	cfg          *config.Config
-	log          *slog.Logger
-	DB           *pg.DB
-	Redis        *redisx.Client
-	Keys         *authn.Keys
-	Bus          *events.Bus
-	App          *fiber.App
-	Doc          *openapi.Registry
-	metrics      *metrics.Metrics
-	idem         *idempotency.Store
-	limiter      *ratelimit.Limiter
-	notify       NotifyHost
-	search       SearchHost
-	chat         ChatHost
-	Auth         AuthHost
-	Catalog      CatalogHost
-	Fulfill      FulfillmentHost
-	Cart         CartHost
-	Pay          PaymentsHost
-	Orders       OrderingHost
-	workers      []func(context.Context) error
-	kafka        *kafka.Publisher
-	forwarder    *events.Forwarder
-	grpcServices []func(grpc.ServiceRegistrar)
-	conns        map[string]*grpc.ClientConn
-	storefront   *httpx.Storefront
-	audit        *audit.Log
-	graph        *gql.Gateway
+	cfg     *config.Config
+	log     *slog.Logger
+	DB      *pg.DB
+	Redis   *redisx.Client
+	Keys    *authn.Keys
+	Bus     *events.Bus
+	App     *fiber.App
+	Doc     *openapi.Registry
+	metrics *metrics.Metrics
+	idem    *idempotency.Store
+	limiter *ratelimit.Limiter
+	// modules are the hosted contexts, in the registry's order.
+	modules    []module.Module
+	kafka      *kafka.Publisher
+	forwarder  *events.Forwarder
+	conns      map[string]*grpc.ClientConn
+	storefront *httpx.Storefront
+	audit      *audit.Log
+	graph      *gql.Gateway
 	// feeds feed graph's subscriptions (nil without GraphQL).
 	feeds *liveFeeds
 }
@@ -125,13 +117,15 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 			return nil, err
 		}
 	}
-	if cfg.AdminEmail != "" && s.Auth != nil {
-		created, err := s.Auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
-		if err != nil {
-			return nil, fmt.Errorf("BOOTSTRAP_ADMIN_EMAIL: %w", err)
-		}
-		if created {
-			log.Info("bootstrap admin created", "email", cfg.AdminEmail)
+	for _, m := range s.modules {
+		if b, ok := m.(module.AdminBootstrapper); ok && cfg.AdminEmail != "" {
+			created, err := b.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+			if err != nil {
+				return nil, fmt.Errorf("BOOTSTRAP_ADMIN_EMAIL: %w", err)
+			}
+			if created {
+				log.Info("bootstrap admin created", "email", cfg.AdminEmail)
+			}
 		}
 	}
 	if err := s.observeEvents(); err != nil {
@@ -191,32 +185,13 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) (*fiber.App, error) {
 		s.idem.Middleware,
 	)
 	s.platformAdminRoutes(api)
-	if s.Auth != nil {
-		s.Auth.Routes(root, api)
-	}
-	if s.Catalog != nil {
-		s.Catalog.Routes(api)
-	}
-	if s.Fulfill != nil {
-		s.Fulfill.Routes(api)
-	}
-	if s.Cart != nil {
-		s.Cart.Routes(api)
-	}
-	if s.Pay != nil {
-		s.Pay.Routes(api)
-	}
-	if s.Orders != nil {
-		s.Orders.Routes(api)
-	}
-	if s.search != nil {
-		s.search.Routes(api)
-	}
-	if s.chat != nil {
-		s.chat.Routes(api)
-	}
-	if s.notify != nil {
-		s.notify.Routes(api)
+	for _, m := range s.modules {
+		switch r := m.(type) {
+		case module.RootRouter:
+			r.Routes(root, api)
+		case module.Router:
+			r.Routes(api)
+		}
 	}
 	// GraphQL behind the same rate limits as REST (graphql.go), ahead
 	// of the storefront, which would answer a browser's GET with the app.
@@ -360,7 +335,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.forwarder != nil {
 		goWorker("outbox-forwarder", s.forwarder.Run)
 	}
-	if s.cfg.Split() && len(s.grpcServices) > 0 {
+	if s.cfg.Split() && s.grpcServed() {
 		goWorker("grpc", s.serveGRPC)
 	}
 	// Consumers subscribe before traffic arrives (and before a quick
@@ -371,14 +346,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-time.After(30 * time.Second):
 		s.log.Warn("event consumers slow to start")
 	}
-	if s.notify != nil {
-		goWorker("notify", s.notify.Run)
-	}
 	if s.feeds != nil {
 		goWorker("graphql-feeds", s.feeds.Run)
 	}
-	for i, w := range s.workers {
-		goWorker(fmt.Sprintf("context-%d", i), w)
+	for _, m := range s.modules {
+		if r, ok := m.(module.Runner); ok {
+			goWorker(m.Name(), r.Run)
+		}
 	}
 	g.Go(func() error { s.purgeLoop(gctx); return nil })
 	httpErr := make(chan error, 1)
@@ -393,11 +367,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		runErr = errors.New("background worker stopped")
 	}
 	s.log.Info("shutting down")
-	if s.notify != nil {
-		s.notify.Shutdown() // streams never end by themselves
-	}
-	if s.chat != nil {
-		s.chat.Shutdown() // nor do WebSockets
+	for _, m := range s.modules {
+		if sd, ok := m.(module.Shutdowner); ok {
+			sd.Shutdown() // SSE streams and WebSockets never end by themselves
+		}
 	}
 	if s.graph != nil {
 		s.graph.CloseSubscriptions() // nor GraphQL subscriptions

@@ -21,7 +21,7 @@ func TestGatewayRoutesAgreeWithTheRouting(t *testing.T) {
 		if got := server.Owner(path); got != r.Context {
 			t.Errorf("%s: the gateway routes it to %q, the table says %q", r.Prefix, got, r.Context)
 		}
-		if got := server.Owner(path + "/x"); got != r.Context && r.Prefix != server.OrderFulfillmentPattern {
+		if got := server.Owner(path + "/x"); got != r.Context && !strings.Contains(r.Prefix, "*") {
 			t.Errorf("%s/x: the gateway routes it to %q, the table says %q", r.Prefix, got, r.Context)
 		}
 	}

@@ -1,4 +1,0 @@
-package server
-
-// Owner exposes the gateway's routing to the external tests.
-var Owner = owner
