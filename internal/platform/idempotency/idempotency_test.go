@@ -135,7 +135,27 @@ func TestLeaseOfALiveProcessHoldsAndADeadOnesIsTakenOverAtOnce(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT owner::text FROM platform.idempotency_keys WHERE key = 'k-live'").Scan(&owner); err != nil || owner != a.store.InstanceForTest() {
 		t.Fatalf("lease owner %q (%v), want %s", owner, err, a.store.InstanceForTest())
 	}
-	time.Sleep(idempotency.DeadAfter + time.Second) // beyond the dead-after window: A still beats
+	// Beyond the dead-after window A still beats. The database's clock
+	// decides deadness (one clock for every replica), so time is moved
+	// there: A's last beat is aged past DeadAfter, and the test waits
+	// until A's next beat has renewed it.
+	if _, err := db.ExecContext(ctx, "UPDATE platform.instances SET heartbeat_at = now() - make_interval(secs => ?) WHERE id = ?",
+		idempotency.DeadAfter.Seconds()+1, a.store.InstanceForTest()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(idempotency.DeadAfter); ; time.Sleep(20 * time.Millisecond) {
+		var alive bool
+		if err := db.QueryRowContext(ctx, "SELECT heartbeat_at > now() - make_interval(secs => ?) FROM platform.instances WHERE id = ?",
+			idempotency.DeadAfter.Seconds(), a.store.InstanceForTest()).Scan(&alive); err != nil {
+			t.Fatal(err)
+		}
+		if alive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A's heartbeat did not renew its row")
+		}
+	}
 	if status, code := b.post(t, "k-live", body); status != 409 || code != "idempotency_conflict" {
 		t.Fatalf("retry while a live process runs the request: %d %s", status, code)
 	}
