@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -221,5 +222,40 @@ func TestCleanShutdownAndNoHeartbeat(t *testing.T) {
 	quietProc.background(t, "k-quiet", "{}")
 	if status, _ := b.post(t, "k-quiet", "{}"); status != 409 {
 		t.Fatalf("the lease of a process without heartbeat was taken over: %d", status)
+	}
+}
+
+// A process whose heartbeats stop succeeding names no owner in new leases
+// once its last beat is older than the freshness bound (they fall back to
+// the time limit): the store's clock is a fake, moved past the bound.
+func TestStaleHeartbeatNamesNoOwner(t *testing.T) {
+	db := pgtest.New(t)
+	clk := clock.NewFake(time.Now())
+	s := idempotency.New(db, quiet)
+	s.SetClockForTest(clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); !s.LiveForTest(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("heartbeat not established")
+		}
+	}
+	clk.Advance(idempotency.OwnerFreshForTest)
+	if !s.LiveForTest() {
+		t.Fatal("a beat as old as the bound is still fresh")
+	}
+	// A real beat (every HeartbeatEvery) landing between the move and the
+	// check renews the reading; the fake then moves again.
+	for i := 0; ; i++ {
+		clk.Advance(time.Millisecond)
+		if !s.LiveForTest() {
+			break
+		}
+		if i == 3 {
+			t.Fatal("a beat older than the bound still names the process")
+		}
+		clk.Advance(idempotency.OwnerFreshForTest)
 	}
 }
