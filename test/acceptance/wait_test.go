@@ -33,10 +33,17 @@ func (s *shop) settle() {
 		s.t.Fatal(err)
 	}
 	defer c.Close(ctx)
+	// Consumers on the database's transport move their offsets to the head
+	// once nothing of theirs waits; the split topology's forwarders to
+	// Kafka stop at their own last event, so there only sequencing counts.
+	offsets := `SELECT count(*) FROM events.consumer_offsets WHERE seq < (SELECT coalesce(max(seq), 0) FROM events.outbox)`
+	if splitMode {
+		offsets = `SELECT 0`
+	}
 	var n int
 	eventually(s.t, "the outbox drained and no email pending", 20*time.Second, func() bool {
 		err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM events.outbox WHERE seq IS NULL)
-			+ (SELECT count(*) FROM events.consumer_offsets WHERE seq < (SELECT coalesce(max(seq), 0) FROM events.outbox))
+			+ (`+offsets+`)
 			+ (SELECT count(*) FROM notify.emails WHERE status = 'pending')`).Scan(&n)
 		return err == nil && n == 0
 	})
