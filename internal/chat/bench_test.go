@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +180,7 @@ func runChatClients() int {
 		return 1
 	}
 	began := time.Now()
+	var received atomic.Int64  // messages the agents heard
 	var settled sync.WaitGroup // every customer has heard its agent is online
 	settled.Add(len(ps))
 	reader := func(c *websocket.Conn, measure bool) {
@@ -200,6 +202,7 @@ func runChatClients() int {
 				Text string `json:"text"`
 			}
 			if json.Unmarshal(b, &f) == nil && f.Type == "message" {
+				received.Add(1)
 				if ns, err := strconv.ParseInt(f.Text, 10, 64); err == nil {
 					out <- strconv.FormatFloat(float64(time.Now().UnixNano()-ns)/1e6, 'f', 3, 64) + " " + strconv.FormatFloat(time.Since(began).Seconds(), 'f', 2, 64)
 				}
@@ -236,7 +239,10 @@ func runChatClients() int {
 		go func() { _ = p.cust.Write(context.Background(), websocket.MessageText, b) }()
 		sent++
 	}
-	time.Sleep(2 * time.Second) // stragglers
+	// Stragglers: until every message sent was heard, for 2 s at most.
+	for deadline := time.Now().Add(2 * time.Second); received.Load() < int64(sent) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	out <- fmt.Sprint("done ", sent)
 	<-finished
 	return 0

@@ -117,7 +117,7 @@ func TestConcurrentSendersKeepOneOrder(t *testing.T) {
 // rate_limited error frames and the connection stays usable.
 func TestAttachmentsAndRateLimit(t *testing.T) {
 	env := servertest.Start(t, nil)
-	_, cust, _ := issue(t, env, "customer")
+	custID, cust, _ := issue(t, env, "customer")
 	id := env.Do("POST", "/api/v1/chat/conversations", map[string]any{"title": "photos"}, cust).Str("id")
 	c := dial(t, env.URL, cust)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -162,7 +162,16 @@ func TestAttachmentsAndRateLimit(t *testing.T) {
 	if limited == 0 {
 		t.Fatal("15 messages in a burst were never rate limited")
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// The one-second window runs out in Redis (the limit's clock): wait
+	// until its counter is gone.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if n, err := env.Server.Redis.Exists(ctx, "rl:chat:msg:"+custID).Result(); err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the rate-limit window never ended")
+		}
+	}
 	send(map[string]any{"type": "message", "conversation_id": id, "client_id": "later", "text": "calm again"})
 	if f := read(); f["client_id"] != "later" || f["type"] != "message" {
 		t.Fatalf("after the window: %v", f)

@@ -75,7 +75,19 @@ func TestTokenEventsBecomeEmailsExactlyOnceWithRetries(t *testing.T) {
 		_, _ = db.ExecContext(ctx, "UPDATE notify.emails SET next_attempt_at = now() WHERE status = 'pending' AND attempts > 0")
 		time.Sleep(100 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// No second email: that cannot be waited for, so wait until no email
+	// is pending any more (a duplicate would be sent by then), then leave
+	// a short settle.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var pending int
+		if err := db.NewRaw("SELECT count(*) FROM notify.emails WHERE status = 'pending'").Scan(ctx, &pending); err == nil && pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("emails still pending")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
 	if n := sender.count(); n != 1 {
 		t.Fatalf("sent %d emails, want exactly 1", n)
 	}

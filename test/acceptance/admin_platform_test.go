@@ -58,7 +58,9 @@ func TestAdminPlatformOverHTTP(t *testing.T) {
 	s := newShop(t, nil)
 	tok := customerToken(t, s.u, s.smtp, "platform-buyer@shop.test")
 	stream := adminStream(t, s.u, s.admin)
-	time.Sleep(300 * time.Millisecond) // the subscription is live once the head arrived; leave the relay a moment
+	// The subscription is live once the head arrived; the relay's side of
+	// it shows nowhere outside the binary, so it gets a short window.
+	time.Sleep(300 * time.Millisecond)
 	prod := s.product("SKU-PLATFORM-1", 1200, 5)
 	order := expect(t, s.order(tok, s.checkout(tok, prod, 1)), 201, "order").Str("id")
 	deadline := time.After(20 * time.Second)

@@ -142,7 +142,9 @@ func TestGraphQLSubscriptions(t *testing.T) {
 	if m := spy.next(5 * time.Second); m["type"] != "error" || !strings.Contains(mustJSON(m), `"not_found"`) {
 		t.Fatalf("another customer's subscription: %v", m)
 	}
-	time.Sleep(200 * time.Millisecond) // both subscriptions listening
+	// Both subscriptions listening: graphql-ws acknowledges no subscribe,
+	// so there is nothing to wait on; a short window before the payment.
+	time.Sleep(200 * time.Millisecond)
 
 	// The open connections are counted (the edge's /metrics when split).
 	res, err := http.Get(s.u + "/metrics")

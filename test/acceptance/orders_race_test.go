@@ -81,8 +81,13 @@ func TestCancelRacingPayment(t *testing.T) {
 			s.webhook("evt_race_"+id, "payment_intent.succeeded", intent, total, time.Now().Unix())
 		}()
 		wg.Wait()
-		time.Sleep(300 * time.Millisecond)
-		final := expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order")
+		// The race is decided once the order left pending_payment (the
+		// payment's effect arrives through an event).
+		var final resp
+		eventually(t, "the order decided", 20*time.Second, func() bool {
+			final = expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id, nil, tok), 200, "order")
+			return final.Str("status") != "pending_payment"
+		})
 		switch st := final.Str("status"); {
 		case laterThanPaid[st]:
 			if cancel.Status != 409 {
@@ -106,7 +111,7 @@ func TestCancelRacingPayment(t *testing.T) {
 		}
 	}
 	// Stock: every paid order deducted once, every canceled one released.
-	time.Sleep(time.Second)
+	s.settle()
 	orders := expect(t, call(t, s.u, "GET", "/api/v1/orders?limit=100", nil, tok), 200, "orders").JSON()["items"].([]any)
 	paid := 0
 	for _, o := range orders {
@@ -128,11 +133,15 @@ func TestRestartLosesNothing(t *testing.T) {
 	// Order B expires while we are down; order A (placed later) is paid after the restart.
 	b := expect(t, s.order(tok, s.checkout(tok, pid, 2)), 201, "order B").JSON()
 	bPlaced := time.Now()
+	// A scenario step, not a wait: A is placed 3 s after B, so B's deadline
+	// passes while the binary is down and A's does not (the binary takes
+	// no fake clock).
 	time.Sleep(3 * time.Second)
 	a := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order A").JSON()
 	_ = s.p.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.p.done
-	time.Sleep(time.Until(bPlaced.Add(6500 * time.Millisecond))) // B's deadline passes while nothing runs
+	// B's deadline passes while nothing runs: nothing to wait on but time.
+	time.Sleep(time.Until(bPlaced.Add(6500 * time.Millisecond)))
 	// Same database, same settings: a new process.
 	p, _ := start(t, s.env)
 	s.p, s.u = p, p.URL
@@ -147,7 +156,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	s.waitStatus(tok, b["id"].(string), "expired")
 	s.waitStock(pid, 9, 0)
 	s.smtp.WaitFor(t, "restart@shop.test", "Subject: Your order expired", 20*time.Second)
-	time.Sleep(time.Second)
+	s.settle() // no second paid or expiry email
 	if n := s.emails("restart@shop.test", "Payment received"); n != 1 {
 		t.Fatalf("%d paid emails", n)
 	}

@@ -172,10 +172,10 @@ func TestOrderToPaymentOverHTTP(t *testing.T) {
 	s.waitStock(pid, 3, 0)
 	// A failure after success changes nothing.
 	expect(t, s.webhook("evt_failed_late", "payment_intent.payment_failed", intent, 5899, time.Now().Unix()), 200, "late failure")
-	time.Sleep(500 * time.Millisecond)
+	s.settle() // the late failure's events applied
 	s.waitStatus(tok, id, "paid")
 	s.smtp.WaitFor(t, "buyer@shop.test", "Subject: Payment received", 20*time.Second)
-	time.Sleep(500 * time.Millisecond)
+	s.settle() // no second email
 	if n := s.emails("buyer@shop.test", "Payment received"); n != 1 {
 		t.Fatalf("%d paid emails", n)
 	}
@@ -276,7 +276,8 @@ func TestOrderExpiryAndRemindersOverHTTP(t *testing.T) {
 	s.waitStatus(tok, id, "expired")
 	s.waitStock(pid, 3, 0)
 	s.smtp.WaitFor(t, "slow@shop.test", "Subject: Your order expired", 20*time.Second)
-	time.Sleep(time.Second)
+	eventually(t, "two reminders", 20*time.Second, func() bool { return s.emails("slow@shop.test", "Your order is waiting for payment") >= 2 })
+	s.settle() // no third reminder, no second expiry email
 	if n := s.emails("slow@shop.test", "Your order is waiting for payment"); n != 2 {
 		t.Fatalf("%d reminders, want 2", n)
 	}

@@ -87,10 +87,11 @@ func TestPaymentAmountMismatchNeverPays(t *testing.T) {
 		found = found || e.(map[string]any)["type"] == "payment_amount_mismatch"
 	}
 	if !found {
-		// The timeline note arrives through an event; give it a moment.
-		time.Sleep(time.Second)
-		for _, e := range expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id+"/events", nil, s.admin), 200, "timeline").JSON()["items"].([]any) {
-			found = found || e.(map[string]any)["type"] == "payment_amount_mismatch"
+		// The timeline note arrives through an event: poll for it.
+		for deadline := time.Now().Add(10 * time.Second); !found && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			for _, e := range expect(t, call(t, s.u, "GET", "/api/v1/orders/"+id+"/events", nil, s.admin), 200, "timeline").JSON()["items"].([]any) {
+				found = found || e.(map[string]any)["type"] == "payment_amount_mismatch"
+			}
 		}
 		if !found {
 			t.Fatal("timeline has no payment_amount_mismatch")

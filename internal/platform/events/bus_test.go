@@ -67,6 +67,16 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// waitDrained waits until the relay has sequenced every committed event
+// and every consumer's offset has reached the last one.
+func waitDrained(t *testing.T, db *pg.DB) {
+	t.Helper()
+	waitFor(t, func() bool {
+		return count(t, db, `SELECT (SELECT count(*) FROM events.outbox WHERE seq IS NULL)
+			+ (SELECT count(*) FROM events.consumer_offsets WHERE seq < (SELECT coalesce(max(seq), 0) FROM events.outbox))`) == 0
+	})
+}
+
 func TestOutboxInboxRetryDeadLetter(t *testing.T) {
 	db, bus := setup(t)
 	var flaky atomic.Int32
@@ -107,7 +117,11 @@ func TestOutboxInboxRetryDeadLetter(t *testing.T) {
 
 	waitFor(t, func() bool { return count(t, db, "SELECT count(*) FROM events.dead_letters") == 1 })
 	waitFor(t, func() bool { return count(t, db, "SELECT count(*) FROM t.effects") == 2 })
-	time.Sleep(200 * time.Millisecond)
+	// Nothing more is applied: that cannot be waited for, so wait until the
+	// outbox is drained (every event delivered or dead-lettered), then
+	// leave a short settle for a stray second application to show.
+	waitDrained(t, db)
+	time.Sleep(100 * time.Millisecond)
 	if n := count(t, db, "SELECT count(*) FROM t.effects"); n != 2 {
 		t.Fatalf("effects = %d, want 2 (duplicate applied once, rollback never delivered)", n)
 	}

@@ -56,7 +56,16 @@ func TestDatabaseConnectionFailuresAre503(t *testing.T) {
 		if _, err := admin.Exec(c.UserContext(), "SELECT pg_terminate_backend($1)", pid); err != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		// The backend is gone before the transaction's next statement.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var n int
+			if err := admin.QueryRow(c.UserContext(), "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
 		_, err = tx.ExecContext(c.UserContext(), "SELECT 1")
 		return fmt.Errorf("load cart: %w", err)
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -68,19 +69,22 @@ type Store struct {
 	// instance identifies this process in platform.instances and in the
 	// leases it holds; random per start.
 	instance string
-	// lastBeat is the monotonic time (UnixNano of a local clock reading,
-	// see beatClock) of the last successful heartbeat; 0 before Run.
+	// clock decides whether the last heartbeat is fresh enough for new
+	// leases to name this process (the system clock; tests move a fake).
+	clock clock.Clock
+	// epoch is the clock's reading at New: lastBeat counts from it (on the
+	// system clock a monotonic difference).
+	epoch time.Time
+	// lastBeat is the time since epoch of the last successful heartbeat,
+	// plus one (0 before Run).
 	lastBeat atomic.Int64
 }
 
 // New builds the store. Until Run has recorded a heartbeat, leases carry
 // no owner and last the full 2 minutes after a crash.
 func New(db *pg.DB, log *slog.Logger) *Store {
-	return &Store{db: db, log: log, instance: uuid.NewString()}
+	return &Store{db: db, log: log, instance: uuid.NewString(), clock: clock.System, epoch: clock.System.Now()}
 }
-
-// beatClock is a monotonic reference for lastBeat.
-var beatClock = time.Now()
 
 // Run keeps this process's heartbeat in platform.instances until ctx ends,
 // then deletes the row, so that the leases of a process that stopped are
@@ -130,7 +134,7 @@ func (s *Store) Run(ctx context.Context) error {
 func (s *Store) beat(ctx context.Context, conn **pgx.Conn) error {
 	bctx, cancel := context.WithTimeout(ctx, HeartbeatEvery)
 	defer cancel()
-	before := time.Since(beatClock)
+	before := s.clock.Now().Sub(s.epoch)
 	if *conn == nil || (*conn).IsClosed() {
 		c, err := pgx.ConnectConfig(bctx, s.db.Pool.Config().ConnConfig.Copy())
 		if err != nil {
@@ -153,7 +157,7 @@ func (s *Store) beat(ctx context.Context, conn **pgx.Conn) error {
 // heartbeat is not fresh (Run not started, or failing).
 func (s *Store) owner() any {
 	last := s.lastBeat.Load()
-	if last == 0 || time.Since(beatClock)-time.Duration(last) > ownerFresh {
+	if last == 0 || s.clock.Now().Sub(s.epoch)-time.Duration(last) > ownerFresh {
 		return nil
 	}
 	return s.instance

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -135,7 +136,27 @@ func TestLeaseOfALiveProcessHoldsAndADeadOnesIsTakenOverAtOnce(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT owner::text FROM platform.idempotency_keys WHERE key = 'k-live'").Scan(&owner); err != nil || owner != a.store.InstanceForTest() {
 		t.Fatalf("lease owner %q (%v), want %s", owner, err, a.store.InstanceForTest())
 	}
-	time.Sleep(idempotency.DeadAfter + time.Second) // beyond the dead-after window: A still beats
+	// Beyond the dead-after window A still beats. The database's clock
+	// decides deadness (one clock for every replica), so time is moved
+	// there: A's last beat is aged past DeadAfter, and the test waits
+	// until A's next beat has renewed it.
+	if _, err := db.ExecContext(ctx, "UPDATE platform.instances SET heartbeat_at = now() - make_interval(secs => ?) WHERE id = ?",
+		idempotency.DeadAfter.Seconds()+1, a.store.InstanceForTest()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(idempotency.DeadAfter); ; time.Sleep(20 * time.Millisecond) {
+		var alive bool
+		if err := db.QueryRowContext(ctx, "SELECT heartbeat_at > now() - make_interval(secs => ?) FROM platform.instances WHERE id = ?",
+			idempotency.DeadAfter.Seconds(), a.store.InstanceForTest()).Scan(&alive); err != nil {
+			t.Fatal(err)
+		}
+		if alive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("A's heartbeat did not renew its row")
+		}
+	}
 	if status, code := b.post(t, "k-live", body); status != 409 || code != "idempotency_conflict" {
 		t.Fatalf("retry while a live process runs the request: %d %s", status, code)
 	}
@@ -201,5 +222,40 @@ func TestCleanShutdownAndNoHeartbeat(t *testing.T) {
 	quietProc.background(t, "k-quiet", "{}")
 	if status, _ := b.post(t, "k-quiet", "{}"); status != 409 {
 		t.Fatalf("the lease of a process without heartbeat was taken over: %d", status)
+	}
+}
+
+// A process whose heartbeats stop succeeding names no owner in new leases
+// once its last beat is older than the freshness bound (they fall back to
+// the time limit): the store's clock is a fake, moved past the bound.
+func TestStaleHeartbeatNamesNoOwner(t *testing.T) {
+	db := pgtest.New(t)
+	clk := clock.NewFake(time.Now())
+	s := idempotency.New(db, quiet)
+	s.SetClockForTest(clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); !s.LiveForTest(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("heartbeat not established")
+		}
+	}
+	clk.Advance(idempotency.OwnerFreshForTest)
+	if !s.LiveForTest() {
+		t.Fatal("a beat as old as the bound is still fresh")
+	}
+	// A real beat (every HeartbeatEvery) landing between the move and the
+	// check renews the reading; the fake then moves again.
+	for i := 0; ; i++ {
+		clk.Advance(time.Millisecond)
+		if !s.LiveForTest() {
+			break
+		}
+		if i == 3 {
+			t.Fatal("a beat older than the bound still names the process")
+		}
+		clk.Advance(idempotency.OwnerFreshForTest)
 	}
 }

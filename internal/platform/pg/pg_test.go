@@ -70,7 +70,14 @@ func TestSessionTimeoutsAreConnectionSettings(t *testing.T) {
 	if _, err := tx.ExecContext(ctx, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	var pid uint32
+	if err := tx.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, func(q string, pid uint32) (n int, err error) {
+		err = db.Pool.QueryRow(ctx, q, pid).Scan(&n)
+		return n, err
+	}, pid, 10*time.Second)
 	_, err = tx.ExecContext(ctx, "SELECT 1")
 	_ = tx.Rollback()
 	if err == nil || !pg.IsConnectionError(err) {
@@ -108,7 +115,26 @@ func terminate(t *testing.T, db *pg.DB, pid uint32) {
 	if err := c.QueryRow(context.Background(), "SELECT pg_terminate_backend($1)", pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pg_terminate_backend: %v %v", ok, err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitGone(t, func(q string, pid uint32) (n int, err error) {
+		err = c.QueryRow(context.Background(), q, pid).Scan(&n)
+		return n, err
+	}, pid, 5*time.Second)
+}
+
+// waitGone waits until the backend pid has exited (the server ended it:
+// terminated, or past a timeout), asking through query, which runs its
+// SQL with the pid on another connection.
+func waitGone(t *testing.T, query func(q string, pid uint32) (int, error), pid uint32, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		n, err := query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backend %d still there after %s (%v)", pid, limit, err)
+		}
+	}
 }
 
 func TestIsConnectionErrorOnTerminatedBackends(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/opencommerce/commerce/internal/platform/clock"
 )
 
 // ExactBelow is the limit under which every hit goes to Redis.
@@ -27,6 +29,9 @@ const SyncInterval = 100 * time.Millisecond
 type Limiter struct {
 	rdb    redis.UniversalClient
 	prefix string
+	// clock decides the local windows of large limits (their end, and
+	// when a hit is due to sync); Redis keeps the time of exact limits.
+	clock clock.Clock
 
 	mu      sync.Mutex
 	local   map[string]*window
@@ -46,8 +51,12 @@ type window struct {
 }
 
 // New builds a limiter over rdb; keys are prefixed to share a Redis safely.
-func New(rdb redis.UniversalClient) *Limiter {
-	return &Limiter{rdb: rdb, prefix: "rl:", local: map[string]*window{}, stop: make(chan struct{})}
+func New(rdb redis.UniversalClient) *Limiter { return NewWithClock(rdb, nil) }
+
+// NewWithClock is New reading the time from c (nil: the system clock), so
+// tests move the local windows of large limits without waiting.
+func NewWithClock(rdb redis.UniversalClient, c clock.Clock) *Limiter {
+	return &Limiter{rdb: rdb, prefix: "rl:", clock: clock.Or(c), local: map[string]*window{}, stop: make(chan struct{})}
 }
 
 // Close stops the background flusher.
@@ -130,7 +139,7 @@ func (l *Limiter) exact(ctx context.Context, key string, delta int64, window tim
 
 func (l *Limiter) approx(key string, limit int, win time.Duration) Result {
 	l.flusher.Do(func() { go l.flushLoop() })
-	now := time.Now()
+	now := l.clock.Now()
 	l.mu.Lock()
 	l.hits++
 	if l.hits%4096 == 0 {
@@ -168,14 +177,15 @@ func (l *Limiter) sync(key string, w *window, delta int64, win time.Duration, li
 	res, err := l.exact(ctx, key, delta, win, limit)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w.syncing, w.lastSync = false, time.Now()
+	now := l.clock.Now()
+	w.syncing, w.lastSync = false, now
 	if err != nil {
 		return // keep counting locally; the next sync retries
 	}
 	if res.Count > w.base {
 		w.base = res.Count
 	}
-	if end := time.Now().Add(res.RetryAfter); end.Before(w.end) {
+	if end := now.Add(res.RetryAfter); end.Before(w.end) {
 		w.end = end
 	}
 }

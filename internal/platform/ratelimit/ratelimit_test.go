@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
 )
@@ -55,7 +56,8 @@ func TestLargeLimitsCountLocallyAndShareThroughRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	a, b := ratelimit.New(rdb), ratelimit.New(rdb) // two replicas
+	clk := clock.NewFake(time.Now())
+	a, b := ratelimit.NewWithClock(rdb, clk), ratelimit.NewWithClock(rdb, clk) // two replicas
 	key := "big:" + time.Now().Format(time.RFC3339Nano)
 	allowed := 0
 	for i := 0; i < 150; i++ {
@@ -63,25 +65,41 @@ func TestLargeLimitsCountLocallyAndShareThroughRedis(t *testing.T) {
 			allowed++
 		}
 	}
-	time.Sleep(3 * ratelimit.SyncInterval) // background sync
+	// Background sync: every hit of a reaches Redis.
+	eventually(t, "a's hits in Redis", func() bool {
+		n, _ := rdb.Get(ctx, "rl:"+key).Int64()
+		return n == 150 && a.SettledForTest(key)
+	})
 	for i := 0; i < 150; i++ {
 		if r, _ := b.Hit(ctx, key, 200, time.Minute); r.Allowed {
 			allowed++
 		}
 		if i%20 == 0 {
-			time.Sleep(ratelimit.SyncInterval)
+			eventually(t, "b's sync", func() bool { return b.SettledForTest(key) })
 		}
 	}
 	if allowed < 200 || allowed > 230 {
 		t.Fatalf("two replicas admitted %d of 300 hits for a limit of 200", allowed)
 	}
-	// Replica a learns the global count at its next sync.
+	// Replica a learns the global count at its next sync (one is due once
+	// SyncInterval has passed).
+	clk.Advance(ratelimit.SyncInterval)
 	_, _ = a.Hit(ctx, key, 200, time.Minute)
-	time.Sleep(3 * ratelimit.SyncInterval)
+	eventually(t, "a's sync", func() bool { return a.SettledForTest(key) })
 	r, _ := a.Hit(ctx, key, 200, time.Minute)
 	if r.Allowed || r.RetryAfter <= 0 {
 		t.Fatalf("over the limit: %+v", r)
 	}
 	a.Close()
 	b.Close()
+}
+
+// eventually polls ok until it holds, failing after 5 s.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/opencommerce/commerce/internal/platform/clock"
 )
 
 // OrNoop returns m, or a meter that records nothing when m is nil (unit
@@ -38,15 +40,17 @@ type Sampler[T any] struct {
 	every   time.Duration
 	timeout time.Duration
 	read    func(context.Context) (T, error)
-	at      time.Time
-	val     T
-	err     error
+	// clock ages the cached reading (the system clock; tests move a fake).
+	clock clock.Clock
+	at    time.Time
+	val   T
+	err   error
 }
 
 // NewSampler reads with read at most once per SampleEvery, each read
 // bounded by SampleTimeout.
 func NewSampler[T any](read func(context.Context) (T, error)) *Sampler[T] {
-	return &Sampler[T]{every: SampleEvery, timeout: SampleTimeout, read: read}
+	return &Sampler[T]{every: SampleEvery, timeout: SampleTimeout, read: read, clock: clock.System}
 }
 
 // Get returns the cached reading, reading anew when it is older than the
@@ -54,12 +58,12 @@ func NewSampler[T any](read func(context.Context) (T, error)) *Sampler[T] {
 func (s *Sampler[T]) Get(ctx context.Context) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.at.IsZero() && time.Since(s.at) < s.every {
+	if !s.at.IsZero() && s.clock.Now().Sub(s.at) < s.every {
 		return s.val, s.err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	s.val, s.err = s.read(ctx)
-	s.at = time.Now()
+	s.at = s.clock.Now()
 	return s.val, s.err
 }

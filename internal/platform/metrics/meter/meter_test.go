@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencommerce/commerce/internal/platform/clock"
 )
 
 // Concurrent scrapes share one read per interval, a failure is cached
@@ -24,6 +26,8 @@ func TestSamplerReadsOncePerInterval(t *testing.T) {
 		return 7, nil
 	})
 	s.every = 50 * time.Millisecond
+	clk := clock.NewFake(time.Now())
+	s.clock = clk
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -38,7 +42,7 @@ func TestSamplerReadsOncePerInterval(t *testing.T) {
 	if n := reads.Load(); n != 1 {
 		t.Fatalf("%d reads, want 1", n)
 	}
-	time.Sleep(60 * time.Millisecond)
+	clk.Advance(60 * time.Millisecond) // past the interval
 	if _, err := s.Get(context.Background()); !errors.Is(err, fail) {
 		t.Fatalf("err %v", err)
 	}

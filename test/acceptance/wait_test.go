@@ -1,0 +1,51 @@
+package acceptance
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// eventually polls ok until it holds, failing after limit: the suite waits
+// on outcomes, never for a fixed time.
+func eventually(t *testing.T, what string, limit time.Duration, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+	}
+}
+
+// settle precedes an assertion that something does NOT happen (no second
+// email, no change): that cannot be waited for, so it waits for what can
+// be — every committed event sequenced and read by every consumer (or
+// forwarder) of the database, and no email left pending — and then leaves
+// a short window for a stray effect (one hop further, e.g. through Kafka
+// in the split topology) to show.
+func (s *shop) settle() {
+	s.t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, s.env["DATABASE_URL"])
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	// Consumers on the database's transport move their offsets to the head
+	// once nothing of theirs waits; the split topology's forwarders to
+	// Kafka stop at their own last event, so there only sequencing counts.
+	offsets := `SELECT count(*) FROM events.consumer_offsets WHERE seq < (SELECT coalesce(max(seq), 0) FROM events.outbox)`
+	if splitMode {
+		offsets = `SELECT 0`
+	}
+	var n int
+	eventually(s.t, "the outbox drained and no email pending", 20*time.Second, func() bool {
+		err := c.QueryRow(ctx, `SELECT (SELECT count(*) FROM events.outbox WHERE seq IS NULL)
+			+ (`+offsets+`)
+			+ (SELECT count(*) FROM notify.emails WHERE status = 'pending')`).Scan(&n)
+		return err == nil && n == 0
+	})
+	time.Sleep(250 * time.Millisecond)
+}
