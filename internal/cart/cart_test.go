@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/commerce/internal/ordering/orderingapi"
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/events"
+	"github.com/opencommerce/commerce/internal/platform/wait"
 	"github.com/opencommerce/commerce/internal/server/servertest"
 )
 
@@ -29,18 +30,7 @@ func login(t *testing.T, e *servertest.Env, email string) (token, userID string)
 // every tick: the consumer applies events asynchronously, and the test
 // waits for their effect, not for a guessed duration.
 func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
+	return wait.For(timeout, 20*time.Millisecond, cond)
 }
 
 // An order placed (ordering's event, through the inbox) empties the

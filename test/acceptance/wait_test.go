@@ -6,17 +6,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/opencommerce/commerce/internal/platform/wait"
 )
 
 // eventually polls ok until it holds, failing after limit: the suite waits
 // on outcomes, never for a fixed time.
 func eventually(t *testing.T, what string, limit time.Duration, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(limit); !ok(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-	}
+	wait.Until(t, what, limit, 50*time.Millisecond, ok)
 }
 
 // settle precedes an assertion that something does NOT happen (no second

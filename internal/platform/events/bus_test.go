@@ -14,6 +14,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
+	"github.com/opencommerce/commerce/internal/platform/wait"
 )
 
 func setup(t *testing.T) (*pg.DB, *events.Bus) {
@@ -58,13 +59,8 @@ func count(t *testing.T, db *pg.DB, q string) int {
 }
 
 func waitFor(t *testing.T, cond func() bool) {
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	t.Helper()
+	wait.Until(t, "the condition", 20*time.Second, 20*time.Millisecond, cond)
 }
 
 // waitDrained waits until the relay has sequenced every committed event

@@ -348,29 +348,13 @@ func (e *spanEncoder) value(field protowire.Number, v attribute.Value) {
 		e.buf = protowire.AppendTag(e.buf, fAnyBytes, protowire.BytesType)
 		e.buf = protowire.AppendBytes(e.buf, v.AsByteSlice())
 	case attribute.BOOLSLICE:
-		a := e.begin(fAnyArray)
-		for _, x := range v.AsBoolSlice() {
-			e.value(fArrayValues, attribute.BoolValue(x))
-		}
-		e.end(a)
+		array(e, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		a := e.begin(fAnyArray)
-		for _, x := range v.AsInt64Slice() {
-			e.value(fArrayValues, attribute.Int64Value(x))
-		}
-		e.end(a)
+		array(e, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		a := e.begin(fAnyArray)
-		for _, x := range v.AsFloat64Slice() {
-			e.value(fArrayValues, attribute.Float64Value(x))
-		}
-		e.end(a)
+		array(e, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		a := e.begin(fAnyArray)
-		for _, x := range v.AsStringSlice() {
-			e.value(fArrayValues, attribute.StringValue(x))
-		}
-		e.end(a)
+		array(e, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
 		a := e.begin(fAnyArray)
 		for _, x := range v.AsSlice() {
@@ -389,6 +373,15 @@ func (e *spanEncoder) value(field protowire.Number, v attribute.Value) {
 		e.buf = protowire.AppendString(e.buf, "INVALID")
 	}
 	e.end(m)
+}
+
+// array encodes a typed slice attribute as an ArrayValue of AnyValues.
+func array[T any](e *spanEncoder, xs []T, of func(T) attribute.Value) {
+	a := e.begin(fAnyArray)
+	for _, x := range xs {
+		e.value(fArrayValues, of(x))
+	}
+	e.end(a)
 }
 
 // begin opens a length-delimited field (field 0: only the length, for a

@@ -8,6 +8,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/clock"
 	"github.com/opencommerce/commerce/internal/platform/ratelimit"
 	"github.com/opencommerce/commerce/internal/platform/redisx"
+	"github.com/opencommerce/commerce/internal/platform/wait"
 )
 
 func TestFixedWindowOnEmbeddedAndRealRedis(t *testing.T) {
@@ -97,9 +98,5 @@ func TestLargeLimitsCountLocallyAndShareThroughRedis(t *testing.T) {
 // eventually polls ok until it holds, failing after 5 s.
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	wait.Until(t, what, 5*time.Second, 5*time.Millisecond, ok)
 }
