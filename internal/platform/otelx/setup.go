@@ -35,7 +35,7 @@ const ScopeName = "github.com/opencommerce/commerce"
 // without an endpoint are off and cost nothing.
 type Telemetry struct {
 	res      *resource.Resource
-	tp       *sdktrace.TracerProvider
+	tp       *tracerProvider
 	tracer   trace.Tracer
 	lp       *sdklog.LoggerProvider
 	metrics  *target
@@ -78,12 +78,16 @@ func Setup(ctx context.Context, s Settings) (*Telemetry, error) {
 		return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
 	if tracesOn {
-		exp, err := traceExporter(tt, t.res)
+		batching, err := batchSettingsFromEnv(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := newSpanExporter(tt, t.res)
 		if err != nil {
 			return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 		}
 		smp, _ := sampler(s.Sampler, s.SamplerArg)
-		t.tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(t.res), sdktrace.WithSampler(smp))
+		t.tp = newTracerProvider(t.res, smp, newSpanRecorder(exp, batching))
 		t.tracer = t.tp.Tracer(ScopeName)
 	}
 	if metricsOn {
@@ -273,13 +277,6 @@ func sampler(name, arg string) (sdktrace.Sampler, error) {
 		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
 	}
 	return nil, fmt.Errorf("OTEL_TRACES_SAMPLER: %q is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio", name)
-}
-
-// traceExporter is the binary's own OTLP span exporter (spanexport.go):
-// it encodes batches without the SDK exporter's proto objects, the larger
-// part of the cost of a sampled span.
-func traceExporter(t target, res *resource.Resource) (sdktrace.SpanExporter, error) {
-	return newSpanExporter(t, res)
 }
 
 func metricExporter(ctx context.Context, t target) (sdkmetric.Exporter, error) {

@@ -2,6 +2,7 @@ package otelx
 
 import (
 	"math"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -196,16 +197,7 @@ func sameResource(a, b *resource.Resource) bool {
 func (e *spanEncoder) scopeSpans(g int, spans []sdktrace.ReadOnlySpan) {
 	scope := e.groups[g].scope
 	ss := e.begin(fRSScopeSpans)
-	if scope != (instrumentation.Scope{}) {
-		sc := e.begin(fSSScope)
-		e.str(fScopeName, scope.Name)
-		e.str(fScopeVersion, scope.Version)
-		it := scope.Attributes.Iter()
-		for it.Next() {
-			e.keyValue(fScopeAttributes, it.Attribute())
-		}
-		e.end(sc)
-	}
+	e.scope(scope)
 	for i, s := range spans {
 		if e.idx[i] == g {
 			e.span(s)
@@ -215,31 +207,68 @@ func (e *spanEncoder) scopeSpans(g int, spans []sdktrace.ReadOnlySpan) {
 	e.end(ss)
 }
 
+// scope writes the ScopeSpans.scope field (none for the empty scope).
+func (e *spanEncoder) scope(scope instrumentation.Scope) {
+	if scope == (instrumentation.Scope{}) {
+		return
+	}
+	sc := e.begin(fSSScope)
+	e.str(fScopeName, scope.Name)
+	e.str(fScopeVersion, scope.Version)
+	it := scope.Attributes.Iter()
+	for it.Next() {
+		e.keyValue(fScopeAttributes, it.Attribute())
+	}
+	e.end(sc)
+}
+
+// spanData is what a span field holds: the SDK's ended spans and the
+// lean tracer's (tracer.go) are both encoded from it.
+type spanData struct {
+	name                                      string
+	sc, parent                                trace.SpanContext
+	kind                                      trace.SpanKind
+	start, end                                time.Time
+	attrs                                     []attribute.KeyValue
+	events                                    []sdktrace.Event
+	links                                     []sdktrace.Link
+	status                                    sdktrace.Status
+	droppedAttrs, droppedEvents, droppedLinks int
+}
+
+// span writes one ScopeSpans.spans field of an SDK span.
 func (e *spanEncoder) span(s sdktrace.ReadOnlySpan) {
+	e.spanData(&spanData{name: s.Name(), sc: s.SpanContext(), parent: s.Parent(), kind: s.SpanKind(), start: s.StartTime(), end: s.EndTime(),
+		attrs: s.Attributes(), events: s.Events(), links: s.Links(), status: s.Status(),
+		droppedAttrs: s.DroppedAttributes(), droppedEvents: s.DroppedEvents(), droppedLinks: s.DroppedLinks()})
+}
+
+// spanData writes one ScopeSpans.spans field.
+func (e *spanEncoder) spanData(s *spanData) {
 	m := e.begin(fSSSpans)
-	sc := s.SpanContext()
+	sc := s.sc
 	tid, sid := sc.TraceID(), sc.SpanID()
 	e.bytes(fSpanTraceID, tid[:])
 	e.bytes(fSpanSpanID, sid[:])
 	if ts := sc.TraceState(); ts.Len() > 0 {
 		e.str(fSpanTraceState, ts.String())
 	}
-	parent := s.Parent()
+	parent := s.parent
 	if psid := parent.SpanID(); psid.IsValid() {
 		e.bytes(fSpanParentSpanID, psid[:])
 	}
-	e.str(fSpanName, s.Name())
-	if k := spanKind(s.SpanKind()); k != 0 {
+	e.str(fSpanName, s.name)
+	if k := spanKind(s.kind); k != 0 {
 		e.buf = protowire.AppendTag(e.buf, fSpanKind, protowire.VarintType)
 		e.buf = protowire.AppendVarint(e.buf, k)
 	}
-	e.fixed64(fSpanStart, unixNano(s.StartTime().UnixNano()))
-	e.fixed64(fSpanEnd, unixNano(s.EndTime().UnixNano()))
-	for _, kv := range s.Attributes() {
+	e.fixed64(fSpanStart, unixNano(s.start.UnixNano()))
+	e.fixed64(fSpanEnd, unixNano(s.end.UnixNano()))
+	for _, kv := range s.attrs {
 		e.keyValue(fSpanAttributes, kv)
 	}
-	e.count(fSpanDroppedAttrs, s.DroppedAttributes())
-	for _, ev := range s.Events() {
+	e.count(fSpanDroppedAttrs, s.droppedAttrs)
+	for _, ev := range s.events {
 		em := e.begin(fSpanEvents)
 		e.fixed64(fEventTime, unixNano(ev.Time.UnixNano()))
 		e.str(fEventName, ev.Name)
@@ -249,8 +278,8 @@ func (e *spanEncoder) span(s sdktrace.ReadOnlySpan) {
 		e.count(fEventDroppedAttrs, ev.DroppedAttributeCount)
 		e.end(em)
 	}
-	e.count(fSpanDroppedEvents, s.DroppedEvents())
-	for _, l := range s.Links() {
+	e.count(fSpanDroppedEvents, s.droppedEvents)
+	for _, l := range s.links {
 		lm := e.begin(fSpanLinks)
 		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 		e.bytes(fLinkTraceID, ltid[:])
@@ -265,9 +294,9 @@ func (e *spanEncoder) span(s sdktrace.ReadOnlySpan) {
 		e.fixed32(fLinkFlags, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext))
 		e.end(lm)
 	}
-	e.count(fSpanDroppedLinks, s.DroppedLinks())
+	e.count(fSpanDroppedLinks, s.droppedLinks)
 	// The SDK always sends a status, UNSET included.
-	st := s.Status()
+	st := s.status
 	sm := e.begin(fSpanStatus)
 	e.str(fStatusMessage, st.Description)
 	if c := statusCode(st.Code); c != 0 {

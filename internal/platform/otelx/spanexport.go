@@ -112,7 +112,17 @@ func newSpanExporter(t target, res *resource.Resource) (*SpanExporter, error) {
 // ExportSpans sends spans as one request, retrying transient failures
 // until the export timeout; after Shutdown it drops them.
 func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	if len(spans) == 0 || e.stopped.Load() {
+	if len(spans) == 0 {
+		return nil
+	}
+	return e.export(ctx, len(spans), func(enc *spanEncoder) []byte { return enc.encode(spans) })
+}
+
+// export sends the request that encode writes with the exporter's
+// encoder (n spans), one export at a time, retrying transient failures
+// until the export timeout; after Shutdown it drops it.
+func (e *SpanExporter) export(ctx context.Context, n int, encode func(*spanEncoder) []byte) error {
+	if e.stopped.Load() {
 		return nil
 	}
 	e.mu.Lock()
@@ -126,7 +136,7 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	stop := context.AfterFunc(e.stopCtx, cancel)
 	defer stop()
 
-	body := e.enc.encode(spans)
+	body := encode(e.enc)
 	var err error
 	if e.hc != nil {
 		err = e.retrying(ctx, func(ctx context.Context) (bool, time.Duration, error) { return e.postHTTP(ctx, body) })
@@ -137,7 +147,7 @@ func (e *SpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		// The transport may still hold the bytes of an abandoned
 		// attempt: the next batch gets a buffer of its own.
 		e.enc.buf = nil
-		return fmt.Errorf("OTLP trace export of %d spans to %s: %w", len(spans), e.t.endpoint, err)
+		return fmt.Errorf("OTLP trace export of %d spans to %s: %w", n, e.t.endpoint, err)
 	}
 	return nil
 }
