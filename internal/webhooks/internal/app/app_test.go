@@ -2,14 +2,14 @@ package app
 
 import (
 	"context"
-	"net/netip"
-	"net/url"
 	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
