@@ -43,7 +43,18 @@ func TestWebhooksDeliverSignedOrderEvents(t *testing.T) {
 	if l := expect(t, call(t, s.u, "GET", "/api/v1/admin/webhooks/"+id, nil, s.admin), 200, "get").JSON(); l["secret"] != nil {
 		t.Fatalf("the secret is shown again: %v", l)
 	}
-	expectProblem(t, call(t, s.u, "GET", "/api/v1/admin/webhooks/"+id+"/deliveries", nil, tok), 403, "", "a customer reads the log")
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/v1/admin/webhooks"}, {"GET", "/api/v1/admin/webhooks/" + id}, {"PATCH", "/api/v1/admin/webhooks/" + id},
+		{"DELETE", "/api/v1/admin/webhooks/" + id}, {"POST", "/api/v1/admin/webhooks/" + id + "/rotate-secret"},
+		{"GET", "/api/v1/admin/webhooks/" + id + "/deliveries"}, {"POST", "/api/v1/admin/webhooks/" + id + "/deliveries/" + id + "/replay"},
+		{"POST", "/api/v1/admin/webhooks/" + id + "/ping"},
+	} {
+		var body any
+		if r.method == "PATCH" {
+			body = map[string]any{"enabled": false}
+		}
+		expectProblem(t, call(t, s.u, r.method, r.path, body, tok), 403, "", "a customer: "+r.method+" "+r.path)
+	}
 
 	pid := s.product("SKU-HOOK", 2500, 5)
 	o := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order").JSON()
