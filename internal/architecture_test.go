@@ -17,7 +17,7 @@ import (
 
 const module = "github.com/opencommerce/commerce/"
 
-var contexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search"}
+var contexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search", "webhooks"}
 
 // infrastructure a domain package must not import.
 var infra = []string{
@@ -157,6 +157,7 @@ var (
 		"notify":      "renders templates and hands messages to mail, SMS and Redis: every step is I/O",
 		"chat":        "relays messages between WebSockets through Redis and stores them: no rule beyond membership checks in SQL",
 		"search":      "a read model rebuilt from catalog events; its engine (index, analytics) is the technique, not business rules",
+		"webhooks":    "queues, signs and sends HTTP requests and logs the answers: the schedule and the log are SQL, the rest is I/O",
 	}
 )
 

@@ -51,7 +51,7 @@ func TestGatewayRoutesPrintsTheTable(t *testing.T) {
 		}
 		owners[f[1]] = true
 	}
-	for _, c := range []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search"} {
+	for _, c := range []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search", "webhooks"} {
 		if !owners[c] {
 			t.Errorf("context %s owns no route in:\n%s", c, out.String())
 		}

@@ -30,6 +30,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/webhooks/webhooksapi"
 )
 
 // Deps are what the module needs.
@@ -110,6 +111,9 @@ func (m *Module) Consumers() []events.Consumer {
 	}, {
 		Name: "notify.payments", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{paymentsapi.EventPaymentFailed, paymentsapi.EventPaymentAmountMismatch}, Handle: m.svc.HandlePaymentEvent,
+	}, {
+		Name: "notify.webhooks", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Topics: []string{webhooksapi.EventEndpointDisabled}, Handle: m.svc.HandleWebhookEvent,
 	}}
 }
 

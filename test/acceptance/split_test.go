@@ -34,11 +34,11 @@ func TestSplitTopology(t *testing.T) {
 	catalogGRPC := freeAddr(t)
 	catEnv := common(map[string]string{"CONTEXTS": "catalog", "GRPC_ADDR": catalogGRPC, "HTTP_ADDR": freeAddr(t)})
 	cat, _ := start(t, catEnv)
-	rest, _ := start(t, common(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,payments,notify", "GRPC_ADDR": freeAddr(t),
+	rest, _ := start(t, common(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,payments,notify,webhooks", "GRPC_ADDR": freeAddr(t),
 		"CATALOG_GRPC_ADDR": catalogGRPC, "SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "TRUST_PROXY": "true",
 		"BOOTSTRAP_ADMIN_EMAIL": "split-admin@shop.test", "BOOTSTRAP_ADMIN_PASSWORD": "admin-password"}))
 	var ups []string
-	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "payments", "notify", "chat", "search"} {
+	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "payments", "notify", "chat", "search", "webhooks"} {
 		ups = append(ups, c+"="+rest.URL)
 	}
 	gw, _ := start(t, map[string]string{"CONTEXTS": "gateway", "DATA_DIR": t.TempDir(), "JWT_PRIVATE_KEY_FILE": keyFile, "RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000",

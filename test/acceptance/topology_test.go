@@ -24,7 +24,7 @@ func monolithOnly(t *testing.T) {
 	}
 }
 
-// startSplit starts catalog alone, payments alone, search alone, the other
+// startSplit starts catalog alone, payments alone, search alone, webhooks alone, the other
 // contexts together, all on one database with events on a kfake broker and calls over
 // gRPC, behind a gateway whose URL the scenario uses.
 func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
@@ -54,7 +54,8 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 	rest, _ := startOne(t, with(map[string]string{"CONTEXTS": "auth,cart,fulfillment,ordering,notify,chat", "GRPC_ADDR": "127.0.0.1:0",
 		"CATALOG_GRPC_ADDR": cat.GRPC, "PAYMENTS_GRPC_ADDR": pay.GRPC}))
 	srch, _ := startOne(t, with(map[string]string{"CONTEXTS": "search", "CATALOG_GRPC_ADDR": cat.GRPC}))
-	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL, "search=" + srch.URL}
+	hooks, _ := startOne(t, with(map[string]string{"CONTEXTS": "webhooks"}))
+	ups := []string{"catalog=" + cat.URL, "payments=" + pay.URL, "search=" + srch.URL, "webhooks=" + hooks.URL}
 	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "notify", "chat"} {
 		ups = append(ups, c+"="+rest.URL)
 	}
@@ -73,7 +74,7 @@ func startSplit(t *testing.T, env map[string]string) (*proc, time.Duration) {
 		}
 	}
 	gw, _ := startOne(t, gwEnv)
-	gw.children = []*proc{rest, srch, pay, cat}
+	gw.children = []*proc{rest, srch, hooks, pay, cat}
 	return gw, time.Since(began)
 }
 

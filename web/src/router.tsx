@@ -34,6 +34,7 @@ const page = {
   adminSupport: lazyRouteComponent(() => import("./routes/admin/Support"), "SupportInbox"),
   adminSearch: lazyRouteComponent(() => import("./routes/admin/SearchInsights"), "SearchInsightsAdmin"),
   adminEvents: lazyRouteComponent(() => import("./routes/admin/Events"), "EventsAdmin"),
+  adminWebhooks: lazyRouteComponent(() => import("./routes/admin/Webhooks"), "WebhooksAdmin"),
   adminAudit: lazyRouteComponent(() => import("./routes/admin/Audit"), "AuditAdmin"),
 };
 
@@ -129,6 +130,7 @@ const adminCustomersRoute = createRoute({ getParentRoute: () => adminRoute, path
 const adminSupportRoute = createRoute({ getParentRoute: () => adminRoute, path: "/support", component: page.adminSupport });
 const adminSearchRoute = createRoute({ getParentRoute: () => adminRoute, path: "/search", component: page.adminSearch });
 const adminEventsRoute = createRoute({ getParentRoute: () => adminRoute, path: "/events", component: page.adminEvents });
+const adminWebhooksRoute = createRoute({ getParentRoute: () => adminRoute, path: "/webhooks", component: page.adminWebhooks });
 const adminAuditRoute = createRoute({ getParentRoute: () => adminRoute, path: "/audit", component: page.adminAudit });
 const adminOrdersSearch = (s: Record<string, unknown>): AdminOrdersSearch => ({
   status: str(s.status),
@@ -165,6 +167,7 @@ const adminChildren = [
   adminSupportRoute,
   adminSearchRoute,
   adminEventsRoute,
+  adminWebhooksRoute,
   adminAuditRoute,
 ] as const;
 

@@ -19,7 +19,7 @@ import (
 
 // contexts are the bounded contexts of the binary (docs/configuration.md,
 // CONTEXTS); the split profile must host each exactly once.
-var contexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search"}
+var contexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search", "webhooks"}
 
 // sentinels are the values the secret variables get from the environment
 // while loading: a secret-looking setting must end up with one of them

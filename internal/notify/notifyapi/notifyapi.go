@@ -23,6 +23,9 @@ const (
 	// KindPaymentReview tells administrators a payment needs review (a
 	// provider reported another amount or currency than the intent's).
 	KindPaymentReview = "payment_review"
+	// KindWebhookDisabled tells administrators the platform disabled a
+	// webhook endpoint that failed for 24 hours (in-app and email).
+	KindWebhookDisabled = "webhook_disabled"
 )
 
 // LiveChannelPrefix + a user id is the Redis channel on which every

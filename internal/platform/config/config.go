@@ -45,6 +45,9 @@ type Config struct {
 	SMSProviders string
 	SMSHTTPToken string
 	SSEHeartbeat time.Duration
+	// WebhooksAllowInsecure lets webhook endpoints use plain http and
+	// loopback addresses (development only; nothing else private).
+	WebhooksAllowInsecure bool
 	// EventLagDegraded is how old an undelivered event may get before
 	// /readyz answers "degraded" (200, naming the lagging topics).
 	EventLagDegraded time.Duration
@@ -142,7 +145,7 @@ type RouteLimit struct {
 }
 
 // AllContexts is the list of bounded contexts the monolith hosts by default.
-var AllContexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search"}
+var AllContexts = []string{"auth", "catalog", "cart", "ordering", "payments", "fulfillment", "notify", "chat", "search", "webhooks"}
 
 type kind int
 
@@ -190,6 +193,7 @@ func (c *Config) specs() []spec {
 		{env: "SMS_PROVIDERS", def: "log", help: `SMS failover chain, tried in order: "log" and http(s) URLs (JSON POST {id,to,body}; https://:token@host/path carries its own token)`, k: kString, ptr: &c.SMSProviders, secret: true},
 		{env: "SMS_HTTP_TOKEN", help: "bearer token of HTTP SMS providers without their own", k: kString, ptr: &c.SMSHTTPToken, secret: true},
 		{env: "EVENT_LAG_DEGRADED", def: "30s", help: "age of the oldest undelivered event at which /readyz reports degraded", k: kDuration, ptr: &c.EventLagDegraded, check: positiveDuration},
+		{env: "WEBHOOKS_ALLOW_INSECURE", def: "false", help: "webhook endpoints may use http and loopback addresses (development only; other private addresses stay refused)", k: kBool, ptr: &c.WebhooksAllowInsecure},
 		{env: "SSE_HEARTBEAT", def: "15s", help: "keep-alive comment interval of Server-Sent Event streams", k: kDuration, ptr: &c.SSEHeartbeat, check: positiveDuration},
 		{env: "PUBLIC_URL", help: "base URL used in links sent to users (default http://localhost:<port of HTTP_ADDR>, or its host when HTTP_ADDR names one)", k: kString, ptr: &c.PublicURL, check: dsn("http", "https")},
 		{env: "STRIPE_SECRET_KEY", help: "Stripe secret key", k: kString, ptr: &c.StripeSecretKey, secret: true},

@@ -32,6 +32,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/otelx"
 	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/webhooks/webhooksapi"
 )
 
 // MaxAttempts is how often an email or text is tried before it is marked failed.
@@ -286,6 +287,41 @@ func (s *Service) tellAdminsMismatch(ctx context.Context, tx bun.Tx, e events.En
 	}
 	for _, id := range admins {
 		if err := notifyInAppKeyed(ctx, tx, e.ID, e.ID+":"+id, id, notifyapi.KindPaymentReview, "Payment needs review", body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HandleWebhookEvent tells every administrator, in-app and by email, that
+// a webhook endpoint was disabled after failing for a day.
+func (s *Service) HandleWebhookEvent(ctx context.Context, tx bun.Tx, e events.Envelope) error {
+	if e.Type != webhooksapi.EventEndpointDisabled {
+		return nil
+	}
+	var d webhooksapi.EndpointDisabled
+	if err := e.Decode(&d); err != nil {
+		return err
+	}
+	since := d.FailingSince.UTC().Format("2006-01-02 15:04 UTC")
+	body := "The webhook endpoint " + d.URL + " failed every delivery since " + since + " and was disabled; fix the receiver and enable it again."
+	var admins []struct {
+		ID    string `bun:"user_id"`
+		Email string `bun:"email"`
+		Name  string `bun:"name"`
+	}
+	if err := tx.NewRaw("SELECT user_id::text, email, name FROM notify.users WHERE role = ? ORDER BY user_id", authn.RoleAdmin).Scan(ctx, &admins); err != nil {
+		return fmt.Errorf("admins to tell: %w", err)
+	}
+	if len(admins) == 0 {
+		s.log.ErrorContext(ctx, "webhook endpoint disabled and no administrator is known to notify", "endpoint_id", d.EndpointID)
+	}
+	for _, a := range admins {
+		if err := notifyInAppKeyed(ctx, tx, e.ID, e.ID+":"+a.ID, a.ID, notifyapi.KindWebhookDisabled, "Webhook endpoint disabled", body); err != nil {
+			return err
+		}
+		if err := s.queueEmail(ctx, tx, e.ID+":"+a.ID, notifyapi.KindWebhookDisabled, a.ID, a.Email,
+			map[string]any{"Name": a.Name, "URL": d.URL, "Description": d.Description, "Since": since}); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,7 @@ import (
 type Notification struct {
 	ID        string     `json:"id" bun:"id"`
 	Seq       int64      `json:"seq" bun:"seq"`
-	Kind      string     `json:"kind" bun:"kind" enum:"verify_email,password_reset,order_placed,payment_reminder,order_paid,order_expired,order_canceled,order_refunded,order_shipped,order_delivered,chat_message,welcome,email_verified,payment_failed,payment_review"`
+	Kind      string     `json:"kind" bun:"kind" enum:"verify_email,password_reset,order_placed,payment_reminder,order_paid,order_expired,order_canceled,order_refunded,order_shipped,order_delivered,chat_message,welcome,email_verified,payment_failed,payment_review,webhook_disabled"`
 	Title     string     `json:"title" bun:"title"`
 	Body      string     `json:"body" bun:"body"`
 	ReadAt    *time.Time `json:"read_at" bun:"read_at"`

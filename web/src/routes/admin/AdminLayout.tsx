@@ -12,6 +12,7 @@ const sections = [
   { to: "/admin/support", label: "Support" },
   { to: "/admin/search", label: "Search insights" },
   { to: "/admin/events", label: "Events" },
+  { to: "/admin/webhooks", label: "Webhooks" },
   { to: "/admin/audit", label: "Audit log" },
 ] as const;
 
