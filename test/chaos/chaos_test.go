@@ -183,6 +183,9 @@ func (c *client) do(method, path string, body any, key string) (int, map[string]
 			if ended.Sub(began) > 5*time.Second {
 				c.st.badf("%s %s: 503 after %s (should fail fast)", method, path, ended.Sub(began))
 			}
+			if res.Header.Get("Retry-After") == "" || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+				c.st.badf("%s %s: 503 without Retry-After or problem+json (%q, %q): %s", method, path, res.Header.Get("Retry-After"), res.Header.Get("Content-Type"), raw)
+			}
 		} else {
 			c.st.badf("%s %s: %d at %s outside a fault window: %s", method, path, res.StatusCode, began.Format("15:04:05.000"), raw)
 		}
