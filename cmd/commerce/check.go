@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencommerce/commerce/internal/check"
+	"github.com/opencommerce/commerce/internal/server/check"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -16,7 +16,7 @@ import (
 var errViolations = errors.New("invariants violated")
 
 // checkCmd is `commerce check`: audit the shop's data for the invariants
-// crashes and outages must not break (internal/check). It reads only, in
+// crashes and outages must not break (internal/server/check). It reads only, in
 // READ ONLY REPEATABLE READ transactions, so it is safe on a live shop; it
 // neither migrates nor starts the embedded database.
 func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/opencommerce/commerce/internal/check"
+	"github.com/opencommerce/commerce/internal/server/check"
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"

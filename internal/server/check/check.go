@@ -9,8 +9,8 @@
 // It only reads: every schema is read in its own READ ONLY, REPEATABLE
 // READ transaction (a consistent snapshot of that context), so it is safe
 // to run against a live shop. It is not a context: it reads every
-// context's schema, which no context may do, and it lives apart for that
-// reason. Effects that travel by event (a paid order's stock, its
+// context's schema, which no context may do, so it lives beside the
+// composition root, the one place that knows every context. Effects that travel by event (a paid order's stock, its
 // fulfillment, its emails) are judged only for changes older than the
 // grace period, so that a check on a busy shop does not report what is
 // still on its way.
