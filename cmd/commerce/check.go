@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencommerce/commerce/internal/server/check"
 	"github.com/opencommerce/commerce/internal/platform/pg"
+	"github.com/opencommerce/commerce/internal/server/check"
 )
 
 // errViolations makes `commerce check` exit 1 after printing its report.

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/opencommerce/commerce/internal/server/check"
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
+	"github.com/opencommerce/commerce/internal/server/check"
 )
 
 const (
