@@ -216,7 +216,7 @@ func (c *client) loop(stop <-chan struct{}, products []string, n int) {
 		sess, _ := co["checkout_session_id"].(string)
 		key := fmt.Sprintf("chaos-%d-%d-%d", n, i, time.Now().UnixNano())
 		var order map[string]any
-		for try := 0; try < 20; try++ { // the same key: a retry never places twice
+		for try := 0; try < 20 && !stopped(stop); try++ { // the same key: a retry never places twice
 			code, order, ok = c.do("POST", "/api/v1/orders", map[string]any{"checkout_session_id": sess}, key)
 			if ok && code == 201 {
 				break
@@ -235,7 +235,7 @@ func (c *client) loop(stop <-chan struct{}, products []string, n int) {
 		c.st.acked = append(c.st.acked, id)
 		c.st.mu.Unlock()
 		intent, _ := order["payment"].(map[string]any)["intent_id"].(string)
-		for try := 0; try < 20; try++ {
+		for try := 0; try < 20 && !stopped(stop); try++ {
 			code, _, ok = c.do("POST", "/api/v1/payments/test/confirm", map[string]any{"intent_id": intent, "card_number": "4242 4242 4242 4242"}, "")
 			if ok {
 				if code == 200 {
@@ -247,6 +247,15 @@ func (c *client) loop(stop <-chan struct{}, products []string, n int) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+	}
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -455,6 +464,10 @@ func TestChaos(t *testing.T) {
 	for _, fault := range plan {
 		gap()
 		fault()
+		f.mu.Lock()
+		last := f.windows[len(f.windows)-1]
+		f.mu.Unlock()
+		t.Logf("injected %s at %s (%s)", last.what, last.start.Format("15:04:05.000"), last.end.Sub(last.start).Round(time.Millisecond))
 	}
 	gap()
 	close(stop)
