@@ -372,6 +372,15 @@ func TestChaos(t *testing.T) {
 	admin := "chaos-admin@shop.test"
 	db := pgs.url("commerce")
 	s := startShop(t, split, db, "redis://"+rds.addr(), smtp.Addr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range append(append([]*proc{}, s.procs...), s.gw) {
+				if p != nil {
+					t.Logf("log of %s (last lines):\n%s", p.url, p.tail())
+				}
+			}
+		}
+	})
 	// The administrator is created with the command (it migrates nothing
 	// new: serve did), and the catalog through the edge.
 	adminCmd := exec.Command(binary, "admin", "create", "--email", admin, "--password", "admin-password")
