@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt web web-check api-client graphql graphql-apollo-check test-browser observability deploy-check
+.PHONY: build run test vet fmt chaos chaos-short web web-check api-client graphql graphql-apollo-check test-browser observability deploy-check
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -77,11 +77,28 @@ test:
 	# The acceptance suite again, against the split topology (gateway, catalog
 	# alone, payments alone, the rest; events on Kafka, calls over gRPC).
 	ACCEPTANCE_TOPOLOGY=split $(GO) test -count=1 -timeout 15m ./test/acceptance/
+	$(MAKE) chaos-short
 	$(MAKE) observability
 	$(MAKE) deploy-check
 	$(MAKE) graphql-apollo-check
 	$(MAKE) web-check
 	$(MAKE) test-browser
+
+# The chaos suite (test/chaos, build tag chaos): a 16-client place-and-pay
+# load while the binary is killed -9 three times, its private PostgreSQL
+# restarted and its sessions terminated, its private Redis stopped for
+# 10 s (and in split the Kafka broker), then `commerce check` must find
+# nothing and every acknowledged order must exist (docs/operations.md).
+# chaos: the full run, both topologies (minutes); chaos-short: the
+# shorter one `make test` runs (fewer seconds between faults).
+chaos:
+	$(GO) vet -tags chaos ./test/chaos/
+	$(GO) test -tags chaos -count=1 -timeout 30m -v -run TestChaos ./test/chaos/
+	CHAOS_TOPOLOGY=split $(GO) test -tags chaos -count=1 -timeout 30m -v -run TestChaos ./test/chaos/
+
+chaos-short:
+	$(GO) vet -tags chaos ./test/chaos/
+	CHAOS_SHORT=1 $(GO) test -tags chaos -count=1 -timeout 10m -v -run TestChaos ./test/chaos/
 
 # The deployment artifacts under deploy/, validated offline by a module of
 # its own (deploy/check) so that the validators' dependencies stay out of

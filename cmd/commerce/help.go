@@ -61,6 +61,29 @@ the database: the URL works while 'commerce serve' runs (when the database
 is not running, the URL is still printed and a note goes to stderr). It
 fails when DATA_DIR holds no embedded database yet.
 `
+	checkUsage = `Usage: commerce check [--json] [--grace 2m] [flags]
+
+Audits the shop's data for the invariants that crashes and outages must
+not break, prints every violation and exits 1 if there is one (0 when
+clean; a check that cannot run also exits 1, with "error:"). It only reads, each context's schema in one READ ONLY,
+REPEATABLE READ transaction, so it is safe on a live shop. It connects
+like serve: DATABASE_URL, or with it unset the embedded database of the
+'commerce serve' running on DATA_DIR (it never starts one, nor migrates).
+
+  stock_matches_ledger            on hand and reserved = the ledger's sums
+  reserved_matches_reservations   reserved = the open reservations
+  no_order_stuck_placing          no order placing for longer than the grace
+  stock_settled_once              paid: committed once; canceled/expired: released once
+  refunds_within_capture          refunded <= captured, per payment
+  one_fulfillment_per_paid_order  and none for an order never paid
+  one_email_per_order_event       one email (one Message-ID) per order event
+  dead_letter_not_applied         no event both dead-lettered and applied
+
+  --json       the report as JSON ({"violations": [...], "examined": {...}})
+  --grace D    changes younger than D are not judged on what travels by
+               event (default 2m; recovery of a placing order takes 1m);
+               0s after a load has drained
+`
 	devUsage = `Usage: commerce dev kafka [--addr 127.0.0.1:9092] [--partitions 3]
 
 Runs an in-process Kafka (kfake) for local split runs; messages live in

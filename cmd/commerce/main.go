@@ -39,6 +39,7 @@ Usage:
   commerce seed [--products N] [flags]         add a deterministic demo catalog (default 1000; safe to rerun)
   commerce search reindex [flags]              rebuild the search index from the catalog
   commerce db url [flags]                      print the database URL, secret included: psql "$(commerce db url)"
+  commerce check [--json] [--grace 2m] [flags] audit the shop's invariants, read-only (exit 1 on a violation)
   commerce dev kafka [--addr 127.0.0.1:9092]   run an in-process Kafka (kfake) for local split runs
   commerce events topics                       print the Kafka topics the binary publishes, one a line
   commerce gateway routes                      print the gateway's path prefix → context table
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = searchCmd(ctx, args[1:], stdout, stderr)
 	case "db":
 		err = dbCmd(ctx, args[1:], stdout, stderr)
+	case "check":
+		err = checkCmd(ctx, args[1:], stdout, stderr)
 	case "dev":
 		err = devCmd(ctx, args[1:], stdout, stderr)
 	case "events":

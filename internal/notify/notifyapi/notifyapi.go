@@ -3,6 +3,8 @@
 // call interface.
 package notifyapi
 
+import "github.com/google/uuid"
+
 // Kinds of email and in-app notifications (API.md).
 const (
 	KindVerifyEmail     = "verify_email"
@@ -33,3 +35,12 @@ const (
 // the REST list's items, with "seq"): the SSE streams and the GraphQL
 // notifications/orderStatus subscriptions read it, in any process.
 const LiveChannelPrefix = "notify:user:"
+
+// DerivedID is the id of what an event causes in notify (what is "email/"
+// or "sms/" plus the kind, for example): stable, so that a redelivered
+// event cannot queue a second email, and an email's Message-ID is built
+// from it. `commerce check` recomputes it to match order events to their
+// emails.
+func DerivedID(eventID, what string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventID+"/"+what)).String()
+}

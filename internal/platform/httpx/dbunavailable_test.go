@@ -105,3 +105,20 @@ func TestDatabaseConnectionFailuresAre503(t *testing.T) {
 		t.Fatalf("a broken query is still 500: %d %v", status, m)
 	}
 }
+
+// Every 503 carries Retry-After, also when its error names none (a
+// neighbour unreachable over gRPC, an upstream of the gateway down).
+func TestEvery503SaysWhenToRetry(t *testing.T) {
+	app := httpx.NewApp(httpx.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: time.Second},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	app.Get("/down", func(c *fiber.Ctx) error {
+		return errs.New(errs.Unavailable, "unavailable", "a service this request needs is unavailable; retry shortly")
+	})
+	res, err := app.Test(httptest.NewRequest("GET", "/down", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") != "1" || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d Retry-After=%q %q", res.StatusCode, res.Header.Get("Retry-After"), res.Header.Get("Content-Type"))
+	}
+}

@@ -105,6 +105,10 @@ func ProblemOf(err error) Problem {
 	return p
 }
 
+// defaultRetryAfter is the Retry-After (seconds) of a 503 whose error
+// does not name one.
+const defaultRetryAfter = 1
+
 // ErrorHandler renders errors as problem+json and logs server errors with
 // their cause.
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
@@ -120,6 +124,11 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 				secs = 1
 			}
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		} else if p.Status == http.StatusServiceUnavailable {
+			// Every 503 says when to come back: a dependency that is
+			// down (a neighbour over gRPC, an upstream of the gateway)
+			// is retried by well-behaved clients instead of hammered.
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(defaultRetryAfter))
 		}
 		body, _ := sonic.Marshal(p)
 		c.Set(fiber.HeaderContentType, "application/problem+json")

@@ -106,7 +106,7 @@ var smsKinds = map[string]bool{
 // derivedID is a stable id for what an event causes, so a redelivered
 // event cannot queue a second email, text or notification.
 func derivedID(eventID, what string) string {
-	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(eventID+"/"+what)).String()
+	return notifyapi.DerivedID(eventID, what)
 }
 
 func nullUUID(s string) any {
