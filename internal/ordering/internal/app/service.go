@@ -80,6 +80,29 @@ var (
 // idempotent per order id and runs outside transactions. A crash mid-saga
 // leaves a placing order that Recover compensates.
 func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (*Order, error) {
+	p, err := s.Placement(ctx, who, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if s.temporal != nil {
+		return s.placeOnTemporal(ctx, p, len(p.Order.Lines()))
+	}
+	if err := s.saga.Run(ctx, PlaceOrderSaga, p); err != nil {
+		return nil, err
+	}
+	o := p.Order
+	s.inst.reached(ctx, "placed")
+	total := o.Total()
+	// The business record of the sale, in the request's trace.
+	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", o.ID()), slog.Int64("total", total.Amount()),
+		slog.String("currency", total.Currency()), slog.Int("lines", len(o.Lines())))
+	return viewOf(o)
+}
+
+// Placement checks the caller's checkout session and builds the new order
+// (in placing) with its pay-by time and deadlines: the input of either
+// saga engine.
+func (s *Service) Placement(ctx context.Context, who authn.Principal, sessionID string) (*Placement, error) {
 	sess, err := s.cart.CheckoutSession(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -101,19 +124,7 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		return nil, fmt.Errorf("order from checkout %s: %w", sess.ID, err)
 	}
 	expires := s.clock.Now().Add(s.cfg.PaymentTimeout).UTC().Truncate(time.Millisecond)
-	p := &Placement{Order: o, SessionID: sess.ID, Expires: expires, Deadlines: domain.PaymentDeadlines(expires, s.cfg.PaymentTimeout, s.cfg.Reminders)}
-	if s.temporal != nil {
-		return s.placeOnTemporal(ctx, p, len(sess.Items))
-	}
-	if err := s.saga.Run(ctx, PlaceOrderSaga, p); err != nil {
-		return nil, err
-	}
-	s.inst.reached(ctx, "placed")
-	total := o.Total()
-	// The business record of the sale, in the request's trace.
-	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", o.ID()), slog.Int64("total", total.Amount()),
-		slog.String("currency", total.Currency()), slog.Int("lines", len(sess.Items)))
-	return viewOf(o)
+	return &Placement{Order: o, SessionID: sess.ID, Expires: expires, Deadlines: domain.PaymentDeadlines(expires, s.cfg.PaymentTimeout, s.cfg.Reminders)}, nil
 }
 
 // placeOnTemporal runs the saga as the order's Temporal workflow and

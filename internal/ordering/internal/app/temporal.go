@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/opencommerce/commerce/internal/ordering/internal/domain"
@@ -437,6 +436,12 @@ func (c CategorisedError) message() string {
 	return c.Code + ": " + c.Detail
 }
 
+// WorkflowInput is the order workflow's input for a placement; late is
+// how long a payment after expiry or cancel is still refunded by it.
+func WorkflowInput(p *Placement, late time.Duration) PlaceOrderInput {
+	return PlaceOrderInput{Order: p.Order.Snapshot(), SessionID: p.SessionID, Expires: p.Expires, Deadlines: p.Deadlines, LateWindow: late}
+}
+
 // TemporalSagaEngine runs the place-order saga as a Temporal workflow per
 // order: Place starts it (a second start of one order id is a no-op) and
 // waits for the placement update; the worker executes it.
@@ -451,7 +456,7 @@ type TemporalSagaEngine struct {
 // payment (nil) or failed (the cause, as the PostgreSQL engine returns it).
 func (e *TemporalSagaEngine) Place(ctx context.Context, p *Placement) error {
 	id := p.Order.ID()
-	in := PlaceOrderInput{Order: p.Order.Snapshot(), SessionID: p.SessionID, Expires: p.Expires, Deadlines: p.Deadlines, LateWindow: e.late}
+	in := WorkflowInput(p, e.late)
 	_, err := e.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: e.queue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}, PlaceOrderWorkflowName, in)
@@ -500,9 +505,16 @@ func (e *TemporalSagaEngine) State(ctx context.Context, orderID string) (SagaSta
 	return st, nil
 }
 
+// Registry is where the workflow and activities are registered: a
+// worker.Worker, or the SDK's test environment.
+type Registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}
+
 // Register registers the order workflow and its activities (over s) on a
 // worker (or a test environment).
-func Register(r worker.Registry, s *Service) {
+func Register(r Registry, s *Service) {
 	r.RegisterWorkflowWithOptions(PlaceOrderWorkflow, workflow.RegisterOptions{Name: PlaceOrderWorkflowName})
 	r.RegisterActivity(&sagaActivities{s: s, ops: s.saga.ops})
 }
