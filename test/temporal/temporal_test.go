@@ -42,3 +42,25 @@ func TestOrderScenariosOnTemporal(t *testing.T) {
 		t.Fatalf("the order scenarios with SAGA_ENGINE=temporal: %v", err)
 	}
 }
+
+// TestPlaceOrderThroughput runs, with TEMPORAL_BENCH=1, the place-order
+// benchmark on both engines side by side (same machine, same run) against
+// the in-process server: BenchmarkPlaceOrder and BenchmarkPlaceOrderTemporal
+// each report orders/s.
+func TestPlaceOrderThroughput(t *testing.T) {
+	if os.Getenv("TEMPORAL_BENCH") != "1" {
+		t.Skip("TEMPORAL_BENCH=1 runs the benchmark")
+	}
+	srv := temporaltest.NewServer(temporaltest.WithT(t))
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^$", "-bench", "^BenchmarkPlaceOrder(Temporal)?$", "-benchtime", "300x", "./internal/ordering/")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "ORDERING_BENCH_TEMPORAL_ADDRESS="+srv.GetFrontendHostPort(), "ORDERING_BENCH_TEMPORAL_NAMESPACE="+srv.GetDefaultNamespace())
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("benchmark: %v", err)
+	}
+}
