@@ -2,8 +2,11 @@ package ordering_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,10 +33,35 @@ func (*counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData)
 // intent + outbox, test gateway) with 8 concurrent clients, and reports
 // the statements one order issues. Compare with
 // `pgbench -b tpcb-like -c 8` on the same server (bench/place_order.sh).
-func BenchmarkPlaceOrder(b *testing.B) {
+func BenchmarkPlaceOrder(b *testing.B) { benchPlaceOrder(b, nil) }
+
+// BenchmarkPlaceOrderTemporal is BenchmarkPlaceOrder with
+// SAGA_ENGINE=temporal, against the Temporal server at
+// ORDERING_BENCH_TEMPORAL_ADDRESS (namespace ORDERING_BENCH_TEMPORAL_NAMESPACE,
+// default "default"); `make test-temporal` runs both side by side with
+// TEMPORAL_BENCH=1 against its in-process server.
+func BenchmarkPlaceOrderTemporal(b *testing.B) {
+	addr := os.Getenv("ORDERING_BENCH_TEMPORAL_ADDRESS")
+	if addr == "" {
+		b.Skip("ORDERING_BENCH_TEMPORAL_ADDRESS is not set")
+	}
+	ns := os.Getenv("ORDERING_BENCH_TEMPORAL_NAMESPACE")
+	if ns == "" {
+		ns = "default"
+	}
+	benchPlaceOrder(b, func(c *config.Config) {
+		c.SagaEngine, c.TemporalAddress, c.TemporalNamespace = "temporal", addr, ns
+		c.TemporalTaskQueue = fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	})
+}
+
+func benchPlaceOrder(b *testing.B, engine func(*config.Config)) {
 	tr := &counter{}
 	e := servertest.StartWith(b, func(c *config.Config) {
 		c.AdminEmail, c.AdminPassword, c.RateLimitPerMinute = "bench@shop.test", "bench-password", 10_000_000
+		if engine != nil {
+			engine(c)
+		}
 	}, pg.WithTracer(tr), pg.WithMaxConns(20))
 	admin := e.Do("POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "bench-password"}, "").Str("access_token")
 	pid := e.Do("POST", "/api/v1/admin/products", map[string]any{"sku": "BENCH", "name": "B", "category": "c", "price": 1000, "currency": "USD",

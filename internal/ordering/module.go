@@ -4,11 +4,14 @@ package ordering
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/metric"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
@@ -48,6 +51,10 @@ type Deps struct {
 	// Clock decides expiry, reminders and due deadlines (nil: the system
 	// clock); tests move a fake one instead of sleeping.
 	Clock clock.Clock
+	// Temporal, when set, runs the place-order saga as Temporal workflows
+	// (SAGA_ENGINE=temporal) on TaskQueue; nil: the PostgreSQL engine.
+	Temporal  client.Client
+	TaskQueue string
 }
 
 // Module is the assembled ordering context.
@@ -58,6 +65,10 @@ type Module struct {
 	log    *slog.Logger
 	idem   *idempotency.Store
 	audit  httpx.Auditor
+	// temporal and worker: the Temporal engine's client and the worker
+	// Run starts (nil under the PostgreSQL engine).
+	temporal client.Client
+	worker   worker.Worker
 }
 
 // New assembles the module.
@@ -71,7 +82,37 @@ func New(d Deps) *Module {
 			log.Warn("ordering metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, orders: orders, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency, audit: d.Audit}
+	m := &Module{svc: svc, orders: orders, http: ports.NewHTTP(svc), log: log, idem: d.Idempotency, audit: d.Audit}
+	if d.Temporal != nil {
+		svc.UseTemporal(d.Temporal, d.TaskQueue)
+		m.temporal = d.Temporal
+		// Activities may run long after a deploy: the worker stops taking
+		// tasks on shutdown and waits for those it runs (Stop).
+		m.worker = worker.New(d.Temporal, d.TaskQueue, worker.Options{WorkerStopTimeout: 15 * time.Second})
+		app.Register(m.worker, svc)
+	}
+	return m
+}
+
+// CheckReady checks the Temporal frontend when it runs the saga (/readyz's
+// checks.temporal); the name is "" under the PostgreSQL engine.
+func (m *Module) CheckReady(ctx context.Context) (string, error) {
+	if m.temporal == nil {
+		return "", nil
+	}
+	if _, err := m.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return "temporal", fmt.Errorf("temporal frontend: %w", err)
+	}
+	return "temporal", nil
+}
+
+// SagaState answers the Temporal workflow's state of an order (tests and
+// operators); an error under the PostgreSQL engine.
+func (m *Module) SagaState(ctx context.Context, orderID string) (app.SagaState, error) {
+	if m.svc.Temporal() == nil {
+		return app.SagaState{}, fmt.Errorf("saga state of order %s: the saga engine is postgres", orderID)
+	}
+	return m.svc.Temporal().State(ctx, orderID)
 }
 
 // PlaceOrder runs the place-order saga for the caller (HTTP calls it; so
@@ -99,7 +140,10 @@ func (m *Module) Consumers() []events.Consumer {
 			paymentsapi.EventPaymentAmountMismatch},
 		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
 			return m.svc.HandlePaymentEvent(ctx, m.orders.WithTx(tx), e)
-		}}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
+		},
+		// After the event's transaction committed, the order's workflow
+		// (under Temporal) is told.
+		After: m.svc.SignalPaymentEvent}, {Name: "ordering.fulfillment", Inbox: "ordering.inbox",
 		Topics: []string{fulfillmentapi.EventFulfillmentCreated, fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered},
 		Handle: func(ctx context.Context, tx bun.Tx, e events.Envelope) error {
 			return m.svc.HandleFulfillmentEvent(ctx, m.orders.WithTx(tx), e)
@@ -109,7 +153,18 @@ func (m *Module) Consumers() []events.Consumer {
 // Run fires deadlines (every 250 ms), refunds late payments and recovers
 // interrupted sagas until ctx ends. Everything it acts on lives in
 // PostgreSQL, so a restart resumes exactly where the last process stopped.
+// Under Temporal it also runs the worker of the order workflows, which
+// drains (in-flight activities finish) when ctx ends.
 func (m *Module) Run(ctx context.Context) error {
+	if m.worker != nil {
+		if err := m.worker.Start(); err != nil {
+			return fmt.Errorf("start the temporal worker: %w", err)
+		}
+		defer func() {
+			m.worker.Stop()
+			m.temporal.Close()
+		}()
+	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	slow := time.Now()

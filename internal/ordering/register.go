@@ -1,6 +1,13 @@
 package ordering
 
 import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
 	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	cartgrpc "github.com/opencommerce/commerce/internal/cart/cartapi/grpcclient"
 	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
@@ -37,7 +44,28 @@ var Registration = module.Registration{
 			return nil, err
 		}
 		cfg := d.Config
-		return New(Deps{DB: d.DB, Outbox: d.Outbox, Catalog: cat, Cart: crt, Payments: pay, PaymentTimeout: cfg.PaymentTimeout, Reminders: cfg.Reminders,
-			Log: d.Log, Meter: d.Meter("ordering"), Idempotency: d.Idempotency, Audit: d.Audit}), nil
+		deps := Deps{DB: d.DB, Outbox: d.Outbox, Catalog: cat, Cart: crt, Payments: pay, PaymentTimeout: cfg.PaymentTimeout, Reminders: cfg.Reminders,
+			Log: d.Log, Meter: d.Meter("ordering"), Idempotency: d.Idempotency, Audit: d.Audit}
+		if cfg.SagaEngine == "temporal" {
+			c, err := dialTemporal(cfg.TemporalAddress, cfg.TemporalNamespace, d)
+			if err != nil {
+				return nil, err
+			}
+			deps.Temporal, deps.TaskQueue = c, cfg.TemporalTaskQueue
+		}
+		return New(deps), nil
 	},
+}
+
+// dialTemporal connects to the Temporal frontend, failing the start with a
+// clear error when it does not answer (SAGA_ENGINE=temporal).
+func dialTemporal(addr, namespace string, d module.Deps) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: namespace,
+		Logger: tlog.NewStructuredLogger(d.Log.With("context", "ordering", "component", "temporal"))})
+	if err != nil {
+		return nil, fmt.Errorf("SAGA_ENGINE=temporal: the Temporal frontend at TEMPORAL_ADDRESS=%s (namespace %s) does not answer: %w", addr, namespace, err)
+	}
+	return c, nil
 }

@@ -239,6 +239,16 @@ func (s *Server) ready(c *fiber.Ctx) error {
 			checks["kafka"], ok = "unreachable", false
 		}
 	}
+	for _, m := range s.modules {
+		if rc, is := m.(module.ReadinessChecker); is {
+			if name, err := rc.CheckReady(ctx); name != "" {
+				checks[name] = "ok"
+				if err != nil {
+					checks[name], ok = "unreachable", false
+				}
+			}
+		}
+	}
 	status, word := fiber.StatusOK, "ready"
 	if ok {
 		if lagging := s.laggingTopics(ctx); lagging != "" {

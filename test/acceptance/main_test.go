@@ -5,6 +5,7 @@ package acceptance
 import (
 	"bufio"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
@@ -100,6 +101,7 @@ func startOne(t *testing.T, env map[string]string) (*proc, time.Duration) {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
+	cmd.Env = append(cmd.Env, sagaEngineEnv(env)...)
 	p := &proc{t: t, cmd: cmd, done: make(chan struct{})}
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
@@ -182,4 +184,27 @@ func (p *proc) stop() {
 		_ = p.cmd.Process.Kill()
 		p.t.Errorf("binary did not stop on SIGTERM")
 	}
+}
+
+// sagaEngineEnv runs the shop on the saga engine of the suite: under
+// ACCEPTANCE_SAGA_ENGINE=temporal (test/temporal starts a Temporal server
+// and sets it with ACCEPTANCE_TEMPORAL_ADDRESS) every shop runs
+// SAGA_ENGINE=temporal. Each shop (one database) gets its own task queue,
+// so that the shops of parallel tests never work each other's orders and a
+// restarted shop works its own.
+func sagaEngineEnv(env map[string]string) []string {
+	if os.Getenv("ACCEPTANCE_SAGA_ENGINE") != "temporal" || env["SAGA_ENGINE"] != "" {
+		return nil
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(env["DATABASE_URL"] + "|" + env["DATA_DIR"]))
+	queue := fmt.Sprintf("acceptance-%x", h.Sum64())
+	if env["DATABASE_URL"] == "" && env["DATA_DIR"] == "" {
+		queue = fmt.Sprintf("acceptance-%d", time.Now().UnixNano())
+	}
+	out := []string{"SAGA_ENGINE=temporal", "TEMPORAL_ADDRESS=" + os.Getenv("ACCEPTANCE_TEMPORAL_ADDRESS"), "TEMPORAL_TASK_QUEUE=" + queue}
+	if ns := os.Getenv("ACCEPTANCE_TEMPORAL_NAMESPACE"); ns != "" {
+		out = append(out, "TEMPORAL_NAMESPACE="+ns)
+	}
+	return out
 }

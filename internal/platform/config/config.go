@@ -68,10 +68,18 @@ type Config struct {
 	RefreshTTL     time.Duration
 	PaymentTimeout time.Duration
 	Reminders      []time.Duration
-	CheckoutTTL    time.Duration
-	AdminEmail     string
-	AdminPassword  string
-	Contexts       []string
+	// SagaEngine runs the place-order saga: "postgres" (its state in the
+	// order row, no extra server) or "temporal" (a Temporal workflow per
+	// order on TemporalAddress/TemporalNamespace, worked on TemporalTaskQueue
+	// by the processes hosting ordering).
+	SagaEngine        string
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+	CheckoutTTL       time.Duration
+	AdminEmail        string
+	AdminPassword     string
+	Contexts          []string
 	// OpenTelemetry (OTEL_*, the standard variables): see otelx.Settings.
 	OTLPEndpoint, OTLPTracesEndpoint, OTLPMetricsEndpoint, OTLPLogsEndpoint string
 	OTLPProtocol                                                            string
@@ -206,6 +214,10 @@ func (c *Config) specs() []spec {
 		{env: "REFRESH_TOKEN_TTL", def: "168h", help: "refresh token lifetime", k: kDuration, ptr: &c.RefreshTTL},
 		{env: "ORDER_PAYMENT_TIMEOUT", def: "24h", help: "unpaid orders expire after this", k: kDuration, ptr: &c.PaymentTimeout},
 		{env: "ORDER_REMINDERS", def: "4h,12h,22h", help: "payment reminder offsets", k: kDurations, ptr: &c.Reminders},
+		{env: "SAGA_ENGINE", def: "postgres", help: "engine of the place-order saga: postgres (no extra server) or temporal", k: kString, ptr: &c.SagaEngine, check: oneOf("postgres", "temporal")},
+		{env: "TEMPORAL_ADDRESS", help: "host:port of the Temporal frontend (required when SAGA_ENGINE=temporal)", k: kString, ptr: &c.TemporalAddress, check: addr},
+		{env: "TEMPORAL_NAMESPACE", def: "default", help: "Temporal namespace of the order workflows", k: kString, ptr: &c.TemporalNamespace, check: nonEmpty},
+		{env: "TEMPORAL_TASK_QUEUE", def: "commerce-ordering", help: "Temporal task queue the ordering workers poll", k: kString, ptr: &c.TemporalTaskQueue, check: nonEmpty},
 		{env: "CHECKOUT_SESSION_TTL", def: "30m", help: "checkout session lifetime", k: kDuration, ptr: &c.CheckoutTTL},
 		{env: "BOOTSTRAP_ADMIN_EMAIL", help: "create this verified admin at start if missing", k: kString, ptr: &c.AdminEmail},
 		{env: "BOOTSTRAP_ADMIN_PASSWORD", help: "password of the bootstrap admin", k: kString, ptr: &c.AdminPassword, secret: true},
@@ -428,6 +440,9 @@ func (c *Config) validate() error {
 	}
 	if c.SearchBackend == "meilisearch" && c.MeilisearchURL == "" {
 		errs = append(errs, errors.New("MEILISEARCH_URL: required when SEARCH_BACKEND=meilisearch"))
+	}
+	if c.SagaEngine == "temporal" && c.TemporalAddress == "" {
+		errs = append(errs, errors.New("TEMPORAL_ADDRESS: required when SAGA_ENGINE=temporal"))
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		errs = append(errs, errors.New("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together"))

@@ -107,3 +107,26 @@ func TestPublicURLDefaultsToHTTPAddr(t *testing.T) {
 		t.Fatalf("masked: %v", c.Masked()["PUBLIC_URL"])
 	}
 }
+
+// SAGA_ENGINE=temporal needs TEMPORAL_ADDRESS; a bad engine or address is
+// refused at start naming its variable.
+func TestSagaEngine(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.SagaEngine != "postgres" || c.TemporalNamespace != "default" || c.TemporalTaskQueue != "commerce-ordering" {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	for _, bad := range []map[string]string{
+		{"SAGA_ENGINE": "temporal"},
+		{"SAGA_ENGINE": "cadence"},
+		{"SAGA_ENGINE": "temporal", "TEMPORAL_ADDRESS": "nohost"},
+	} {
+		_, err := Load(nil, env(bad))
+		if err == nil || !strings.Contains(err.Error(), "SAGA_ENGINE") && !strings.Contains(err.Error(), "TEMPORAL_") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	c, err = Load(nil, env(map[string]string{"SAGA_ENGINE": "temporal", "TEMPORAL_ADDRESS": "127.0.0.1:7233"}))
+	if err != nil || c.SagaEngine != "temporal" || c.TemporalAddress != "127.0.0.1:7233" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

@@ -72,6 +72,12 @@ type (
 	Shutdowner interface {
 		Shutdown()
 	}
+	// ReadinessChecker checks a dependency of the context only (the
+	// Temporal frontend of ordering's saga engine): /readyz reports it as
+	// checks.<name> and answers 503 while it fails; name "" has no check.
+	ReadinessChecker interface {
+		CheckReady(ctx context.Context) (name string, err error)
+	}
 	// SubgraphServer is the context's part of the GraphQL graph.
 	SubgraphServer interface {
 		Subgraph() gql.Subgraph

@@ -53,6 +53,8 @@ type Service struct {
 	clock    clock.Clock
 	inst     *instruments // metrics.go
 	saga     *PostgresSagaEngine
+	// temporal, when set (UseTemporal), places orders instead of saga.
+	temporal *TemporalSagaEngine
 }
 
 // New builds the service.
@@ -78,6 +80,29 @@ var (
 // idempotent per order id and runs outside transactions. A crash mid-saga
 // leaves a placing order that Recover compensates.
 func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID string) (*Order, error) {
+	p, err := s.Placement(ctx, who, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if s.temporal != nil {
+		return s.placeOnTemporal(ctx, p, len(p.Order.Lines()))
+	}
+	if err := s.saga.Run(ctx, PlaceOrderSaga, p); err != nil {
+		return nil, err
+	}
+	o := p.Order
+	s.inst.reached(ctx, "placed")
+	total := o.Total()
+	// The business record of the sale, in the request's trace.
+	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", o.ID()), slog.Int64("total", total.Amount()),
+		slog.String("currency", total.Currency()), slog.Int("lines", len(o.Lines())))
+	return viewOf(o)
+}
+
+// Placement checks the caller's checkout session and builds the new order
+// (in placing) with its pay-by time and deadlines: the input of either
+// saga engine.
+func (s *Service) Placement(ctx context.Context, who authn.Principal, sessionID string) (*Placement, error) {
 	sess, err := s.cart.CheckoutSession(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -99,22 +124,30 @@ func (s *Service) PlaceOrder(ctx context.Context, who authn.Principal, sessionID
 		return nil, fmt.Errorf("order from checkout %s: %w", sess.ID, err)
 	}
 	expires := s.clock.Now().Add(s.cfg.PaymentTimeout).UTC().Truncate(time.Millisecond)
-	p := &Placement{Order: o, SessionID: sess.ID, Expires: expires, Deadlines: domain.PaymentDeadlines(expires, s.cfg.PaymentTimeout, s.cfg.Reminders)}
-	if err := s.saga.Run(ctx, PlaceOrderSaga, p); err != nil {
+	return &Placement{Order: o, SessionID: sess.ID, Expires: expires, Deadlines: domain.PaymentDeadlines(expires, s.cfg.PaymentTimeout, s.cfg.Reminders)}, nil
+}
+
+// placeOnTemporal runs the saga as the order's Temporal workflow and
+// answers the order as stored.
+func (s *Service) placeOnTemporal(ctx context.Context, p *Placement, lines int) (*Order, error) {
+	if err := s.temporal.Place(ctx, p); err != nil {
 		return nil, err
 	}
 	s.inst.reached(ctx, "placed")
-	total := o.Total()
-	// The business record of the sale, in the request's trace.
-	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", o.ID()), slog.Int64("total", total.Amount()),
-		slog.String("currency", total.Currency()), slog.Int("lines", len(sess.Items)))
-	return viewOf(o)
+	total := p.Order.Total()
+	s.log.LogAttrs(ctx, slog.LevelInfo, "order placed", slog.String("order_id", p.Order.ID()), slog.Int64("total", total.Amount()),
+		slog.String("currency", total.Currency()), slog.Int("lines", lines), slog.String("saga_engine", "temporal"))
+	return s.reads.Order(ctx, p.Order.ID())
 }
 
 // Recover compensates orders whose saga stopped half-way (a crash between
 // steps) for longer than olderThan: every step is undone idempotently and
-// the order marked failed.
+// the order marked failed. Under Temporal the workflows finish their own
+// orders, so there is nothing to recover.
 func (s *Service) Recover(ctx context.Context, olderThan time.Duration) (int, error) {
+	if s.temporal != nil {
+		return 0, nil
+	}
 	return s.saga.Recover(ctx, PlaceOrderSaga, s.clock.Now().Add(-olderThan))
 }
 
@@ -168,6 +201,7 @@ func (s *Service) cancel(ctx context.Context, orderID, owner string, by domain.C
 	if err != nil {
 		return nil, err
 	}
+	s.signal(ctx, orderID, SignalCancel)
 	return s.reads.Order(ctx, orderID)
 }
 
@@ -218,6 +252,32 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, orders Orders, e event
 		return s.update(ctx, orders, r.OrderID, func(o *domain.Order) error { return o.ApplyRefund(r.RefundID, r.Amount, r.Reason) })
 	}
 	return nil
+}
+
+// SignalPaymentEvent tells the order's workflow (under Temporal) of a
+// payment event once the transaction that applied it committed.
+func (s *Service) SignalPaymentEvent(ctx context.Context, e events.Envelope) {
+	if s.temporal == nil {
+		return
+	}
+	var signal string
+	switch e.Type {
+	case paymentsapi.EventPaymentSucceeded:
+		signal = SignalPaid
+	case paymentsapi.EventPaymentFailed:
+		signal = SignalPaymentFailed
+	case paymentsapi.EventRefundSucceeded:
+		signal = SignalRefund
+	default:
+		return
+	}
+	var p struct {
+		OrderID string `json:"order_id"`
+	}
+	if err := e.Decode(&p); err != nil || p.OrderID == "" {
+		return
+	}
+	s.temporal.Signal(ctx, p.OrderID, signal)
 }
 
 // HandleFulfillmentEvent makes the order follow its fulfillment through
@@ -283,6 +343,7 @@ func (s *Service) Refund(ctx context.Context, orderID string, in RefundInput, ke
 	if err := s.update(ctx, s.orders, orderID, func(o *domain.Order) error { return o.ApplyRefund(r.ID, r.Amount, in.Reason) }); err != nil {
 		return nil, fmt.Errorf("apply refund %s to order %s: %w", r.ID, orderID, err)
 	}
+	s.signal(ctx, orderID, SignalRefund)
 	return s.reads.Order(ctx, orderID)
 }
 
@@ -318,24 +379,46 @@ func (s *Service) RefundLatePayments(ctx context.Context) error {
 		return fmt.Errorf("late refunds due: %w", err)
 	}
 	for _, id := range ids {
-		o, err := s.orders.Get(ctx, id)
-		if err != nil {
+		if err := s.refundLate(ctx, id); err != nil {
+			if errors.Is(err, errRefundCall) {
+				s.log.WarnContext(ctx, "refund late payment", "order_id", id, "err", err)
+				continue
+			}
 			return err
 		}
-		r, err := s.payments.Refund(ctx, id, o.Total().Amount(), "payment arrived after the order "+string(o.Status()), "late-payment")
-		if err != nil && !errors.Is(err, paymentsapi.ErrRefundTooLarge) {
-			s.log.WarnContext(ctx, "refund late payment", "order_id", id, "err", err)
-			continue
+	}
+	return nil
+}
+
+// errRefundCall marks a failed call to payments' refund (retried later).
+var errRefundCall = errors.New("refund call failed")
+
+// refundLate refunds one order's late payment, if it is due (one refund
+// per order: the key is fixed, so the poller and the order's workflow may
+// both ask).
+func (s *Service) refundLate(ctx context.Context, id string) error {
+	o, err := s.orders.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !o.LateRefundDue() {
+		return nil
+	}
+	r, err := s.payments.Refund(ctx, id, o.Total().Amount(), "payment arrived after the order "+string(o.Status()), "late-payment")
+	if err != nil && !errors.Is(err, paymentsapi.ErrRefundTooLarge) {
+		return fmt.Errorf("%w: order %s: %w", errRefundCall, id, err)
+	}
+	if err := s.update(ctx, s.orders, id, func(o *domain.Order) error {
+		if !o.LateRefundDue() {
+			return nil // refunded meanwhile by another caller
 		}
-		if err := s.update(ctx, s.orders, id, func(o *domain.Order) error {
-			o.LateRefundDone()
-			if r.ID == "" {
-				return nil
-			}
-			return o.ApplyRefund(r.ID, r.Amount, "late payment")
-		}); err != nil {
-			return fmt.Errorf("late refund of order %s: %w", id, err)
+		o.LateRefundDone()
+		if r.ID == "" {
+			return nil
 		}
+		return o.ApplyRefund(r.ID, r.Amount, "late payment")
+	}); err != nil {
+		return fmt.Errorf("late refund of order %s: %w", id, err)
 	}
 	return nil
 }
