@@ -32,6 +32,7 @@ var defaultSubjects = map[string]string{
 	"order_refunded":   "Your refund is on its way",
 	"order_shipped":    "Your order has shipped",
 	"chat_message":     "You have a new message",
+	"cart_recovery":    "You left something in your cart",
 }
 
 // templateOf maps kinds that share a template to it.
