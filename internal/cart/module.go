@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
@@ -27,6 +28,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
+	"github.com/opencommerce/commerce/internal/platform/openapi"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
@@ -138,8 +140,19 @@ func (m *Module) RegisterGRPC(s grpc.ServiceRegistrar) {
 	cartv1.RegisterCartServiceServer(s, ports.GRPC{API: m.svc})
 }
 
-// Routes mounts the HTTP routes on /api/v1.
-func (m *Module) Routes(api *httpx.Router) { m.http.Routes(api) }
+// Routes mounts the HTTP routes on /api/v1, with the admin dashboard's
+// figure of abandoned carts.
+func (m *Module) Routes(api *httpx.Router) {
+	m.http.Routes(api)
+	api.Handle(openapi.Op{Method: "GET", Path: "/admin/carts/recovery", Summary: "Abandoned-cart recovery emails sent and carts recovered (ordered within 7 days)",
+		Tag: "admin", Admin: true, Response: adapters.RecoveryStats{}}, func(c *fiber.Ctx) error {
+		st, err := m.recovery.Stats(c.UserContext())
+		if err != nil {
+			return err
+		}
+		return c.JSON(st)
+	})
+}
 
 // Consumers are cart's event subscriptions. Each delivery's effect goes
 // through the store bound to the inbox transaction, so it commits with

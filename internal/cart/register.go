@@ -22,7 +22,7 @@ var Registration = module.Registration{
 	Name:          "cart",
 	Topics:        cartapi.Topics,
 	SDL:           SubgraphSDL,
-	RoutePrefixes: []string{"/api/v1/cart", "/api/v1/checkout", "/api/v1/admin/promotions"},
+	RoutePrefixes: []string{"/api/v1/cart", "/api/v1/checkout", "/api/v1/admin/promotions", "/api/v1/admin/carts"},
 	New: func(d module.Deps) (module.Module, error) {
 		cat, err := module.Neighbour[catalogapi.Catalog](d, "catalog", cataloggrpc.New)
 		if err != nil {

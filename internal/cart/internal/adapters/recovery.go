@@ -94,8 +94,25 @@ func MarkRecovered(ctx context.Context, tx bun.Tx, userID, orderID string) error
 	return nil
 }
 
-// Recovered counts the recovered carts (commerce_carts_recovered_total,
-// the admin dashboard).
+// RecoveryStats is the admin dashboard's figure of abandoned carts.
+type RecoveryStats struct {
+	// Emailed is the number of recovery emails sent.
+	Emailed int64 `json:"emailed"`
+	// Recovered is the number of those carts whose customer ordered within
+	// 7 days of the email.
+	Recovered int64 `json:"recovered"`
+}
+
+// Stats counts the recovery emails and the recovered carts (one query).
+func (r *Recovery) Stats(ctx context.Context) (RecoveryStats, error) {
+	var st RecoveryStats
+	if err := r.db.NewRaw("SELECT count(*) AS emailed, count(recovered_at) AS recovered FROM cart.recovery_emails").Scan(ctx, &st.Emailed, &st.Recovered); err != nil {
+		return st, fmt.Errorf("cart recovery figures: %w", err)
+	}
+	return st, nil
+}
+
+// Recovered counts the recovered carts (commerce_carts_recovered_total).
 func (r *Recovery) Recovered(ctx context.Context) (int64, error) {
 	var n int64
 	if err := r.db.NewRaw("SELECT count(*) FROM cart.recovery_emails WHERE recovered_at IS NOT NULL").Scan(ctx, &n); err != nil {
