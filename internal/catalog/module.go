@@ -44,6 +44,9 @@ type Deps struct {
 	// Clock decides when reservations have expired; tests inject a fake
 	// one to move past an expiry without waiting (nil: the system clock).
 	Clock clock.Clock
+	// Jobs runs the release of expired reservations every 15s, once per
+	// period across replicas (nil: not swept, e.g. data commands).
+	Jobs *jobs.Queue
 }
 
 // Module is the assembled catalog context.
@@ -68,7 +71,11 @@ func New(d Deps) *Module {
 			log.Warn("catalog metrics not registered", "err", err)
 		}
 	}
-	return &Module{svc: svc, store: store, http: ports.NewHTTP(svc), log: log, audit: d.Audit}
+	m := &Module{svc: svc, store: store, http: ports.NewHTTP(svc), log: log, audit: d.Audit}
+	if d.Jobs != nil {
+		d.Jobs.Scope("catalog").Every("release_expired", 15*time.Second, m.releaseExpired)
+	}
+	return m
 }
 
 // API is the in-process implementation of catalogapi.Catalog.
@@ -104,15 +111,13 @@ func (m *Module) Seed(ctx context.Context, n int, progress func(done int)) (int,
 	return m.svc.Seed(ctx, n, progress)
 }
 
-// Run releases expired reservations until ctx ends.
-func (m *Module) Run(ctx context.Context) error {
-	return jobs.Every(ctx, 15*time.Second, m.log, "catalog.release_expired", func(ctx context.Context) error {
-		n, err := m.svc.SweepExpired(ctx)
-		if n > 0 {
-			m.log.Info("released expired reservations", "orders", n)
-		}
-		return err
-	})
+// releaseExpired is the periodic task that releases expired reservations.
+func (m *Module) releaseExpired(ctx context.Context) error {
+	n, err := m.svc.SweepExpired(ctx)
+	if n > 0 {
+		m.log.Info("released expired reservations", "orders", n)
+	}
+	return err
 }
 
 // SubgraphSDL is catalog's GraphQL subgraph schema: what a gateway composes

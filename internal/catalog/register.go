@@ -16,7 +16,7 @@ var Registration = module.Registration{
 	SDL:           SubgraphSDL,
 	RoutePrefixes: []string{"/api/v1/products", "/api/v1/admin/products"},
 	New: func(d module.Deps) (module.Module, error) {
-		deps := Deps{DB: d.DB, Outbox: d.Outbox, Log: d.Log, Meter: d.Meter("catalog"), Audit: d.Audit}
+		deps := Deps{DB: d.DB, Outbox: d.Outbox, Log: d.Log, Meter: d.Meter("catalog"), Audit: d.Audit, Jobs: d.Jobs}
 		if d.Redis != nil { // no typed nil in the interface
 			deps.Redis = d.Redis
 		}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/opencommerce/commerce/internal/auth/authapi"
+	"github.com/opencommerce/commerce/internal/cart/cartapi"
 	"github.com/opencommerce/commerce/internal/chat/chatapi"
 	"github.com/opencommerce/commerce/internal/fulfillment/fulfillmentapi"
 	"github.com/opencommerce/commerce/internal/notify/internal/app"
@@ -105,6 +106,9 @@ func (m *Module) Consumers() []events.Consumer {
 	}, {
 		Name: "notify.fulfillment_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{fulfillmentapi.EventShipped, fulfillmentapi.EventDelivered}, Handle: m.svc.HandleFulfillmentEvent,
+	}, {
+		Name: "notify.cart_emails", Inbox: "notify.inbox",
+		Topics: []string{cartapi.EventCartAbandoned}, Handle: m.svc.HandleCartEvent,
 	}, {
 		Name: "notify.chat", Inbox: "notify.inbox", After: m.svc.AfterEvent,
 		Topics: []string{chatapi.EventMessageSent}, Handle: m.svc.HandleChatEvent,

@@ -17,6 +17,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/search/internal/analytics"
 	"github.com/opencommerce/commerce/internal/search/internal/engine"
@@ -33,6 +34,9 @@ type Deps struct {
 	// Backend is "postgres" or "meilisearch" (MeiliURL, MeiliKey).
 	Backend, MeiliURL, MeiliKey string
 	Log                         *slog.Logger
+	// Jobs runs the hourly purge of analytics past 90 days, once per hour
+	// across replicas (nil: not purged).
+	Jobs *jobs.Queue
 }
 
 // Module is the assembled search context.
@@ -52,6 +56,9 @@ type Module struct {
 func New(d Deps) (*Module, error) {
 	log := d.Log.With("context", "search")
 	m := &Module{db: d.DB, catalog: d.Catalog, queries: analytics.New(d.DB, log), log: log, wake: make(chan struct{}, 1)}
+	if d.Jobs != nil {
+		d.Jobs.Scope("search").Every("purge_queries", time.Hour, m.queries.Purge)
+	}
 	switch d.Backend {
 	case "", "postgres":
 		m.backend = engine.NewPostgres(d.DB)

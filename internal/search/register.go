@@ -26,7 +26,7 @@ var Registration = module.Registration{
 				return nil, err
 			}
 		}
-		m, err := New(Deps{DB: d.DB, Catalog: cat, Backend: cfg.SearchBackend, MeiliURL: cfg.MeilisearchURL, MeiliKey: cfg.MeilisearchKey, Log: d.Log})
+		m, err := New(Deps{DB: d.DB, Catalog: cat, Backend: cfg.SearchBackend, MeiliURL: cfg.MeilisearchURL, MeiliKey: cfg.MeilisearchKey, Log: d.Log, Jobs: d.Jobs})
 		if err != nil {
 			return nil, err
 		}

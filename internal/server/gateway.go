@@ -122,6 +122,9 @@ func NewGateway(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gat
 		return c.JSON(fiber.Map{"status": "ready", "checks": fiber.Map{"redis": "ok"}})
 	})
 	app.Get("/metrics", met.Handler())
+	// The queue monitor reads the shared Redis directly: every process
+	// of the shop queues its tasks there.
+	mountQueueMonitor(app, auth, rdb.Client)
 	app.Get("/openapi.json", g.openAPI)
 	app.Get("/docs", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)

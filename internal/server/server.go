@@ -56,6 +56,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	idem    *idempotency.Store
 	limiter *ratelimit.Limiter
+	// jobs is the process's asynq server and client (jobs.go).
+	jobs *jobs.Queue
 	// modules are the hosted contexts, in the registry's order.
 	modules    []module.Module
 	kafka      *kafka.Publisher
@@ -102,6 +104,11 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
+
+	if s.jobs, err = newJobs(ctx, cfg, db, s.Redis.Client, log); err != nil {
+		return nil, err
+	}
+	s.platformJobs()
 
 	published, err := s.wireContexts(db, outbox, limiter, sender)
 	if err != nil {
@@ -178,6 +185,7 @@ func (s *Server) buildHTTP(limiter *ratelimit.Limiter) (*fiber.App, error) {
 		return c.Send(docsHTML)
 	})
 
+	mountQueueMonitor(app, authMW, s.Redis.Client)
 	perMinute := cfg.RateLimitPerMinute
 	api := root.Group("/api/v1",
 		httpx.RateLimit(limiter, "ip", perMinute, time.Minute, httpx.ByIP),
@@ -364,7 +372,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			goWorker(m.Name(), r.Run)
 		}
 	}
-	g.Go(func() error { s.purgeLoop(gctx); return nil })
+	goWorker("jobs", s.jobs.Run)
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- s.App.Listener(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "version", Version, "storefront_built", s.storefront.Built())
@@ -405,14 +413,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	shutdownTelemetry(s.metrics, s.log) // the last OTLP pushes
 	_ = s.Redis.Close()
 	return runErr
-}
-
-func (s *Server) purgeLoop(ctx context.Context) {
-	_ = jobs.Every(ctx, time.Hour, s.log, "idempotency.purge", func(ctx context.Context) error {
-		n, err := s.idem.Purge(ctx)
-		if n > 0 {
-			s.log.Info("purged idempotency keys", "count", n)
-		}
-		return err
-	})
 }

@@ -30,7 +30,7 @@ func (s *Server) wireContexts(db *pg.DB, outbox *events.Outbox, limiter *ratelim
 		}
 	}
 	deps := module.Deps{Config: cfg, DB: db, Redis: s.Redis, Outbox: outbox, Limiter: limiter, Keys: s.Keys, Sender: sender, Log: s.log,
-		Metrics: s.metrics, Audit: s.audit, Idempotency: s.idem}
+		Metrics: s.metrics, Audit: s.audit, Idempotency: s.idem, Jobs: s.jobs}
 	res := &resolver{deps: deps, hosts: cfg.Hosts, built: map[string]module.Module{}, remote: func(name string, notRetried ...string) (grpc.ClientConnInterface, error) {
 		return s.remote(name, notRetried...)
 	}}

@@ -76,3 +76,20 @@ type Cart interface {
 	// still unexpired), so the shopper can retry. Idempotent.
 	AbortOrder(ctx context.Context, orderID string) error
 }
+
+// EventCartAbandoned is published when a customer's cart with items has
+// been left alone for CART_ABANDONED_AFTER: notify sends the recovery email.
+const EventCartAbandoned = "cart.abandoned"
+
+// Topics lists every topic cart publishes.
+var Topics = []string{EventCartAbandoned}
+
+// CartAbandoned is the payload of EventCartAbandoned.
+type CartAbandoned struct {
+	CartID string `json:"cart_id"`
+	UserID string `json:"user_id"`
+	// Items is the number of lines in the cart.
+	Items int `json:"items"`
+	// PromoCode is CART_RECOVERY_PROMO ("" when none).
+	PromoCode string `json:"promo_code,omitempty"`
+}

@@ -18,6 +18,8 @@ const (
 	KindOrderShipped    = "order_shipped"
 	KindOrderDelivered  = "order_delivered"
 	KindChatMessage     = "chat_message"
+	// KindCartRecovery is the email of an abandoned cart.
+	KindCartRecovery = "cart_recovery"
 	// In-app only.
 	KindWelcome       = "welcome"
 	KindEmailVerified = "email_verified"

@@ -31,6 +31,16 @@ type Config struct {
 	DBIdleInTxTimeout  time.Duration
 	DBMaxConns         int
 	RedisURL           string
+	// Jobs (internal/platform/jobs): workers per process, retries of a
+	// failed task, and the prefix of the queue names (default: the
+	// database's name, so shops sharing a Redis keep apart).
+	JobsConcurrency int
+	JobsMaxRetry    int
+	JobsNamespace   string
+	// CartAbandonedAfter is when a customer's idle cart with items gets its
+	// recovery email; CartRecoveryPromo is a promo code the email offers.
+	CartAbandonedAfter time.Duration
+	CartRecoveryPromo  string
 	EventTransport     string
 	KafkaBrokers       []string
 	SearchBackend      string
@@ -190,6 +200,11 @@ func (c *Config) specs() []spec {
 		{env: "DB_MAX_CONNS", def: "10", help: "database connection pool size of each process", k: kInt, ptr: &c.DBMaxConns, check: positive},
 		{env: "DATA_DIR", def: "./.commerce", help: "directory for embedded data and generated keys", k: kString, ptr: &c.DataDir, check: nonEmpty},
 		{env: "REDIS_URL", help: "Redis URL; unset runs an in-process Redis", k: kString, ptr: &c.RedisURL, secret: true, check: dsn("redis", "rediss")},
+		{env: "JOBS_CONCURRENCY", def: "10", help: "background tasks (asynq) processed at once by each process", k: kInt, ptr: &c.JobsConcurrency, check: positive},
+		{env: "JOBS_MAX_RETRY", def: "8", help: "retries of a failed background task (exponential backoff from 10s, at most 1h apart)", k: kInt, ptr: &c.JobsMaxRetry, check: positive},
+		{env: "JOBS_NAMESPACE", help: "prefix of the job queues in Redis; default the database name of DATABASE_URL (commerce when embedded), so shops sharing a Redis keep apart", k: kString, ptr: &c.JobsNamespace},
+		{env: "CART_ABANDONED_AFTER", def: "1h", help: "idle time after which a signed-in customer's cart with items gets one recovery email (at most one per cart per 24h)", k: kDuration, ptr: &c.CartAbandonedAfter, check: positiveDuration},
+		{env: "CART_RECOVERY_PROMO", help: "promo code offered in cart recovery emails (none when unset)", k: kString, ptr: &c.CartRecoveryPromo},
 		{env: "EVENT_TRANSPORT", def: "postgres", help: "postgres or kafka", k: kString, ptr: &c.EventTransport, check: oneOf("postgres", "kafka")},
 		{env: "KAFKA_BROKERS", help: "comma separated Kafka seed brokers", k: kList, ptr: &c.KafkaBrokers},
 		{env: "SEARCH_BACKEND", def: "postgres", help: "postgres or meilisearch", k: kString, ptr: &c.SearchBackend, check: oneOf("postgres", "meilisearch")},

@@ -24,6 +24,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/gql"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/idempotency"
+	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/mail"
 	"github.com/opencommerce/commerce/internal/platform/metrics"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -153,7 +154,12 @@ type Deps struct {
 	Metrics     *metrics.Metrics
 	Audit       httpx.Auditor
 	Idempotency *idempotency.Store
-	Resolver    Resolver
+	// Jobs is the process's job system (asynq): a context takes its
+	// Scope (d.Jobs.Scope("<ctx>")) to register handlers and periodic
+	// tasks while it is built and to enqueue after commit. Nil in data
+	// commands.
+	Jobs     *jobs.Queue
+	Resolver Resolver
 }
 
 // Meter is the meter of a context's instruments (scope commerce/<ctx>;

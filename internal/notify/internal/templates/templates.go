@@ -33,6 +33,7 @@ var defaultSubjects = map[string]string{
 	"order_shipped":    "Your order has shipped",
 	"chat_message":     "You have a new message",
 	"webhook_disabled": "A webhook endpoint was disabled",
+	"cart_recovery":    "You left something in your cart",
 }
 
 // templateOf maps kinds that share a template to it.

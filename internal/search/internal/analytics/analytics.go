@@ -5,6 +5,7 @@ package analytics
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -48,12 +49,10 @@ func (l *Log) Record(query string, hits int, tookMS float64) {
 }
 
 // Run writes batches every second (or every 500 queries) until ctx ends,
-// then writes what is left; it also drops queries past Retention.
+// then writes what is left.
 func (l *Log) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	purge := time.NewTicker(time.Hour)
-	defer purge.Stop()
 	var batch []entry
 	flush := func(ctx context.Context) {
 		if len(batch) == 0 {
@@ -85,12 +84,17 @@ func (l *Log) Run(ctx context.Context) error {
 			}
 		case <-t.C:
 			flush(ctx)
-		case <-purge.C:
-			if _, err := l.db.ExecContext(ctx, "DELETE FROM search.queries WHERE at < ?", time.Now().Add(-Retention)); err != nil {
-				l.log.Warn("search analytics purge failed", "err", err)
-			}
 		}
 	}
+}
+
+// Purge drops the queries past Retention (the periodic search:purge_queries
+// task, once an hour across replicas).
+func (l *Log) Purge(ctx context.Context) error {
+	if _, err := l.db.ExecContext(ctx, "DELETE FROM search.queries WHERE at < ?", time.Now().Add(-Retention)); err != nil {
+		return fmt.Errorf("search analytics purge: %w", err)
+	}
+	return nil
 }
 
 func (l *Log) write(ctx context.Context, batch []entry) error {

@@ -20,6 +20,29 @@ const summaryQ = (lowStock: number) =>
     queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/admin/summary", { params: { query: { low_stock: lowStock } }, signal })),
   });
 
+const recoveryQ = queryOptions({
+  queryKey: ["admin", "cart-recovery"] as const,
+  queryFn: async ({ signal }) => unwrap(await api.GET("/api/v1/admin/carts/recovery", { signal })),
+});
+
+// RecoveredCarts: abandoned carts emailed and those whose customer ordered
+// within 7 days of the email (cart's own figure, fetched beside the summary).
+function RecoveredCarts() {
+  const r = useQuery(recoveryQ);
+  return (
+    <div className="card-figure">
+      <h2>Recovered carts</h2>
+      {r.data ? (
+        <p>
+          <span className="big">{r.data.recovered}</span> of {r.data.emailed} abandoned {r.data.emailed === 1 ? "cart" : "carts"} emailed
+        </p>
+      ) : (
+        <p className="muted">{r.error ? "Unavailable" : "Loading…"}</p>
+      )}
+    </div>
+  );
+}
+
 // DashboardAdmin: today's and the week's figures, what needs attention;
 // all from one summary request, refreshed live.
 export function DashboardAdmin() {
@@ -56,6 +79,7 @@ export function DashboardAdmin() {
             <span className="big">{s.dead_letters}</span> {s.dead_letters === 1 ? "event" : "events"} failed to apply. <Link to="/admin/events">Review</Link>
           </p>
         </div>
+        <RecoveredCarts />
       </div>
       <h2>Low stock</h2>
       <div className="field inline">
