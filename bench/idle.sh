@@ -11,15 +11,18 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 bin=${2:-}
 if [ -z "$bin" ]; then bin="$work/commerce"; go build -o "$bin" ./cmd/commerce; fi
-export DATA_DIR="$work/data" LOG_LEVEL=warn HTTP_ADDR=127.0.0.1:18091
+export DATA_DIR="$work/data" LOG_LEVEL=warn HTTP_ADDR=127.0.0.1:${IDLE_PORT:-18091}
 unset DATABASE_URL REDIS_URL
 "$bin" serve 2>"$work/serve.log" &
 pid=$!
-for _ in $(seq 1 600); do curl -fs http://127.0.0.1:18091/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -fs http://127.0.0.1:${IDLE_PORT:-18091}/readyz >/dev/null 2>&1 && break; sleep 0.1; done
 sleep 5 # start-up work (migrations, first passes) settles
 # The embedded server is started by pg_ctl and so is not a child of the
-# binary: its postmaster is found through postmaster.pid.
-pm=$(head -1 "$DATA_DIR/postgres/postmaster.pid")
+# binary: its postmaster is found through postmaster.pid in the cluster's
+# directory (the socket directory of `commerce db url`; DATA_DIR/postgres
+# unless the database user cannot reach DATA_DIR).
+cluster=$("$bin" db url | sed -E 's/.*host=([^&]+).*/\1/')
+pm=$(head -1 "$cluster/postmaster.pid")
 tree() { local p=$1; echo "$p"; for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree "$c"; done; }
 ticks() { local t=0; for p in $(tree "$pid") $(tree "$pm"); do
   s=$(awk '{print $14+$15}' /proc/"$p"/stat 2>/dev/null || echo 0); t=$((t + s)); done; echo "$t"; }
