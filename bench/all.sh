@@ -15,6 +15,7 @@ DUR=${1:-10s}
 CONNS=${2:-32}
 IDLE=${3:-60}
 work=$(mktemp -d)
+chmod 755 "$work" # the embedded cluster lives in DATA_DIR only when its unprivileged user can reach it
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 if [ -n "${COMMERCE_BIN:-}" ]; then cp "$COMMERCE_BIN" "$work/commerce"; else go build -o "$work/commerce" ./cmd/commerce; fi
 go build -o "$work/bare" ./bench/bare

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
 work=$(mktemp -d)
+chmod 755 "$work" # the embedded cluster lives in DATA_DIR only when its unprivileged user can reach it
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 bin=${2:-}
 if [ -z "$bin" ]; then bin="$work/commerce"; go build -o "$bin" ./cmd/commerce; fi
