@@ -5,7 +5,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt chaos chaos-short web web-check api-client graphql graphql-apollo-check test-browser observability deploy-check test-temporal
+.PHONY: bench build run test vet fmt chaos chaos-short web web-check api-client graphql graphql-apollo-check test-browser observability deploy-check test-temporal
 
 build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/commerce ./cmd/commerce
@@ -132,3 +132,9 @@ observability:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# The performance targets side by side in one run: cached read against a
+# bare Fiber handler, product list, add-to-cart, place order against
+# pgbench, idle CPU (bench/README.md). Takes about three minutes.
+bench:
+	bash bench/all.sh

@@ -9,6 +9,7 @@ DUR=${1:-10s}
 CONNS=${2:-64}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 work=$(mktemp -d)
+chmod 755 "$work" # the embedded cluster lives in DATA_DIR only when its unprivileged user can reach it
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 go build -o "$work/commerce" ./cmd/commerce
 go build -o "$work/bare" ./bench/bare

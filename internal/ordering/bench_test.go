@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,9 +32,10 @@ func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQ
 func (*counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // BenchmarkPlaceOrder measures the place-order saga (reserve + order +
-// intent + outbox, test gateway) with 8 concurrent clients, and reports
-// the statements one order issues. Compare with
-// `pgbench -b tpcb-like -c 8` on the same server (bench/place_order.sh).
+// intent + outbox, test gateway) with 8 concurrent clients
+// (BENCH_CLIENTS overrides), and reports the statements one order issues.
+// Compare with `pgbench -b tpcb-like` with as many clients on the same
+// server (bench/place_order.sh).
 func BenchmarkPlaceOrder(b *testing.B) { benchPlaceOrder(b, nil) }
 
 // BenchmarkPlaceOrderTemporal is BenchmarkPlaceOrder with
@@ -89,7 +92,11 @@ func benchPlaceOrder(b *testing.B, engine func(*config.Config)) {
 		b.Fatal(err)
 	}
 	perOrder := tr.n.Load()
-	b.SetParallelism(4) // 8 clients on 2 cores
+	clients := 8
+	if v, err := strconv.Atoi(os.Getenv("BENCH_CLIENTS")); err == nil && v > 0 {
+		clients = v
+	}
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

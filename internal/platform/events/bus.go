@@ -34,8 +34,13 @@ type Consumer struct {
 
 // BusConfig tunes delivery. Zero values take the defaults.
 type BusConfig struct {
-	// PollInterval is how often consumers look for events when no wake-up
-	// arrived (wake-ups come over LISTEN/NOTIFY); default 1s.
+	// PollInterval is how often consumers, the relay and the forwarder
+	// look for events when no wake-up arrived; default 30s. Wake-ups come
+	// over LISTEN/NOTIFY (writers notify on commit, the relay after each
+	// pass, and the listener wakes everyone after any reconnect), so this
+	// is only a safety net: a short interval costs idle CPU in the binary
+	// and in PostgreSQL (two queries per consumer per interval) and buys
+	// no latency.
 	PollInterval time.Duration
 	MaxAttempts  int           // default 5, then dead-lettered
 	BaseBackoff  time.Duration // default 100ms, doubling, capped at 2s
@@ -43,12 +48,16 @@ type BusConfig struct {
 	BatchSize int
 	// RetryPollInterval is how often the bus looks for requested
 	// dead-letter retries of its consumers when no notification arrived;
-	// default 10s.
+	// default 60s (requests notify too).
 	RetryPollInterval time.Duration
 	// Subscriber, when set, makes consumers read another transport (Kafka);
 	// nil reads events.outbox.
 	Subscriber func(group string) (message.Subscriber, error)
 }
+
+// DefaultPollInterval is the fallback poll of consumers, relay and
+// forwarder (see BusConfig.PollInterval).
+const DefaultPollInterval = 30 * time.Second
 
 // Bus delivers outbox events to consumers. On the Postgres transport each
 // consumer is one loop that reads events.outbox in sequence order past its
@@ -78,7 +87,7 @@ type Bus struct {
 // NewBus builds the bus; register consumers, then Run.
 func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = time.Second
+		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 5
@@ -90,7 +99,7 @@ func NewBus(db *pg.DB, log *slog.Logger, cfg BusConfig) (*Bus, error) {
 		cfg.BatchSize = 100
 	}
 	if cfg.RetryPollInterval == 0 {
-		cfg.RetryPollInterval = 10 * time.Second
+		cfg.RetryPollInterval = 60 * time.Second
 	}
 	b := &Bus{db: db, log: log, cfg: cfg, wake: newWaker(db, log), running: make(chan struct{}), done: make(chan struct{})}
 	if cfg.Subscriber != nil {

@@ -84,8 +84,11 @@ func TestBusMetrics(t *testing.T) {
 	}
 	bad, _ := events.New("test.bad", "b", nil)
 	publish(t, db, true, append(evs, bad)...)
+	// The dead letter commits before the offset moves past it: wait for both.
 	waitFor(t, func() bool {
-		return count(t, db, "SELECT count(*) FROM events.dead_letters WHERE consumer = 't.bad'") == 1
+		return count(t, db, "SELECT count(*) FROM events.dead_letters WHERE consumer = 't.bad'") == 1 &&
+			count(t, db, `SELECT count(*) FROM events.consumer_offsets WHERE consumer = 't.bad'
+				AND seq >= (SELECT max(seq) FROM events.outbox WHERE topic = 'test.bad')`) == 1
 	})
 	<-entered
 

@@ -195,6 +195,9 @@ func TestDeliveryResumesAfterTerminatedBackends(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second { // seconds, not a 60 s acknowledgement deadline
 		t.Fatalf("delivery resumed after %s", d)
 	}
+	// The handler counts before its transaction commits: wait for the
+	// last commit, then check that nothing was applied twice.
+	waitFor(t, func() bool { return count(t, db, "SELECT count(*) FROM t.effects") >= 10 })
 	if got := count(t, db, "SELECT count(*) FROM t.effects"); got != 10 {
 		t.Fatalf("effects = %d, want 10", got)
 	}
