@@ -167,7 +167,7 @@ func (m *Module) Run(ctx context.Context) error {
 			m.temporal.Close()
 		}()
 	}
-		t := time.NewTicker(time.Second)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	slow := time.Now()
 	for {
