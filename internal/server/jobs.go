@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
+	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/httpx"
 	"github.com/opencommerce/commerce/internal/platform/jobs"
 	"github.com/opencommerce/commerce/internal/platform/pg"
@@ -37,13 +38,24 @@ func newJobs(ctx context.Context, cfg *config.Config, db *pg.DB, rdb redis.Unive
 
 // platformJobs are the platform's periodic maintenance, run once per
 // period across all processes of the shop: Idempotency-Key records past
-// their 24h retention.
+// their 24h retention, and delivered outbox rows past OUTBOX_RETENTION.
 func (s *Server) platformJobs() {
 	p := s.jobs.Scope("platform")
 	p.Every("idempotency_purge", time.Hour, func(ctx context.Context) error {
 		n, err := s.idem.Purge(ctx)
 		if n > 0 {
 			s.log.Info("purged idempotency keys", "count", n)
+		}
+		return err
+	})
+	p.Every("outbox_purge", time.Hour, func(ctx context.Context) error {
+		res, err := events.PurgeDelivered(ctx, s.DB, s.cfg.OutboxRetention)
+		if res.Deleted > 0 {
+			s.log.Info("purged delivered events from the outbox", "count", res.Deleted)
+		}
+		if len(res.HeldBack) > 0 {
+			s.log.Warn("outbox purge held back: these consumers have not read events older than OUTBOX_RETENTION (delete the offset row of one that is gone for good)",
+				"consumers", res.HeldBack)
 		}
 		return err
 	})

@@ -61,6 +61,9 @@ type Config struct {
 	// EventLagDegraded is how old an undelivered event may get before
 	// /readyz answers "degraded" (200, naming the lagging topics).
 	EventLagDegraded time.Duration
+	// OutboxRetention is how long delivered events stay in the outbox (for
+	// the admin event log and re-reads) before the periodic purge.
+	OutboxRetention time.Duration
 	// AuthPerMinute caps credential requests per client IP.
 	AuthPerMinute   int
 	StripeSecretKey string
@@ -215,6 +218,7 @@ func (c *Config) specs() []spec {
 		{env: "NOTIFY_TEMPLATES_DIR", help: "directory of email templates overriding the built-in ones (order.html, verify_email.txt, subjects.json, ...)", k: kString, ptr: &c.TemplatesDir},
 		{env: "SMS_PROVIDERS", def: "log", help: `SMS failover chain, tried in order: "log" and http(s) URLs (JSON POST {id,to,body}; https://:token@host/path carries its own token)`, k: kString, ptr: &c.SMSProviders, secret: true},
 		{env: "SMS_HTTP_TOKEN", help: "bearer token of HTTP SMS providers without their own", k: kString, ptr: &c.SMSHTTPToken, secret: true},
+		{env: "OUTBOX_RETENTION", def: "168h", help: "how long delivered events stay in the outbox before the hourly purge (never one a consumer has not read)", k: kDuration, ptr: &c.OutboxRetention, check: positiveDuration},
 		{env: "EVENT_LAG_DEGRADED", def: "30s", help: "age of the oldest undelivered event at which /readyz reports degraded", k: kDuration, ptr: &c.EventLagDegraded, check: positiveDuration},
 		{env: "WEBHOOKS_ALLOW_INSECURE", def: "false", help: "webhook endpoints may use http and loopback addresses (development only; other private addresses stay refused)", k: kBool, ptr: &c.WebhooksAllowInsecure},
 		{env: "SSE_HEARTBEAT", def: "15s", help: "keep-alive comment interval of Server-Sent Event streams", k: kDuration, ptr: &c.SSEHeartbeat, check: positiveDuration},

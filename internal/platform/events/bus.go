@@ -12,6 +12,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
@@ -199,7 +200,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		}
 	} else {
 		for _, c := range b.cons {
-			if err := b.ensureOffset(ctx, c.Name); err != nil {
+			if err := b.ensureOffset(ctx, c.Name, c.Topics); err != nil {
 				cancel()
 				wg.Wait()
 				return err
@@ -238,9 +239,11 @@ func (b *Bus) Close() error {
 }
 
 // ensureOffset creates a consumer's offset row (at 0: a new consumer reads
-// every event there is; its inbox makes that safe).
-func (b *Bus) ensureOffset(ctx context.Context, name string) error {
-	_, err := b.db.ExecContext(ctx, "INSERT INTO events.consumer_offsets (consumer) VALUES (?) ON CONFLICT DO NOTHING", name)
+// every event there is; its inbox makes that safe) and records the topics
+// it reads, which the outbox purge honours (purge.go).
+func (b *Bus) ensureOffset(ctx context.Context, name string, topics []string) error {
+	_, err := b.db.ExecContext(ctx, `INSERT INTO events.consumer_offsets (consumer, topics) VALUES (?, ?::text[])
+		ON CONFLICT (consumer) DO UPDATE SET topics = EXCLUDED.topics`, name, pgdialect.Array(topics))
 	if err != nil {
 		return fmt.Errorf("events: offset of %s: %w", name, err)
 	}

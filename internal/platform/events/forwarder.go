@@ -49,7 +49,7 @@ func NewForwarder(bus *Bus, pub message.Publisher, topics []string) (*Forwarder,
 
 // Run relays until ctx ends.
 func (f *Forwarder) Run(ctx context.Context) error {
-	if err := f.bus.ensureOffset(ctx, f.name); err != nil {
+	if err := f.bus.ensureOffset(ctx, f.name, f.topics); err != nil {
 		return err
 	}
 	wake := f.bus.wake.subscribe(chanEvents)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/opencommerce/commerce/internal/notify/notifyapi"
+	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 	"github.com/opencommerce/commerce/internal/server/check"
@@ -152,5 +154,41 @@ func TestGraceSkipsRecentChanges(t *testing.T) {
 	}
 	if rep = run(t, db); len(rep.Violations) == 0 {
 		t.Fatal("with no grace the unsettled paid order is reported")
+	}
+}
+
+// Events the outbox purge deleted (delivered, past OUTBOX_RETENTION) leave
+// their emails behind: those are not "emails from no event". An email
+// written after the purge still is.
+func TestPurgedEventsLeaveNoFalseAlarm(t *testing.T) {
+	db := pgtest.New(t)
+	seed(t, db)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `INSERT INTO events.consumer_offsets (consumer, seq, topics) VALUES ('notify.order_emails', 0, '{ordering.order_paid,ordering.order_placed}')`); err != nil {
+		t.Fatal(err)
+	}
+	// Sequence the seeded events and add a newer one (the purge keeps the newest).
+	if _, err := db.ExecContext(ctx, `UPDATE events.outbox SET seq = id`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO events.outbox (seq, topic, event_id, payload) VALUES (100, 'auth.user_registered', gen_random_uuid()::text, '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE events.consumer_offsets SET seq = 100`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := events.PurgeDelivered(ctx, db, 30*time.Minute)
+	if err != nil || res.Deleted != 2 {
+		t.Fatalf("purge: %+v %v", res, err)
+	}
+	if rep := run(t, db); len(rep.Violations) != 0 {
+		t.Fatalf("after the purge: %s", rep.Text())
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO notify.emails (id, kind, to_addr, subject, text_body, html_body, created_at) VALUES
+		(gen_random_uuid(), 'order_paid', 'c@shop.test', 's', 't', 'h', clock_timestamp())`); err != nil {
+		t.Fatal(err)
+	}
+	if rep := run(t, db); len(rep.Violations) != 1 || rep.Violations[0].Invariant != check.EmailOnce {
+		t.Fatalf("an email after the purge from no event: %s", rep.Text())
 	}
 }
