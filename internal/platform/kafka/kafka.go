@@ -74,6 +74,13 @@ func (p *Publisher) Close() error {
 	return nil
 }
 
+// SessionTimeout is how long the broker waits for a silent group member
+// before it gives the member's partitions to the others. Kafka's default
+// (45 s) would leave a killed process's share of the events unread for
+// that long; handlers here are short, so a member that misses 10 s of
+// heartbeats (sent every 2.5 s) is gone.
+const SessionTimeout = 10 * time.Second
+
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
 	Brokers       []string
@@ -123,7 +130,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	// members never waits for another topic's busy handler.
 	client, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.cfg.Brokers...), kgo.ConsumerGroup(s.cfg.ConsumerGroup + "." + topic), kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(),
-		kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(200 * time.Millisecond)}, s.cfg.Opts...)...)
+		kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.SessionTimeout(SessionTimeout), kgo.HeartbeatInterval(SessionTimeout / 4)}, s.cfg.Opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka subscribe %s: %w", topic, err)
 	}
