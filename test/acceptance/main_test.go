@@ -11,33 +11,19 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencommerce/commerce/internal/platform/bintest"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "commerce-acceptance")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "commerce")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/commerce")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build failed:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m, "../../cmd/commerce", &binary) }
 
 // proc is a running binary.
 type proc struct {

@@ -33,6 +33,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/opencommerce/commerce/internal/platform/bintest"
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
 )
@@ -69,15 +70,7 @@ func need(t *testing.T, what string, err error) {
 	t.Skipf("%s unavailable: %v", what, err)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return bintest.FreePort(t) }
 
 // shop is the running binary.
 type shop struct {

@@ -24,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -35,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/opencommerce/commerce/internal/platform/bintest"
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/server/check"
@@ -42,22 +42,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "commerce-chaos")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "commerce")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/commerce")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build failed:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m, "../../cmd/commerce", &binary) }
 
 const (
 	clients       = 16

@@ -25,17 +25,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/opencommerce/commerce/internal/platform/bintest"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return bintest.FreePort(t) }
 
 // postgres is a private PostgreSQL cluster the test creates with initdb
 // and runs with pg_ctl on a free loopback port (never the machine's
