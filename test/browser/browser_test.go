@@ -21,6 +21,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,7 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/bintest"
 	"github.com/opencommerce/commerce/internal/platform/mail/mailtest"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
+	"github.com/opencommerce/commerce/internal/webhooks/webhooksapi"
 )
 
 const (
@@ -299,6 +301,7 @@ func startJourney(t *testing.T) *journeyEnv {
 		"DATABASE_URL": dsn, "DATA_DIR": t.TempDir(),
 		"SMTP_URL": "smtp://" + smtp.Addr + "?tls=none", "BOOTSTRAP_ADMIN_EMAIL": adminEmail, "BOOTSTRAP_ADMIN_PASSWORD": adminPassword,
 		"RATE_LIMIT_PER_MINUTE": "100000", "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
+		"WEBHOOKS_ALLOW_INSECURE": "true", // the admin journey's receiver is on loopback over http
 	}
 	if os.Getenv("CI") == "true" {
 		env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
@@ -400,7 +403,12 @@ func TestAdminJourney(t *testing.T) {
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("dead letter: %v (%d rows)", err, tag.RowsAffected())
 	}
-	j.run(t, "admin.mjs", "SHOPPER_EMAIL="+email, "SHOPPER_PASSWORD="+password, "DEAD_LETTER_CONSUMER=search.products")
+	recv := startWebhookReceiver(t)
+	j.run(t, "admin.mjs", "SHOPPER_EMAIL="+email, "SHOPPER_PASSWORD="+password, "DEAD_LETTER_CONSUMER=search.products",
+		"WEBHOOK_RECEIVER="+recv.URL)
+	if n := recv.verified("webhooks.ping"); n < 1 {
+		t.Fatalf("the receiver got no correctly signed ping (bad: %d)", recv.bad())
+	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
 	var retried bool
@@ -462,4 +470,53 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// webhookReceiver is the endpoint the admin journey registers from the
+// console: PUT /secret gives it the signing secret the page showed once;
+// every other POST is a delivery, counted by event type when its
+// Commerce-Signature verifies.
+type webhookReceiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	secret   string
+	ok       map[string]int
+	failures int
+}
+
+func startWebhookReceiver(t *testing.T) *webhookReceiver {
+	r := &webhookReceiver{ok: map[string]int{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if req.Method == http.MethodPut && req.URL.Path == "/secret" {
+			r.secret = string(body)
+			return
+		}
+		if r.secret == "" || webhooksapi.Verify(r.secret, req.Header.Get("Commerce-Signature"), body, 5*time.Minute, time.Now()) != nil {
+			r.failures++
+			w.WriteHeader(401)
+			return
+		}
+		r.ok[req.Header.Get("Commerce-Event-Type")]++
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *webhookReceiver) verified(typ string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ok[typ]
+}
+
+func (r *webhookReceiver) bad() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failures
 }

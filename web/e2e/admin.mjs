@@ -18,6 +18,7 @@ const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
 const SHOPPER_EMAIL = env("SHOPPER_EMAIL");
 const SHOPPER_PASSWORD = env("SHOPPER_PASSWORD");
 const DEAD_LETTER_CONSUMER = process.env.DEAD_LETTER_CONSUMER ?? "";
+const WEBHOOK_RECEIVER = process.env.WEBHOOK_RECEIVER ?? "";
 mkdirSync(OUT, { recursive: true });
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -197,6 +198,30 @@ try {
     await admin.getByRole("button", { name: /^Retry/ }).first().click();
     await visible(admin.getByText(/Retried/), "the retried dead letter", 15000);
     await shot(admin, "admin-events");
+  }
+
+  if (WEBHOOK_RECEIVER) {
+    step("register a webhook and ping it");
+    await nav(admin, "Webhooks").click();
+    await visible(admin.getByRole("heading", { name: "Webhooks", level: 1 }), "the webhooks page");
+    const form = admin.getByRole("form", { name: "Register a webhook" });
+    await form.getByLabel("URL").fill(WEBHOOK_RECEIVER);
+    await form.getByLabel("Events").fill("ordering.order_paid");
+    await form.getByLabel("Description").fill("browser test receiver");
+    await form.getByRole("button", { name: "Register" }).click();
+    const secret = admin.getByRole("status").filter({ hasText: "Signing secret, shown once" });
+    await visible(secret, "the signing secret");
+    // The receiver (the Go test) verifies signatures with this secret.
+    const code = (await secret.locator("code").textContent())?.trim() ?? "";
+    if (!code.startsWith("whsec_")) fail(`the secret shown is ${code}`);
+    const res = await fetch(`${WEBHOOK_RECEIVER}/secret`, { method: "PUT", body: code });
+    if (!res.ok) fail(`the receiver refused the secret: ${res.status}`);
+    await secret.getByRole("button", { name: "Done" }).click();
+    const row = admin.getByRole("row").filter({ hasText: WEBHOOK_RECEIVER });
+    await row.getByRole("button", { name: "Deliveries" }).click();
+    await admin.getByRole("button", { name: "Ping" }).click();
+    await visible(admin.getByText(/webhooks\.ping .* succeeded, 1 attempt/), "the delivered ping", 15000);
+    await shot(admin, "admin-webhooks");
   }
 
   step("every console page renders");
