@@ -1,5 +1,5 @@
 import { infiniteQueryOptions, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import { unwrap } from "../../api/problem";
 import { formatDateTime } from "../orderQueries";
@@ -36,6 +36,7 @@ export function WebhooksAdmin() {
     onSuccess: (e) => {
       setSecret(e.secret);
       setURL("");
+      setEvents("*");
       setDescription("");
       refresh();
     },
@@ -102,30 +103,38 @@ export function WebhooksAdmin() {
           </thead>
           <tbody>
             {rows.map((e) => (
-              <tr key={e.id}>
-                <th scope="row">
-                  {e.url}
-                  {e.description ? <span className="muted"> ({e.description})</span> : null}
-                  {open === e.id ? <Deliveries id={e.id} /> : null}
-                </th>
-                <td>{e.events.join(", ")}</td>
-                <td>
-                  {e.enabled ? "Enabled" : "Disabled"}
-                  {e.disabled_reason ? <span className="muted"> ({e.disabled_reason})</span> : null}
-                  {e.failing_since ? <span className="muted"> failing since {formatDateTime(e.failing_since)}</span> : null}
-                </td>
-                <td>
-                  <button type="button" onClick={() => setOpen(open === e.id ? null : e.id)}>
-                    {open === e.id ? "Hide deliveries" : "Deliveries"}
-                  </button>{" "}
-                  <button type="button" onClick={() => toggle.mutate({ id: e.id, enabled: !e.enabled })} disabled={toggle.isPending}>
-                    {e.enabled ? "Disable" : "Enable"}
-                  </button>{" "}
-                  <button type="button" aria-label={`Delete ${e.url}`} onClick={() => remove.mutate(e.id)} disabled={remove.isPending}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
+              <Fragment key={e.id}>
+                <tr>
+                  <th scope="row">
+                    {e.url}
+                    {e.description ? <span className="muted"> ({e.description})</span> : null}
+                  </th>
+                  <td>{e.events.join(", ")}</td>
+                  <td>
+                    {e.enabled ? "Enabled" : "Disabled"}
+                    {e.disabled_reason ? <span className="muted"> ({e.disabled_reason})</span> : null}
+                    {e.failing_since ? <span className="muted"> failing since {formatDateTime(e.failing_since)}</span> : null}
+                  </td>
+                  <td>
+                    <button type="button" onClick={() => setOpen(open === e.id ? null : e.id)}>
+                      {open === e.id ? "Hide deliveries" : "Deliveries"}
+                    </button>{" "}
+                    <button type="button" onClick={() => toggle.mutate({ id: e.id, enabled: !e.enabled })} disabled={toggle.isPending}>
+                      {e.enabled ? "Disable" : "Enable"}
+                    </button>{" "}
+                    <button type="button" aria-label={`Delete ${e.url}`} onClick={() => remove.mutate(e.id)} disabled={remove.isPending}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+                {open === e.id ? (
+                  <tr>
+                    <td colSpan={4}>
+                      <Deliveries id={e.id} />
+                    </td>
+                  </tr>
+                ) : null}
+              </Fragment>
             ))}
           </tbody>
         </table>

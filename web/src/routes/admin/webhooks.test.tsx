@@ -112,10 +112,16 @@ describe("admin webhooks", () => {
     await act(async () => {
       fireEvent.click(within(row).getByRole("button", { name: "Deliveries" }));
     });
-    expect((await within(row).findByText(/500 in 12 ms/)).textContent).toContain("500");
-    expect(row.textContent).toContain("succeeded, 2 attempt(s)");
+    // The delivery log opens in a full-width row below the endpoint's.
+    const log = await waitFor(() => {
+      const next = row.nextElementSibling;
+      if (!(next instanceof HTMLElement)) throw new Error("no delivery log row yet");
+      return next;
+    });
+    expect((await within(log).findByText(/500 in 12 ms/)).textContent).toContain("500");
+    expect(log.textContent).toContain("succeeded, 2 attempt(s)");
     await act(async () => {
-      fireEvent.click(within(row).getByRole("button", { name: "Replay ordering.order_paid" }));
+      fireEvent.click(within(log).getByRole("button", { name: "Replay ordering.order_paid" }));
     });
     await waitFor(() => expect(sent(calls, "POST", "/api/v1/admin/webhooks/w1/deliveries/d1/replay")).toHaveLength(1));
   });
