@@ -127,21 +127,22 @@ func TestCancelRacingPayment(t *testing.T) {
 // down is expired.
 func TestRestartLosesNothing(t *testing.T) {
 	monolithOnly(t)
-	s := newShop(t, map[string]string{"ORDER_PAYMENT_TIMEOUT": "6s", "ORDER_REMINDERS": "1s"})
+	s := newShop(t, map[string]string{"ORDER_PAYMENT_TIMEOUT": "12s", "ORDER_REMINDERS": "1s"})
 	tok := customerToken(t, s.u, s.smtp, "restart@shop.test")
 	pid := s.product("SKU-RST", 1000, 10)
 	// Order B expires while we are down; order A (placed later) is paid after the restart.
 	b := expect(t, s.order(tok, s.checkout(tok, pid, 2)), 201, "order B").JSON()
 	bPlaced := time.Now()
-	// A scenario step, not a wait: A is placed 3 s after B, so B's deadline
-	// passes while the binary is down and A's does not (the binary takes
-	// no fake clock).
-	time.Sleep(3 * time.Second)
+	// A scenario step, not a wait: A is placed 6 s after B, so B's deadline
+	// passes while the binary is down and A's does not: the restart, the
+	// login and the payment have 5.5 s before A's deadline, ample on a
+	// loaded machine (the binary takes no fake clock).
+	time.Sleep(6 * time.Second)
 	a := expect(t, s.order(tok, s.checkout(tok, pid, 1)), 201, "order A").JSON()
 	_ = s.p.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.p.done
 	// B's deadline passes while nothing runs: nothing to wait on but time.
-	time.Sleep(time.Until(bPlaced.Add(6500 * time.Millisecond)))
+	time.Sleep(time.Until(bPlaced.Add(12500 * time.Millisecond)))
 	// Same database, same settings: a new process.
 	p, _ := start(t, s.env)
 	s.p, s.u = p, p.URL
