@@ -330,7 +330,7 @@ func startShop(t *testing.T, split bool, db, redis, smtpAddr string) *shop {
 		"CATALOG_GRPC_ADDR": catGRPC, "TRUST_PROXY": "true"}))
 	rest.start()
 	var ups []string
-	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "payments", "notify", "chat", "search"} {
+	for _, c := range []string{"auth", "cart", "fulfillment", "ordering", "payments", "notify", "chat", "search", "webhooks"} {
 		ups = append(ups, c+"="+rest.url)
 	}
 	gwEnv := with(map[string]string{"CONTEXTS": "gateway", "GATEWAY_UPSTREAMS": strings.Join(append(ups, "catalog="+cat.url), ",")})

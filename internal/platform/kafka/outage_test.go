@@ -164,3 +164,139 @@ func TestGroupRecoversFromKilledMemberAndBrokerOutage(t *testing.T) {
 	}
 	t.Logf("all consumed %s after the outage", time.Since(start).Round(time.Millisecond))
 }
+
+// A member that lives through a broker outage goes on consuming after it.
+func TestMemberResumesAfterBrokerOutage(t *testing.T) {
+	l := &cutListener{}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(2), kfake.AllowAutoTopicCreation(),
+		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			inner, err := net.Listen(network, "127.0.0.1:0")
+			l.Listener = inner
+			return l, err
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	pub, err := kafka.NewPublisher(brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	send := func(prefix string, n int) {
+		for i := range n {
+			m := message.NewMessage(fmt.Sprintf("%s-%d", prefix, i), []byte("x"))
+			m.Metadata.Set(kafka.PartitionKeyMetadata, fmt.Sprintf("k%d", i))
+			if err := pub.Publish("orders", m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send("a", 10)
+	sub, _ := kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: brokers, ConsumerGroup: "g"})
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	msgs, err := sub.Subscribe(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1000)
+	go func() {
+		for m := range msgs {
+			got <- m.UUID
+			m.Ack()
+		}
+	}()
+	for range 10 {
+		<-got
+	}
+	l.set(true)
+	time.Sleep(10 * time.Second)
+	l.set(false)
+	start := time.Now()
+	send("b", 40)
+	seen := map[string]bool{}
+	deadline := time.After(kafka.SessionTimeout + 20*time.Second)
+	for len(seen) < 40 {
+		select {
+		case id := <-got:
+			if id[0] == 'b' {
+				seen[id] = true
+			}
+		case <-deadline:
+			t.Fatalf("after the outage the member consumed %d of 40", len(seen))
+		}
+	}
+	t.Logf("all consumed %s after the outage", time.Since(start).Round(time.Millisecond))
+}
+
+// A member busy when the broker goes away (a commit in flight) goes on
+// consuming after it.
+func TestBusyMemberResumesAfterBrokerOutage(t *testing.T) {
+	l := &cutListener{}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(2), kfake.AllowAutoTopicCreation(),
+		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			inner, err := net.Listen(network, "127.0.0.1:0")
+			l.Listener = inner
+			return l, err
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	pub, err := kafka.NewPublisher(brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	send := func(prefix string, n int) {
+		for i := range n {
+			m := message.NewMessage(fmt.Sprintf("%s-%d", prefix, i), []byte("x"))
+			m.Metadata.Set(kafka.PartitionKeyMetadata, fmt.Sprintf("k%d", i))
+			if err := pub.Publish("orders", m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send("a", 300)
+	sub, _ := kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: brokers, ConsumerGroup: "g"})
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	msgs, err := sub.Subscribe(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1000)
+	go func() {
+		for m := range msgs {
+			time.Sleep(10 * time.Millisecond)
+			got <- m.UUID
+			m.Ack()
+		}
+	}()
+	for range 20 {
+		<-got
+	}
+	l.set(true)
+	time.Sleep(10 * time.Second)
+	l.set(false)
+	start := time.Now()
+	send("b", 40)
+	seen := map[string]bool{}
+	deadline := time.After(kafka.SessionTimeout + 20*time.Second)
+	for len(seen) < 40 {
+		select {
+		case id := <-got:
+			if id[0] == 'b' {
+				seen[id] = true
+			}
+		case <-deadline:
+			t.Fatalf("after the outage the member consumed %d of 40", len(seen))
+		}
+	}
+	t.Logf("all consumed %s after the outage", time.Since(start).Round(time.Millisecond))
+}
