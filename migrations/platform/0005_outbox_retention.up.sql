@@ -5,10 +5,9 @@
 -- until it starts again and records its own).
 ALTER TABLE events.consumer_offsets ADD COLUMN topics text[];
 
--- How far the purge has gone: `commerce check` does not expect an event
+-- When the purge last deleted rows: `commerce check` does not expect an event
 -- behind an email written before purged_at.
 CREATE TABLE events.outbox_purge (
     only_row  boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
-    purged_at timestamptz NOT NULL,
-    below_seq bigint      NOT NULL
+    purged_at timestamptz NOT NULL
 );

@@ -41,12 +41,11 @@ func PurgeDelivered(ctx context.Context, db bun.IDB, retention time.Duration) (P
 		return res, fmt.Errorf("outbox purge: retention %s must be positive", retention)
 	}
 	cutoff := time.Now().Add(-retention)
-	var below int64 // one past the highest sequence deleted
 	for {
 		// Sequenced rows below the cutoff that every reader of their topic has
 		// read past, oldest first; rows that some reader still needs stay, the
 		// other topics' rows around them go.
-		var n, hi int64
+		var n int64
 		err := db.NewRaw(`WITH doomed AS (
 				SELECT o.id FROM events.outbox o
 				WHERE o.seq IS NOT NULL AND o.created_at < ?
@@ -54,13 +53,12 @@ func PurgeDelivered(ctx context.Context, db bun.IDB, retention time.Duration) (P
 				  AND NOT EXISTS (SELECT 1 FROM events.consumer_offsets c
 				                  WHERE c.seq < o.seq AND (c.topics IS NULL OR o.topic = ANY(c.topics)))
 				ORDER BY o.seq LIMIT ?),
-			gone AS (DELETE FROM events.outbox o USING doomed d WHERE o.id = d.id RETURNING o.seq)
-			SELECT count(*), coalesce(max(seq), 0) FROM gone`, cutoff, purgeBatch).Scan(ctx, &n, &hi)
+			gone AS (DELETE FROM events.outbox o USING doomed d WHERE o.id = d.id RETURNING 1)
+			SELECT count(*) FROM gone`, cutoff, purgeBatch).Scan(ctx, &n)
 		if err != nil {
 			return res, fmt.Errorf("outbox purge: delete: %w", err)
 		}
 		res.Deleted += n
-		below = max(below, hi+1)
 		if n < purgeBatch || ctx.Err() != nil {
 			break
 		}
@@ -68,9 +66,8 @@ func PurgeDelivered(ctx context.Context, db bun.IDB, retention time.Duration) (P
 	if res.Deleted > 0 {
 		// clock_timestamp(): after the deletes, so every email that derives
 		// from a deleted event was written before it.
-		if _, err := db.ExecContext(ctx, `INSERT INTO events.outbox_purge (purged_at, below_seq) VALUES (clock_timestamp(), ?)
-			ON CONFLICT (only_row) DO UPDATE SET purged_at = EXCLUDED.purged_at,
-				below_seq = greatest(events.outbox_purge.below_seq, EXCLUDED.below_seq)`, below); err != nil {
+		if _, err := db.ExecContext(ctx, `INSERT INTO events.outbox_purge (purged_at) VALUES (clock_timestamp())
+			ON CONFLICT (only_row) DO UPDATE SET purged_at = EXCLUDED.purged_at`); err != nil {
 			return res, fmt.Errorf("outbox purge: record: %w", err)
 		}
 	}
