@@ -362,6 +362,7 @@ func TestChaos(t *testing.T) {
 			for _, p := range append(append([]*proc{}, s.procs...), s.gw) {
 				if p != nil {
 					t.Logf("log of %s (last lines):\n%s", p.url, p.tail())
+					p.save("out")
 				}
 			}
 		}

@@ -225,8 +225,12 @@ func (l *pausable) pause(on bool) {
 // killed and started again where the clients expect it.
 type proc struct {
 	t    *testing.T
+	name string // what it hosts, for the failure report
 	env  []string
 	url  string
+	// pprof is its private profiling address: a failed run saves every
+	// goroutine's stack (what a stalled consumer waits on).
+	pprof string
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	logs strings.Builder
@@ -234,8 +238,12 @@ type proc struct {
 }
 
 func newProc(t *testing.T, env map[string]string) *proc {
-	p := &proc{t: t, url: "http://" + env["HTTP_ADDR"]}
-	p.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	p := &proc{t: t, url: "http://" + env["HTTP_ADDR"], name: env["CONTEXTS"], pprof: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	if p.name == "" {
+		p.name = "monolith"
+	}
+	p.name = strings.ReplaceAll(p.name, ",", "+")
+	p.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PPROF_ADDR=" + p.pprof}
 	for k, v := range env {
 		p.env = append(p.env, k+"="+v)
 	}
@@ -311,6 +319,29 @@ func (p *proc) term() {
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
 	}
+}
+
+// save writes the process's whole log and, while it runs, every
+// goroutine's stack into dir (a failed run's evidence; test/chaos/out
+// is not committed).
+func (p *proc) save(dir string) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Logf("save %s: %v", p.name, err)
+		return
+	}
+	p.mu.Lock()
+	logs := p.logs.String()
+	p.mu.Unlock()
+	files := []string{filepath.Join(dir, p.name+".log")}
+	_ = os.WriteFile(files[0], []byte(logs), 0o644)
+	c := &http.Client{Timeout: 10 * time.Second}
+	if res, err := c.Get("http://" + p.pprof + "/debug/pprof/goroutine?debug=2"); err == nil {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		files = append(files, filepath.Join(dir, p.name+".goroutines.txt"))
+		_ = os.WriteFile(files[1], body, 0o644)
+	}
+	p.t.Logf("saved %s", strings.Join(files, ", "))
 }
 
 func (p *proc) tail() string {
