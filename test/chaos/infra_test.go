@@ -231,10 +231,10 @@ type proc struct {
 	// pprof is its private profiling address: a failed run saves every
 	// goroutine's stack (what a stalled consumer waits on).
 	pprof string
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs strings.Builder
-	done chan struct{}
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	logs  strings.Builder
+	done  chan struct{}
 }
 
 func newProc(t *testing.T, env map[string]string) *proc {
