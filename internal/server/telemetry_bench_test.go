@@ -56,32 +56,19 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 		cpu.report(b)
 	}
 
-	off := benchServer(b, nil)
-	b.Run("off", func(b *testing.B) { run(b, off.productURL) })
-	off.stop()
-
-	for _, c := range telemetrySettings {
-		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: sink.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv := benchServer(b, tel)
-		b.Run(c.name, func(b *testing.B) { run(b, srv.productURL) })
-		srv.stop()
-		if err := tel.Shutdown(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	eachSetting(b, sink, func(b *testing.B, s benchShop) { run(b, s.productURL) })
 	if sink.Requests("traces") == 0 {
 		b.Fatal("nothing exported with telemetry on")
 	}
 }
 
 // telemetrySettings are the export settings the telemetry benchmarks
-// compare with nothing exported.
+// compare: nothing exported ("off", no endpoint), and export at 100% and
+// 10% sampling.
 var telemetrySettings = []struct {
 	name, logs, sampler, arg string
 }{
+	{"off", "", "", ""},
 	{"on", "otlp", "always_on", ""},
 	// 10% of traces (and so of the info logs inside them) exported.
 	{"on-sampled-10pct", "otlp", "traceidratio", "0.1"},
@@ -132,13 +119,35 @@ func BenchmarkPlaceOrderTelemetry(b *testing.B) {
 			}
 		}
 	}
-	off := benchServer(b, nil)
-	b.Run("off", func(b *testing.B) { run(b, off) })
-	off.stop()
-	for _, c := range telemetrySettings {
-		tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: sink.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
-		if err != nil {
-			b.Fatal(err)
+	eachSetting(b, sink, run)
+	if sink.Requests("traces") == 0 || sink.Requests("logs") == 0 {
+		b.Fatalf("nothing exported with telemetry on: %d trace and %d log exports", sink.Requests("traces"), sink.Requests("logs"))
+	}
+}
+
+// rounds counts the calls of eachSetting, so that each call starts the
+// settings at a different one.
+var rounds int
+
+// eachSetting runs run as one sub-benchmark per telemetry setting, each on
+// a server of its own (fresh database), stopped before the next starts.
+// The order rotates with every call (-count 3 puts each setting first,
+// second and third once): a fixed order would charge whatever grows over
+// a run (the PostgreSQL cluster's WAL and catalogs, the test process's
+// heap) to the settings that come last.
+func eachSetting(b *testing.B, sink *otlptest.Sink, run func(*testing.B, benchShop)) {
+	n := len(telemetrySettings)
+	first := rounds % n
+	rounds++
+	for i := range n {
+		c := telemetrySettings[(first+i)%n]
+		var tel *otelx.Telemetry
+		if c.name != "off" {
+			var err error
+			tel, err = otelx.Setup(context.Background(), otelx.Settings{Endpoint: sink.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
+			if err != nil {
+				b.Fatal(err)
+			}
 		}
 		srv := benchServer(b, tel)
 		b.Run(c.name, func(b *testing.B) { run(b, srv) })
@@ -146,9 +155,6 @@ func BenchmarkPlaceOrderTelemetry(b *testing.B) {
 		if err := tel.Shutdown(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-	}
-	if sink.Requests("traces") == 0 || sink.Requests("logs") == 0 {
-		b.Fatalf("nothing exported with telemetry on: %d trace and %d log exports", sink.Requests("traces"), sink.Requests("logs"))
 	}
 }
 

@@ -114,6 +114,18 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
 	} else {
 		psc = trace.SpanContextFromContext(ctx)
+		if psc.IsValid() && !psc.IsRemote() && !psc.IsSampled() {
+			if parent := trace.SpanFromContext(ctx); !parent.IsRecording() {
+				// A child of a local span this provider dropped: every
+				// sampler of Setup drops it too (a trace-ID ratio decides
+				// the same for the same trace, a parent-based one follows
+				// the parent), so skip the IDs, the sampler and the new
+				// context. The caller gets the parent, whose End and
+				// setters are no-ops, and propagates the same unsampled
+				// trace.
+				return ctx, parent
+			}
+		}
 	}
 	var tid trace.TraceID
 	var sid trace.SpanID

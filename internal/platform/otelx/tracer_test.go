@@ -191,3 +191,48 @@ func TestTracerConcurrentSpans(t *testing.T) {
 		t.Fatalf("%d spans exported, want 401", n)
 	}
 }
+
+// A child of a local span the sampler dropped is that span again: no IDs,
+// no sampler call, no allocation (every SQL statement of nine requests in
+// ten at 10% sampling). A remote unsampled parent still goes through the
+// sampler, which may decide otherwise.
+func TestChildOfDroppedSpanIsFree(t *testing.T) {
+	res, _ := testResources(t)
+	rcv := otlptest.Start(t)
+	tp, flush, err := otelx.NewTracerProviderForTest(otelx.Settings{Endpoint: rcv.Endpoint}, res, sdktrace.TraceIDRatioBased(0), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tp.Tracer("dropped")
+	ctx, root := tr.Start(context.Background(), "root")
+	if root.SpanContext().IsSampled() || !root.SpanContext().IsValid() {
+		t.Fatalf("root %+v: want valid and unsampled", root.SpanContext())
+	}
+	if allocs := testing.AllocsPerRun(100, func() {
+		cctx, child := tr.Start(ctx, "SELECT", clientKind...)
+		if cctx != ctx || !child.SpanContext().Equal(root.SpanContext()) {
+			t.Fatal("the child of a dropped span is a new span")
+		}
+		child.End()
+	}); allocs != 0 {
+		t.Errorf("%v allocations per child of a dropped span", allocs)
+	}
+	// Remote and unsampled: the (always on) sampler samples the child.
+	remote := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Remote: true})
+	on, _, err := otelx.NewTracerProviderForTest(otelx.Settings{Endpoint: rcv.Endpoint}, res, sdktrace.AlwaysSample(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := on.Tracer("remote").Start(trace.ContextWithRemoteSpanContext(context.Background(), remote), "server")
+	if !s.SpanContext().IsSampled() || s.SpanContext().SpanID() == remote.SpanID() {
+		t.Errorf("child of a remote unsampled parent: %+v", s.SpanContext())
+	}
+	s.End()
+	root.End()
+	if err := flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clientKind is a start option made once, as instrumentation keeps its.
+var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}

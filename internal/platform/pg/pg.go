@@ -112,7 +112,7 @@ func traceQueries(cfg *pgxpool.Config) {
 	if !otelx.Tracing() {
 		return
 	}
-	t := NewQueryTracer(cfg.ConnConfig)
+	t := sampledQueries{newQueryTracer(cfg.ConnConfig)}
 	if prev := cfg.ConnConfig.Tracer; prev != nil {
 		cfg.ConnConfig.Tracer = multitracer.New(prev, t)
 		return
@@ -120,12 +120,12 @@ func traceQueries(cfg *pgxpool.Config) {
 	cfg.ConnConfig.Tracer = t
 }
 
-// NewQueryTracer is the span tracer of a pool connecting with cc (see
+// newQueryTracer is the span tracer of a pool connecting with cc (see
 // traceQueries), on the installed tracer provider. The connection's
 // attributes (system, server, port, database, user) are computed here,
 // once: otelpgx's own per-statement reading of them copies the whole
 // connection config on every statement.
-func NewQueryTracer(cc *pgx.ConnConfig) *otelpgx.Tracer {
+func newQueryTracer(cc *pgx.ConnConfig) *otelpgx.Tracer {
 	return otelpgx.NewTracer(
 		otelpgx.WithTracerProvider(otelx.TracerProvider()),
 		otelpgx.WithDisableSQLStatementInAttributes(),
