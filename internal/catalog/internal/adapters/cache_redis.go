@@ -51,28 +51,68 @@ func (c *Cache) Get(ctx context.Context, id string) (Entry, string, bool, error)
 	if err != nil {
 		return Entry{}, "", false, err
 	}
+	e, gen, ok := c.decode(id, vals)
+	return e, gen, ok, nil
+}
+
+// GetMany is Get of each id: near entries first, then one pipeline of the
+// others' generation and entry (an MGET per product: the two keys of one
+// product share a cluster slot, two products' keys need not).
+func (c *Cache) GetMany(ctx context.Context, ids []string) ([]Entry, []string, []bool, error) {
+	entries, gens, hit := make([]Entry, len(ids)), make([]string, len(ids)), make([]bool, len(ids))
+	var far []int
+	for i, id := range ids {
+		if entries[i], hit[i] = c.near.get(id); !hit[i] {
+			far = append(far, i)
+		}
+	}
+	if len(far) == 0 {
+		return entries, gens, hit, nil
+	}
+	cmds := make([]*redis.SliceCmd, len(far))
+	if _, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range far {
+			cmds[j] = p.MGet(ctx, genKey(ids[i]), entryKey(ids[i]))
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, nil, err
+	}
+	for j, i := range far {
+		entries[i], gens[i], hit[i] = c.decode(ids[i], cmds[j].Val())
+	}
+	return entries, gens, hit, nil
+}
+
+// decode reads an MGET of a product's generation and entry: the entry
+// when it is of the current generation (kept near too), and that
+// generation.
+func (c *Cache) decode(id string, vals []any) (Entry, string, bool) {
 	gen := "0"
+	if len(vals) != 2 {
+		return Entry{}, gen, false
+	}
 	if s, ok := vals[0].(string); ok {
 		gen = s
 	}
 	raw, ok := vals[1].(string)
 	if !ok {
-		return Entry{}, gen, false, nil
+		return Entry{}, gen, false
 	}
 	// Layout: gen \n etag \n body
 	b := []byte(raw)
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 || string(b[:i]) != gen {
-		return Entry{}, gen, false, nil
+		return Entry{}, gen, false
 	}
 	rest := b[i+1:]
 	j := bytes.IndexByte(rest, '\n')
 	if j < 0 {
-		return Entry{}, gen, false, nil
+		return Entry{}, gen, false
 	}
 	e := Entry{ETag: string(rest[:j]), Body: rest[j+1:]}
 	c.near.put(id, e)
-	return e, gen, true, nil
+	return e, gen, true
 }
 
 var fill = redis.NewScript(`

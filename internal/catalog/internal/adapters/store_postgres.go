@@ -137,7 +137,28 @@ func (s *Store) Products(ctx context.Context, ids []string) ([]app.ProductRecord
 // List implements app.Repos: products by id (UUIDv7: creation order), so
 // rows inserted while a client pages through never shift or repeat items.
 func (s *Store) List(ctx context.Context, f app.Filter) ([]app.ProductRecord, error) {
-	q := "SELECT " + productCols + " FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id WHERE true"
+	where, args := listWhere(f)
+	var rows []productRow
+	if err := s.db.NewRaw("SELECT "+productCols+" FROM catalog.products p JOIN catalog.stock s ON s.product_id = p.id"+where, args...).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return products(rows), nil
+}
+
+// ListIDs implements app.Repos: the ids List would return, in its order,
+// from the products' index alone (no stock join, no row decoding).
+func (s *Store) ListIDs(ctx context.Context, f app.Filter) ([]string, error) {
+	where, args := listWhere(f)
+	var ids []string
+	if err := s.db.NewRaw("SELECT p.id::text FROM catalog.products p"+where, args...).Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("list product ids: %w", err)
+	}
+	return ids, nil
+}
+
+// listWhere is the filter, order and limit of List and ListIDs.
+func listWhere(f app.Filter) (string, []any) {
+	q := " WHERE true"
 	var args []any
 	if f.Status != "" {
 		q += " AND p.status = ?"
@@ -156,12 +177,7 @@ func (s *Store) List(ctx context.Context, f app.Filter) ([]app.ProductRecord, er
 		args = append(args, f.After)
 	}
 	q += " ORDER BY p.id LIMIT ?"
-	args = append(args, f.Limit)
-	var rows []productRow
-	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
-		return nil, fmt.Errorf("list products: %w", err)
-	}
-	return products(rows), nil
+	return q, append(args, f.Limit)
 }
 
 // UpdateProduct implements app.Repos.

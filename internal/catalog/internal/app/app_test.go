@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -392,5 +393,82 @@ func TestSweepIgnoresTheDatabaseClock(t *testing.T) {
 	}
 	if n, err := s.SweepExpired(ctx); err != nil || n != 0 {
 		t.Fatalf("swept by the database's clock: %d %v", n, err)
+	}
+}
+
+// A product page from the cache is the page ListProducts reads from the
+// database, product for product (each item is the GET body), with the
+// same cursor; it fills the cache, and shows a write at once.
+func TestListEntriesIsTheListFromTheCache(t *testing.T) {
+	s, _, cache := newServiceWith(t, nil)
+	ctx := context.Background()
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = product(t, s, i+1)
+	}
+	if err := s.ArchiveProduct(ctx, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	// One product cached before, the others not.
+	if _, err := s.ProductEntry(ctx, ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	page := func(cur string) ([]string, *string) {
+		t.Helper()
+		in := ListInput{Status: catalogapi.StatusActive, Limit: 2, Cursor: cur}
+		entries, next, err := s.ListEntries(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantNext, err := s.ListProducts(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (next == nil) != (wantNext == nil) || next != nil && *next != *wantNext {
+			t.Fatalf("cursor %v, want %v", next, wantNext)
+		}
+		if len(entries) != len(want) {
+			t.Fatalf("%d items, want %d", len(entries), len(want))
+		}
+		var got []string
+		for i, e := range entries {
+			var p catalogapi.Product
+			if err := json.Unmarshal(e.Body, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.ID != want[i].ID || p.Price != want[i].Price || p.Stock != want[i].Stock || p.Status != catalogapi.StatusActive {
+				t.Fatalf("item %d: %+v, want %+v", i, p, want[i])
+			}
+			one, err := s.ProductEntry(ctx, p.ID)
+			if err != nil || one.ETag != e.ETag || string(one.Body) != string(e.Body) {
+				t.Fatalf("item %d is not the GET body (%v)", i, err)
+			}
+			got = append(got, p.ID)
+		}
+		return got, next
+	}
+	first, next := page("")
+	second, end := page(*next)
+	if end != nil || len(first) != 2 || len(second) != 2 {
+		t.Fatalf("pages %v %v (end %v): want the 4 active products in two pages", first, second, end)
+	}
+	for _, id := range ids {
+		if _, _, hit, _ := cache.Get(ctx, id); !hit && id != ids[1] {
+			t.Errorf("%s not cached after the list", id)
+		}
+	}
+	// A write is on the next page read.
+	p, _ := s.Product(ctx, ids[0])
+	price := int64(4321)
+	if _, err := s.UpdateProduct(ctx, ids[0], ProductInput{SKU: p.SKU, Name: "Renamed", Category: "c", Price: &price, Currency: "EUR", Version: p.Version}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := s.ListEntries(ctx, ListInput{Status: catalogapi.StatusActive, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got catalogapi.Product
+	if err := json.Unmarshal(entries[0].Body, &got); err != nil || got.ID != ids[0] || got.Price != 4321 || got.Name != "Renamed" {
+		t.Fatalf("after the update: %+v %v", got, err)
 	}
 }

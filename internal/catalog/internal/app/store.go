@@ -110,6 +110,8 @@ type Repos interface {
 	Products(ctx context.Context, ids []string) ([]ProductRecord, error)
 	// List pages products by id.
 	List(ctx context.Context, f Filter) ([]ProductRecord, error)
+	// ListIDs is the ids of List's page, without the rows.
+	ListIDs(ctx context.Context, f Filter) ([]string, error)
 	// Count is the number of products of any status.
 	Count(ctx context.Context) (int, error)
 	// UpdateProduct writes all fields if the stored version is expected,
@@ -177,6 +179,9 @@ type Cache interface {
 	// Get returns the entry if cached for the current generation, and
 	// that generation (for a later Fill).
 	Get(ctx context.Context, id string) (Entry, string, bool, error)
+	// GetMany is Get of each id in one round trip: the entries (hit[i]
+	// says which were cached) and the generations for a later Fill.
+	GetMany(ctx context.Context, ids []string) (entries []Entry, gens []string, hit []bool, err error)
 	// Fill stores e if gen is still the product's generation.
 	Fill(ctx context.Context, id, gen string, e Entry) error
 	// Invalidate bumps the generation of each product and drops its entry.
