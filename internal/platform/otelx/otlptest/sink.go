@@ -1,7 +1,12 @@
 package otlptest
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +26,9 @@ type Sink struct {
 	mu       sync.Mutex
 	requests map[string]int
 	srv      *grpc.Server
+	// onExport, when set, is told of each export (the sink process
+	// reports them to its parent).
+	onExport func(signal string)
 }
 
 // StartSink runs a Sink until the test ends.
@@ -57,6 +65,9 @@ func (s *Sink) export(_ any, st grpc.ServerStream) error {
 	s.mu.Lock()
 	s.requests[signal]++
 	s.mu.Unlock()
+	if s.onExport != nil {
+		s.onExport(signal)
+	}
 	return st.SendMsg(&[]byte{})
 }
 
@@ -77,3 +88,74 @@ func (rawCodec) Unmarshal(b []byte, v any) error {
 	return nil
 }
 func (rawCodec) Name() string { return "proto" }
+
+// sinkProcessEnv asks a test binary started by StartSinkProcess to be the
+// sink (see ServeSinkProcessIfAsked).
+const sinkProcessEnv = "OTLPTEST_SINK_PROCESS"
+
+// ServeSinkProcessIfAsked makes the test binary a Sink process when
+// StartSinkProcess started it: it prints the endpoint, then a line per
+// export ("export traces"), and exits when its stdin closes. A package
+// whose benchmarks use StartSinkProcess calls it first in TestMain.
+func ServeSinkProcessIfAsked() {
+	if os.Getenv(sinkProcessEnv) != "1" {
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	var mu sync.Mutex
+	s := &Sink{requests: map[string]int{}, onExport: func(signal string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("export %s\n", signal)
+	}}
+	s.srv = grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler(s.export))
+	go func() { _ = s.srv.Serve(ln) }()
+	fmt.Printf("endpoint http://%s\n", ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	s.srv.Stop()
+	os.Exit(0)
+}
+
+// StartSinkProcess runs a Sink in a process of its own (the test binary
+// again; see ServeSinkProcessIfAsked) until the test ends. Benchmarks
+// that count the process's CPU time use it: receiving is the collector's
+// work, on another machine in a deployment, and must not be charged to
+// the exporting side.
+func StartSinkProcess(t testing.TB) *Sink {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sinkProcessEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	s := &Sink{requests: map[string]int{}}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "endpoint ") {
+		t.Fatalf("sink process: %q %v", lines.Text(), lines.Err())
+	}
+	s.Endpoint = strings.TrimPrefix(lines.Text(), "endpoint ")
+	go func() {
+		for lines.Scan() {
+			if signal, ok := strings.CutPrefix(lines.Text(), "export "); ok {
+				s.mu.Lock()
+				s.requests[signal]++
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
