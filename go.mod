@@ -65,6 +65,7 @@ require (
 require (
 	github.com/hibiken/asynq v0.26.0
 	github.com/hibiken/asynqmon v0.7.2
+	github.com/twmb/franz-go/pkg/kadm v1.20.0
 	github.com/wundergraph/cosmo/router v0.0.0-20240729154441-b20b00e892c6
 	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/gofiber/fiber/v2"
 	"go.opentelemetry.io/otel/attribute"
@@ -86,11 +85,11 @@ func New(ctx context.Context, cfg *config.Config, db *pg.DB, log *slog.Logger) (
 	}
 	busCfg := events.BusConfig{}
 	if cfg.EventTransport == "kafka" {
-		if s.kafka, err = kafka.NewPublisher(cfg.KafkaBrokers); err != nil {
+		if s.kafka, err = kafka.NewPublisher(cfg.KafkaBrokers, log); err != nil {
 			return nil, fmt.Errorf("KAFKA_BROKERS: %w", err)
 		}
 		busCfg.Subscriber = func(group string) (message.Subscriber, error) {
-			return kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: cfg.KafkaBrokers, ConsumerGroup: group, Logger: watermill.NewSlogLogger(log)})
+			return kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: cfg.KafkaBrokers, ConsumerGroup: group, Logger: log})
 		}
 	}
 	if s.Bus, err = events.NewBus(db, log, busCfg); err != nil {

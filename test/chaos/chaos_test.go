@@ -289,12 +289,14 @@ type shop struct {
 	procs []*proc // the ones a kill -9 may hit
 	gw    *proc
 	kafka *pausable
+	// brokers are the Kafka broker's addresses (split only).
+	brokers []string
 }
 
 func startShop(t *testing.T, split bool, db, redis, smtpAddr string) *shop {
 	common := map[string]string{"DATABASE_URL": db, "REDIS_URL": redis, "PAYMENT_WEBHOOK_SECRET": "whsec_chaos",
 		"RATE_LIMIT_PER_MINUTE": "1000000", "AUTH_RATE_LIMIT_PER_MINUTE": "1000000", "SMTP_URL": "smtp://" + smtpAddr + "?tls=none",
-		"LOG_LEVEL": "warn", "JWT_PRIVATE_KEY_FILE": jwtKeyFile(t)}
+		"LOG_LEVEL": "info", "JWT_PRIVATE_KEY_FILE": jwtKeyFile(t)}
 	with := func(extra map[string]string) map[string]string {
 		out := map[string]string{"DATA_DIR": t.TempDir(), "HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 		for k, v := range common {
@@ -337,7 +339,7 @@ func startShop(t *testing.T, split bool, db, redis, smtpAddr string) *shop {
 	delete(gwEnv, "DATABASE_URL")
 	gw := newProc(t, gwEnv)
 	gw.start()
-	return &shop{edge: gw.url, procs: []*proc{cat, rest}, gw: gw, kafka: l}
+	return &shop{edge: gw.url, procs: []*proc{cat, rest}, gw: gw, kafka: l, brokers: cluster.ListenAddrs()}
 }
 
 func (s *shop) waitReady(t *testing.T) {
@@ -359,6 +361,7 @@ func TestChaos(t *testing.T) {
 	s := startShop(t, split, db, "redis://"+rds.addr(), smtp.Addr)
 	t.Cleanup(func() {
 		if t.Failed() {
+			s.diagnose(t)
 			for _, p := range append(append([]*proc{}, s.procs...), s.gw) {
 				if p != nil {
 					t.Logf("log of %s (last lines):\n%s", p.url, p.tail())

@@ -71,7 +71,7 @@ func deadLetterRetry(t *testing.T, brokers []string) {
 	}
 	runBus(t, bus)
 	if brokers != nil {
-		pub, err := kafka.NewPublisher(brokers)
+		pub, err := kafka.NewPublisher(brokers, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,10 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -28,10 +28,11 @@ type Publisher struct {
 	closed bool
 }
 
-// NewPublisher connects to the seed brokers.
-func NewPublisher(brokers []string, opts ...kgo.Opt) (*Publisher, error) {
-	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation(),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0)}, opts...)...)
+// NewPublisher connects to the seed brokers; the client's own log lines go
+// to log (nil: none).
+func NewPublisher(brokers []string, log *slog.Logger, opts ...kgo.Opt) (*Publisher, error) {
+	c, err := kgo.NewClient(withLog(log, append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation(),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0)}, opts...))...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +88,10 @@ type SubscriberConfig struct {
 	ConsumerGroup string
 	// NackResendSleep is the pause before a nacked message is delivered again.
 	NackResendSleep time.Duration
-	Logger          watermill.LoggerAdapter
-	Opts            []kgo.Opt
+	// Logger receives fetch and commit errors and the clients' own log
+	// lines (group membership, rebalances); nil discards them.
+	Logger *slog.Logger
+	Opts   []kgo.Opt
 }
 
 // Subscriber consumes a topic in a consumer group, one message at a time
@@ -113,7 +116,7 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		cfg.NackResendSleep = 100 * time.Millisecond
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = watermill.NopLogger{}
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Subscriber{cfg: cfg, closing: make(chan struct{})}, nil
 }
@@ -128,10 +131,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	}
 	// One Kafka group per (consumer, topic): a rebalance caused by one topic's
 	// members never waits for another topic's busy handler.
-	client, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.cfg.Brokers...), kgo.ConsumerGroup(s.cfg.ConsumerGroup + "." + topic), kgo.ConsumeTopics(topic),
+	client, err := kgo.NewClient(withLog(s.cfg.Logger, append([]kgo.Opt{kgo.SeedBrokers(s.cfg.Brokers...), kgo.ConsumerGroup(s.cfg.ConsumerGroup + "." + topic), kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.AllowAutoTopicCreation(),
 		kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(200 * time.Millisecond),
-		kgo.SessionTimeout(SessionTimeout), kgo.HeartbeatInterval(SessionTimeout / 4)}, s.cfg.Opts...)...)
+		kgo.SessionTimeout(SessionTimeout), kgo.HeartbeatInterval(SessionTimeout / 4)}, s.cfg.Opts...))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka subscribe %s: %w", topic, err)
 	}
@@ -164,7 +167,7 @@ func (s *Subscriber) consume(ctx context.Context, client *kgo.Client, out chan<-
 			return
 		}
 		fetches.EachError(func(t string, p int32, err error) {
-			s.cfg.Logger.Error("kafka fetch", err, watermill.LogFields{"topic": t, "partition": p})
+			s.cfg.Logger.Error("kafka fetch", "topic", t, "partition", p, "error", err)
 		})
 		ok := true
 		fetches.EachRecord(func(r *kgo.Record) {
@@ -198,7 +201,7 @@ func (s *Subscriber) deliver(ctx context.Context, client *kgo.Client, r *kgo.Rec
 		case <-msg.Acked():
 			cancel()
 			if err := client.CommitRecords(ctx, r); err != nil {
-				s.cfg.Logger.Error("kafka commit", err, nil)
+				s.cfg.Logger.Error("kafka commit", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "error", err)
 				return ctx.Err() == nil
 			}
 			return true

@@ -23,7 +23,7 @@ func cluster(t *testing.T) []string {
 func TestUniversalPubSubSuite(t *testing.T) {
 	brokers := cluster(t)
 	constructor := func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
-		pub, err := kafka.NewPublisher(brokers)
+		pub, err := kafka.NewPublisher(brokers, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,7 +105,7 @@ func newOutage(t *testing.T) *outage {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	pub, err := kafka.NewPublisher(c.ListenAddrs())
+	pub, err := kafka.NewPublisher(c.ListenAddrs(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
