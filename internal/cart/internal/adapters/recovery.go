@@ -2,6 +2,8 @@ package adapters
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,25 +61,45 @@ func (r *Recovery) EmailAbandoned(ctx context.Context, after time.Duration, prom
 		if len(due) == 0 {
 			return nil
 		}
-		evs := make([]events.Envelope, 0, len(due))
 		ids := make([]string, 0, len(due))
 		carts := make([]string, 0, len(due))
 		users := make([]string, 0, len(due))
 		for _, d := range due {
+			ids, carts, users = append(ids, uuid.Must(uuid.NewV7()).String()), append(carts, d.CartID), append(users, d.UserID)
+		}
+		// FOR UPDATE ... SKIP LOCKED alone does not keep two overlapping
+		// runs from emailing one cart: a run whose SELECT began before the
+		// other committed takes the released row lock and, the cart row
+		// being unchanged, keeps its old view of recovery_emails. This
+		// statement takes a snapshot of its own, which sees the other
+		// run's email, and only the carts it records are announced.
+		var recorded []string
+		if err := tx.NewRaw(`INSERT INTO cart.recovery_emails (id, cart_id, user_id)
+			SELECT x.id, x.cart_id, x.user_id FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS x(id, cart_id, user_id)
+			WHERE NOT EXISTS (SELECT 1 FROM cart.recovery_emails r WHERE r.cart_id = x.cart_id AND r.sent_at > now() - interval '24 hours')
+			RETURNING cart_id::text`, pgdialect.Array(ids), pgdialect.Array(carts), pgdialect.Array(users)).Scan(ctx, &recorded); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("record recovery emails: %w", err)
+		}
+		keep := make(map[string]bool, len(recorded))
+		for _, c := range recorded {
+			keep[c] = true
+		}
+		evs := make([]events.Envelope, 0, len(recorded))
+		for _, d := range due {
+			if !keep[d.CartID] {
+				continue
+			}
 			d.PromoCode = promo
-			id := uuid.Must(uuid.NewV7()).String()
 			e, err := events.New(cartapi.EventCartAbandoned, d.CartID, d)
 			if err != nil {
 				return err
 			}
 			evs = append(evs, e)
-			ids, carts, users = append(ids, id), append(carts, d.CartID), append(users, d.UserID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cart.recovery_emails (id, cart_id, user_id)
-			SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::uuid[])`, pgdialect.Array(ids), pgdialect.Array(carts), pgdialect.Array(users)); err != nil {
-			return fmt.Errorf("record recovery emails: %w", err)
+		n = len(evs)
+		if n == 0 {
+			return nil
 		}
-		n = len(due)
 		return r.outbox.Publish(ctx, tx, evs...)
 	})
 	return n, err
