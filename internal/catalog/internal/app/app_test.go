@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -470,5 +471,72 @@ func TestListEntriesIsTheListFromTheCache(t *testing.T) {
 	var got catalogapi.Product
 	if err := json.Unmarshal(entries[0].Body, &got); err != nil || got.ID != ids[0] || got.Price != 4321 || got.Name != "Renamed" {
 		t.Fatalf("after the update: %+v %v", got, err)
+	}
+}
+
+// countingStore counts the list queries that reach the database.
+type countingStore struct {
+	Store
+	listIDs atomic.Int32
+}
+
+func (c *countingStore) ListIDs(ctx context.Context, f Filter) ([]string, error) {
+	c.listIDs.Add(1)
+	return c.Store.ListIDs(ctx, f)
+}
+
+// A page served a moment ago is served again without a query; a product
+// created, archived or changed in this process is on the next page read
+// at once, and a stock move (the bodies' business) keeps the lists.
+func TestListEntriesReusesRecentPagesUntilAProductWrite(t *testing.T) {
+	_, db, cache := newServiceWith(t, nil)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store := &countingStore{Store: adapters.NewStore(db, events.NewOutbox(log))}
+	s := New(store, cache, nil, log)
+	ctx := context.Background()
+	active := func() []string {
+		t.Helper()
+		entries, _, err := s.ListEntries(ctx, ListInput{Status: catalogapi.StatusActive, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			var p catalogapi.Product
+			if err := json.Unmarshal(e.Body, &p); err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = p.ID
+		}
+		return ids
+	}
+	a, b := product(t, s, 5), product(t, s, 5)
+	if got := active(); !slices.Equal(got, []string{a, b}) {
+		t.Fatalf("first read %v", got)
+	}
+	before := store.listIDs.Load()
+	for range 5 {
+		active()
+	}
+	if n := store.listIDs.Load() - before; n != 0 {
+		t.Fatalf("%d list queries for a page served a moment ago, want 0", n)
+	}
+	three := 3
+	if _, err := s.AdjustStock(ctx, a, AdjustInput{Delta: &three, Reason: "count"}); err != nil {
+		t.Fatal(err)
+	}
+	active()
+	if n := store.listIDs.Load() - before; n != 0 {
+		t.Fatalf("a stock move dropped the cached page (%d queries)", n)
+	}
+	c := product(t, s, 5)
+	if got := active(); !slices.Equal(got, []string{a, b, c}) {
+		t.Fatalf("after a create: %v", got)
+	}
+	if err := s.ArchiveProduct(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got := active(); !slices.Equal(got, []string{b, c}) {
+		t.Fatalf("after an archive: %v", got)
 	}
 }

@@ -103,6 +103,7 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (catalogap
 	if err != nil {
 		return catalogapi.Product{}, fmt.Errorf("create product: %w", err)
 	}
+	s.forgetPages()
 	return toProduct(row), nil
 }
 
@@ -155,6 +156,7 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in ProductInput)
 	if err != nil {
 		return catalogapi.Product{}, fmt.Errorf("update product %s: %w", id, err)
 	}
+	s.forgetPages()
 	s.invalidate(ctx, id)
 	return out, nil
 }
@@ -183,6 +185,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, id string) error {
 		return r.Publish(ctx, ev)
 	})
 	if err == nil {
+		s.forgetPages()
 		s.invalidate(ctx, id)
 	}
 	return err
@@ -317,22 +320,29 @@ func (s *Service) ListProducts(ctx context.Context, in ListInput) ([]catalogapi.
 }
 
 // ListEntries is ListProducts as the cached JSON of each product (what
-// GET /products/{id} sends): the page's ids come from the products' index,
-// the bodies from the cache, and only the products not cached are read
-// and encoded (in one query), then cached. Decoding rows and encoding
-// JSON was most of a page's cost; a page of cached products is one index
-// scan and one cache round trip. The bodies are as fresh as the product
-// reads' (a write invalidates before it answers).
+// GET /products/{id} sends): the page's ids come from the products' index
+// (or a page served in the last second, pages.go), the bodies from the
+// cache, and only the products not cached are read and encoded (in one
+// query), then cached. Decoding rows and encoding JSON was most of a
+// page's cost; a page of cached products is at most one index scan and
+// one cache round trip. The bodies are as fresh as the product reads' (a
+// write invalidates before it answers).
 func (s *Service) ListEntries(ctx context.Context, in ListInput) ([]Entry, *string, error) {
 	after, err := cursor.Decode(in.Cursor)
 	if err != nil {
 		return nil, nil, err
 	}
-	ids, err := s.store.ListIDs(ctx, Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
-	if err != nil {
-		return nil, nil, err
+	key := pageKey{status: in.Status, category: in.Category, brand: in.Brand, cursor: in.Cursor, limit: in.Limit}
+	cached, gen, ok := s.pages.get(key)
+	ids, next := cached.ids, cached.next
+	if !ok {
+		all, err := s.store.ListIDs(ctx, Filter{Status: in.Status, Category: in.Category, Brand: in.Brand, After: after, Limit: in.Limit + 1})
+		if err != nil {
+			return nil, nil, err
+		}
+		ids, next = cursor.Page(all, in.Limit, func(id string) string { return id })
+		s.pages.put(key, gen, ids, next)
 	}
-	ids, next := cursor.Page(ids, in.Limit, func(id string) string { return id })
 	if len(ids) == 0 {
 		return []Entry{}, next, nil
 	}

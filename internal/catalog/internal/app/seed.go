@@ -191,5 +191,6 @@ func (s *Service) importBatch(ctx context.Context, in []ProductInput) (int, erro
 	if err != nil {
 		return 0, fmt.Errorf("seed %d products: %w", len(in), err)
 	}
+	s.forgetPages()
 	return created, nil
 }

@@ -33,12 +33,14 @@ type Service struct {
 	// instead of sleeping.
 	cacheMissed func()
 	inst        instruments // metrics.go
+	// pages are the storefront list's recent pages (pages.go).
+	pages *pageCache
 }
 
 // New builds the service on store (which also writes the outbox) and
 // cache; clk decides reservation expiry (nil: the system clock).
 func New(store Store, cache Cache, clk clock.Clock, log *slog.Logger) *Service {
-	return &Service{store: store, cache: cache, clock: clock.Or(clk), log: log, DBReads: func() {}, cacheMissed: func() {}}
+	return &Service{store: store, cache: cache, clock: clock.Or(clk), log: log, DBReads: func() {}, cacheMissed: func() {}, pages: newPageCache()}
 }
 
 var _ catalogapi.Catalog = (*Service)(nil)
@@ -103,5 +105,9 @@ func (s *Service) invalidate(ctx context.Context, ids ...string) {
 		s.log.WarnContext(ctx, "cache invalidation failed", "err", err, "products", len(ids))
 	}
 }
+
+// forgetPages drops the storefront list's cached pages after a product
+// write that can change which products a page holds.
+func (s *Service) forgetPages() { s.pages.bump() }
 
 func ptr[T any](v T) *T { return &v }
