@@ -23,6 +23,7 @@ import (
 	"github.com/opencommerce/commerce/internal/payments/paymentsapi"
 	"github.com/opencommerce/commerce/internal/platform/authn"
 	"github.com/opencommerce/commerce/internal/platform/clock"
+	"github.com/opencommerce/commerce/internal/platform/errs"
 	"github.com/opencommerce/commerce/internal/platform/events"
 	"github.com/opencommerce/commerce/internal/platform/pg"
 	"github.com/opencommerce/commerce/internal/platform/pgtest"
@@ -183,19 +184,29 @@ func TestPlaceOrderSucceeds(t *testing.T) {
 }
 
 // Each step fails in turn: the done steps are compensated in reverse
-// order, the order is failed and nothing is published.
+// order, the order is failed and nothing is published. A step the
+// neighbour refused (a categorised answer) took no effect; a step that
+// failed otherwise (a crash after its commit, a timeout) may have, and is
+// compensated too.
 func TestPlaceOrderCompensates(t *testing.T) {
-	for _, c := range []struct{ fail, calls string }{
-		{"reserve", "reserve"},
-		{"place", "reserve,place,release"},
-		{"create intent", "reserve,place,create intent,abort checkout,release"},
+	refused := errs.New(errs.Conflict, "refused", "boom")
+	for _, c := range []struct {
+		fail  string
+		err   error
+		calls string
+	}{
+		{"reserve", refused, "reserve"},
+		{"place", refused, "reserve,place,release"},
+		{"create intent", refused, "reserve,place,create intent,abort checkout,release"},
+		{"reserve", errors.New("boom"), "reserve,release"},
+		{"place", errors.New("boom"), "reserve,place,abort checkout,release"},
+		{"create intent", errors.New("boom"), "reserve,place,create intent,cancel intent,abort checkout,release"},
 	} {
 		t.Run(c.fail, func(t *testing.T) {
 			e := newEnv(t)
-			boom := errors.New("boom")
-			e.calls.fail[c.fail] = boom
+			e.calls.fail[c.fail] = c.err
 			sid := e.session()
-			if _, err := e.svc.PlaceOrder(context.Background(), e.who, sid); !errors.Is(err, boom) {
+			if _, err := e.svc.PlaceOrder(context.Background(), e.who, sid); !errors.Is(err, c.err) {
 				t.Fatalf("err %v", err)
 			}
 			if got := e.calls.got(); got != c.calls {

@@ -317,7 +317,12 @@ func PlaceOrderWorkflow(ctx workflow.Context, in PlaceOrderInput) (SagaState, er
 		// Compensate even when the request went away: a disconnected
 		// context survives the workflow's cancellation.
 		dctx, _ := workflow.NewDisconnectedContext(durable)
-		for j := i - 1; j >= 0; j-- {
+		// A step whose outcome is unknown is compensated too (undone).
+		last := i - 1
+		if c := causeOf(err); c.Code == "" || undone(&errs.Error{Kind: errs.Kind(c.Kind)}) == 1 {
+			last = i
+		}
+		for j := last; j >= 0; j-- {
 			done := PlaceOrderSaga[j]
 			if done.Compensate == nil {
 				continue
