@@ -42,6 +42,10 @@ func TestCatalogContract(t *testing.T) {
 			if err != nil || len(all) != 2 {
 				t.Fatalf("batch: %d %v", len(all), err)
 			}
+			shown, err := api.DisplayProducts(ctx, []string{a, b, uuid.NewString()})
+			if err != nil || len(shown) != 2 || shown[a].Price != 700 || shown[b].Stock != all[b].Stock || shown[a].Attributes["size"] != 3.5 {
+				t.Fatalf("display batch: %+v %v", shown, err)
+			}
 			order := uuid.Must(uuid.NewV7()).String()
 			exp := time.Now().Add(time.Hour)
 			err = api.Reserve(ctx, order, []catalogapi.Line{{ProductID: a, Quantity: 1}, {ProductID: b, Quantity: 2}}, &exp)

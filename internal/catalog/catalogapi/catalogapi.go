@@ -115,6 +115,13 @@ type Catalog interface {
 	Product(ctx context.Context, id string) (Product, error)
 	// Products returns the products found among ids, keyed by id.
 	Products(ctx context.Context, ids []string) (map[string]Product, error)
+	// DisplayProducts is Products as the storefront shows them: from the
+	// product cache, as fresh as GET /products/{id} (a write invalidates
+	// before it answers; another catalog replica's near cache may lag by
+	// up to a second, a failed invalidation by the cache's TTL). For views
+	// re-priced on every change (the cart); what freezes a price
+	// (checkout) reads Products.
+	DisplayProducts(ctx context.Context, ids []string) (map[string]Product, error)
 	// Reserve holds stock for every line of the order, or for none
 	// (ErrInsufficientStock). Repeating it for the same order and lines is a
 	// no-op. expiresAt, when set, lets the sweeper release it automatically.

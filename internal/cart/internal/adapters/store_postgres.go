@@ -60,11 +60,14 @@ type itemRow struct {
 
 // LockCart implements app.Repos.
 func (s *Store) LockCart(ctx context.Context, newID, userID string) (*app.CartRecord, error) {
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO cart.carts (id, user_id) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING", newID, userID); err != nil {
-		return nil, fmt.Errorf("create the cart of user %s: %w", userID, err)
-	}
+	// One round trip: the upsert creates the cart or, on the conflict,
+	// locks the existing row (a no-op update of an unchanged value takes
+	// the same row lock as SELECT ... FOR NO KEY UPDATE, which excludes
+	// every other mutation of the cart) and returns it either way.
 	c := new(cartRow)
-	if err := s.db.NewRaw("SELECT id::text, user_id::text, currency, promo_code FROM cart.carts WHERE user_id = ? FOR UPDATE", userID).Scan(ctx, c); err != nil {
+	if err := s.db.NewRaw(`INSERT INTO cart.carts (id, user_id) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+		RETURNING id::text, user_id::text, currency, promo_code`, newID, userID).Scan(ctx, c); err != nil {
 		return nil, fmt.Errorf("lock the cart of user %s: %w", userID, err)
 	}
 	return c.record(), nil

@@ -44,6 +44,9 @@ func (f fakeCatalog) Products(_ context.Context, ids []string) (map[string]catal
 	}
 	return out, nil
 }
+func (f fakeCatalog) DisplayProducts(ctx context.Context, ids []string) (map[string]catalogapi.Product, error) {
+	return f.Products(ctx, ids)
+}
 func (fakeCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error { return nil }
 func (fakeCatalog) Release(context.Context, string, string) error                        { return nil }
 func (fakeCatalog) Commit(context.Context, string) error                                 { return nil }

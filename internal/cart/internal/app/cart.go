@@ -87,8 +87,15 @@ type cartTotals struct {
 	subtotal, discount money.Money
 }
 
-// View returns the caller's cart with live prices and flags.
+// View returns the caller's cart with live prices and flags (the
+// storefront's: from catalog's product cache).
 func (s *Service) View(ctx context.Context, userID string) (Cart, error) {
+	return s.view(ctx, userID, false)
+}
+
+// view is View priced with catalog's database when fresh (what checkout
+// freezes), with its product cache otherwise.
+func (s *Service) view(ctx context.Context, userID string, fresh bool) (Cart, error) {
 	c, err := s.store.Cart(ctx, userID)
 	if err != nil {
 		return Cart{}, fmt.Errorf("view cart: %w", err)
@@ -96,13 +103,16 @@ func (s *Service) View(ctx context.Context, userID string) (Cart, error) {
 	if c == nil {
 		return Cart{Items: []Line{}}, nil
 	}
-	return s.render(ctx, s.store, c)
+	return s.render(ctx, s.store, c, fresh)
 }
 
 // render prices the cart's lines with catalog's live data and applies its
 // promo code. Amounts are money in the cart's currency (the currency of
-// its first product).
-func (s *Service) render(ctx context.Context, r Repos, c *CartRecord) (Cart, error) {
+// its first product). The products come from catalog's database when
+// fresh (checkout freezes these prices), from its product cache
+// otherwise (the views re-priced on every change; reading full rows for
+// each was most of an add-to-cart's cost).
+func (s *Service) render(ctx context.Context, r Repos, c *CartRecord, fresh bool) (Cart, error) {
 	items, err := r.Items(ctx, c.ID)
 	if err != nil {
 		return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
@@ -111,7 +121,11 @@ func (s *Service) render(ctx context.Context, r Repos, c *CartRecord) (Cart, err
 	for i, it := range items {
 		ids[i] = it.ProductID
 	}
-	products, err := s.catalog.Products(ctx, ids)
+	read := s.catalog.DisplayProducts
+	if fresh {
+		read = s.catalog.Products
+	}
+	products, err := read(ctx, ids)
 	if err != nil {
 		return Cart{}, fmt.Errorf("price cart %s: %w", c.ID, err)
 	}
@@ -229,7 +243,7 @@ func (s *Service) mutate(ctx context.Context, userID string, fn func(ctx context
 	if err != nil {
 		return Cart{}, err
 	}
-	return s.render(ctx, s.store, c)
+	return s.render(ctx, s.store, c, false)
 }
 
 // AddItem adds quantity of a product, merging with an existing line.
@@ -237,12 +251,15 @@ func (s *Service) AddItem(ctx context.Context, userID, productID string, qty int
 	if qty < 1 || qty > MaxQuantity {
 		return Cart{}, ErrQuantity
 	}
-	p, err := s.catalog.Product(ctx, productID)
-	if errors.Is(err, catalogapi.ErrNotFound) {
-		return Cart{}, errs.Validation(errs.Field("product_id", "no such product"))
-	}
+	// The product as the storefront shows it (cached): the line is priced
+	// again on every view, and checkout reads the database.
+	found, err := s.catalog.DisplayProducts(ctx, []string{productID})
 	if err != nil {
 		return Cart{}, err
+	}
+	p, ok := found[productID]
+	if !ok {
+		return Cart{}, errs.Validation(errs.Field("product_id", "no such product"))
 	}
 	if p.Status != catalogapi.StatusActive {
 		return Cart{}, ErrProductUnavailable.WithDetail("this product is no longer sold")

@@ -65,7 +65,7 @@ func (s *Service) Checkout(ctx context.Context, userID string, in CheckoutInput)
 		}
 		addr = authapi.Address{Label: a.Label, Line1: a.Line1, Line2: a.Line2, City: a.City, Region: a.Region, PostalCode: a.PostalCode, Country: a.Country, Phone: a.Phone}
 	}
-	view, err := s.View(ctx, userID)
+	view, err := s.view(ctx, userID, true) // the prices it freezes: catalog's database
 	if err != nil {
 		return cartapi.Session{}, err
 	}

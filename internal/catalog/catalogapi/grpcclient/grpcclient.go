@@ -50,6 +50,13 @@ func (c *Client) Products(ctx context.Context, ids []string) (map[string]catalog
 	return out, nil
 }
 
+// DisplayProducts implements catalogapi.Catalog with the same call as
+// Products: the catalog process answers from its database, which is at
+// least as fresh as its cache.
+func (c *Client) DisplayProducts(ctx context.Context, ids []string) (map[string]catalogapi.Product, error) {
+	return c.Products(ctx, ids)
+}
+
 // Reserve implements catalogapi.Catalog.
 func (c *Client) Reserve(ctx context.Context, orderID string, lines []catalogapi.Line, expiresAt *time.Time) error {
 	req := &catalogv1.ReserveRequest{OrderId: orderID}

@@ -540,3 +540,45 @@ func TestListEntriesReusesRecentPagesUntilAProductWrite(t *testing.T) {
 		t.Fatalf("after an archive: %v", got)
 	}
 }
+
+// DisplayProducts (what the cart prices with) comes from the cached
+// entries and is the database's products field for field, stock moves and
+// product writes included.
+func TestProductsFromTheCacheAreTheDatabase(t *testing.T) {
+	s, _, _ := newServiceWith(t, nil)
+	ctx := context.Background()
+	a, b := product(t, s, 7), product(t, s, 9)
+	check := func(when string) {
+		t.Helper()
+		got, err := s.DisplayProducts(ctx, []string{a, b, "not-an-id", uuid.NewString()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := s.ListProducts(ctx, ListInput{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("%s: %d products, want 2", when, len(got))
+		}
+		for _, w := range want {
+			g := got[w.ID]
+			if g.Price != w.Price || g.Stock != w.Stock || g.Name != w.Name || g.Status != w.Status || g.Version != w.Version ||
+				!g.UpdatedAt.Equal(w.UpdatedAt) || g.SKU != w.SKU || g.WeightGrams != w.WeightGrams {
+				t.Fatalf("%s: %+v, want %+v", when, g, w)
+			}
+		}
+	}
+	check("cold")
+	check("cached")
+	if err := s.Reserve(ctx, uuid.NewString(), []catalogapi.Line{{ProductID: a, Quantity: 2}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("after a reservation")
+	p, _ := s.Product(ctx, b)
+	price := int64(777)
+	if _, err := s.UpdateProduct(ctx, b, ProductInput{SKU: p.SKU, Name: "New", Category: "c", Price: &price, Currency: "EUR", Version: p.Version}); err != nil {
+		t.Fatal(err)
+	}
+	check("after an update")
+}
