@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -375,5 +376,33 @@ func TestCheckoutFreezesMoney(t *testing.T) {
 	if sess.Currency != "USD" || sess.Subtotal != 3750 || sess.Discount != 500 || sess.ShippingCost != 499 || sess.Total != 3749 ||
 		len(sess.Items) != 1 || sess.Items[0].LineTotal != 3750 || sess.PromoCode == nil || *sess.PromoCode != "FIVE" {
 		t.Fatalf("session: %+v", sess)
+	}
+}
+
+// AddItem answers the cart from the lines it changed, without reading
+// them again: its answer is the cart a later view reads, line for line
+// and in order, for a new line and a merged one.
+func TestAddItemAnswersTheStoredCart(t *testing.T) {
+	e := newEnv(t)
+	other := uuid.Must(uuid.NewV7()).String()
+	e.cat.products[other] = catalogapi.Product{ID: other, Name: "Cup", Price: 500, Currency: "USD", Status: "active", Stock: catalogapi.Stock{OnHand: 5, Available: 5}}
+	s := e.service(time.Hour)
+	ctx := context.Background()
+	u := uuid.NewString()
+	for _, add := range []struct {
+		pid string
+		qty int
+	}{{e.pid, 1}, {other, 2}, {e.pid, 3}, {other, 1}} {
+		got, err := s.AddItem(ctx, u, add.pid, add.qty)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.View(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Items, want.Items) || got.Total != want.Total {
+			t.Fatalf("AddItem answered %+v, the stored cart is %+v", got.Items, want.Items)
+		}
 	}
 }

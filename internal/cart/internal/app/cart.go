@@ -113,9 +113,16 @@ func (s *Service) view(ctx context.Context, userID string, fresh bool) (Cart, er
 // otherwise (the views re-priced on every change; reading full rows for
 // each was most of an add-to-cart's cost).
 func (s *Service) render(ctx context.Context, r Repos, c *CartRecord, fresh bool) (Cart, error) {
-	items, err := r.Items(ctx, c.ID)
-	if err != nil {
-		return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
+	return s.renderItems(ctx, r, c, fresh, nil)
+}
+
+// renderItems is render of the lines given (nil: read them).
+func (s *Service) renderItems(ctx context.Context, r Repos, c *CartRecord, fresh bool, items []ItemRecord) (Cart, error) {
+	if items == nil {
+		var err error
+		if items, err = r.Items(ctx, c.ID); err != nil {
+			return Cart{}, fmt.Errorf("view cart %s: %w", c.ID, err)
+		}
 	}
 	ids := make([]string, len(items))
 	for i, it := range items {
@@ -232,18 +239,29 @@ func (s *Service) checkPromo(ctx context.Context, r Repos, p *PromotionRow, user
 // view. Rendering (which asks catalog for live prices, possibly over the
 // network) happens after the commit: no transaction spans a remote call.
 func (s *Service) mutate(ctx context.Context, userID string, fn func(ctx context.Context, r Repos, c *CartRecord) error) (Cart, error) {
+	return s.mutateItems(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) ([]ItemRecord, error) {
+		return nil, fn(ctx, r, c)
+	})
+}
+
+// mutateItems is mutate for a change that knows the cart's lines after it
+// (in their stored order): the view is rendered from them instead of
+// reading them again. Nil lines are read.
+func (s *Service) mutateItems(ctx context.Context, userID string, fn func(ctx context.Context, r Repos, c *CartRecord) ([]ItemRecord, error)) (Cart, error) {
 	var c *CartRecord
+	var items []ItemRecord
 	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
 		var err error
 		if c, err = r.LockCart(ctx, uuid.Must(uuid.NewV7()).String(), userID); err != nil {
 			return err
 		}
-		return fn(ctx, r, c)
+		items, err = fn(ctx, r, c)
+		return err
 	})
 	if err != nil {
 		return Cart{}, err
 	}
-	return s.render(ctx, s.store, c, false)
+	return s.renderItems(ctx, s.store, c, false, items)
 }
 
 // AddItem adds quantity of a product, merging with an existing line.
@@ -264,32 +282,46 @@ func (s *Service) AddItem(ctx context.Context, userID, productID string, qty int
 	if p.Status != catalogapi.StatusActive {
 		return Cart{}, ErrProductUnavailable.WithDetail("this product is no longer sold")
 	}
-	return s.mutate(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) error {
+	return s.mutateItems(ctx, userID, func(ctx context.Context, r Repos, c *CartRecord) ([]ItemRecord, error) {
 		items, err := r.Items(ctx, c.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(items) > 0 && c.Currency != nil && *c.Currency != p.Currency {
-			return ErrCurrencyMismatch.WithDetail(fmt.Sprintf("this cart is in %s; the product is priced in %s", *c.Currency, p.Currency))
+			return nil, ErrCurrencyMismatch.WithDetail(fmt.Sprintf("this cart is in %s; the product is priced in %s", *c.Currency, p.Currency))
 		}
 		total := qty
-		for _, it := range items {
+		merged := -1
+		for i, it := range items {
 			if it.ProductID == p.ID {
 				total += it.Quantity
+				merged = i
 			}
 		}
 		if total > MaxQuantity {
-			return ErrQuantity
+			return nil, ErrQuantity
 		}
-		if len(items) >= 100 && total == qty {
-			return errs.Validation(errs.Field("product_id", "a cart holds at most 100 different products"))
+		if len(items) >= 100 && merged < 0 {
+			return nil, errs.Validation(errs.Field("product_id", "a cart holds at most 100 different products"))
 		}
 		cur := p.Currency
 		c.Currency = &cur
 		if err := r.UpdateCart(ctx, c); err != nil {
-			return err
+			return nil, err
 		}
-		return r.SetItem(ctx, c.ID, p.ID, total)
+		if err := r.SetItem(ctx, c.ID, p.ID, total); err != nil {
+			return nil, err
+		}
+		// The lines after the change, in stored order (added_at, then
+		// product id): a merged line keeps its place; a new one is added
+		// last, its added_at being this transaction's start, after every
+		// line committed before the cart's lock was taken.
+		if merged >= 0 {
+			items[merged].Quantity = total
+		} else {
+			items = append(items, ItemRecord{ProductID: p.ID, Quantity: total})
+		}
+		return items, nil
 	})
 }
 
