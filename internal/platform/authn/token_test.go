@@ -3,6 +3,7 @@ package authn
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -111,4 +112,34 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A token accepted once is accepted again from memory, but only while it
+// is valid: not past its expiry (with the leeway), not once its key left
+// the verifier's set, and a token differing by one byte is checked anew.
+func TestVerifyRemembersOnlyValidTokens(t *testing.T) {
+	k := NewKeys(testKey)
+	set := map[string]*rsa.PublicKey{k.KID(): k.Public()}
+	v := &Verifier{keys: func(kid string) *rsa.PublicKey { return set[kid] }}
+	tok, _, _ := k.Issue(Principal{UserID: "u1", Role: RoleCustomer}, time.Minute)
+	for range 2 {
+		if p, err := v.Verify(tok); err != nil || p.UserID != "u1" {
+			t.Fatalf("%+v %v", p, err)
+		}
+	}
+	if len(v.seen.m) != 1 {
+		t.Fatalf("%d tokens remembered, want 1", len(v.seen.m))
+	}
+	flipped := tok[:len(tok)-2] + string(tok[len(tok)-2]^1) + tok[len(tok)-1:]
+	if _, err := v.Verify(flipped); err == nil {
+		t.Fatal("a token differing from a remembered one was accepted")
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if _, ok := v.seen.get(sum, v.keys, time.Now().Add(time.Minute+leeway)); ok {
+		t.Fatal("a remembered token was accepted past its expiry")
+	}
+	delete(set, k.KID())
+	if _, err := v.Verify(tok); err == nil {
+		t.Fatal("a remembered token was accepted after its key left the set")
+	}
 }
