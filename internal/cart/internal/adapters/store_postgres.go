@@ -109,6 +109,18 @@ func (s *Store) SetItem(ctx context.Context, cartID, productID string, qty int) 
 	return nil
 }
 
+// SaveWithItem implements app.Repos: one round trip for the cart row and
+// the line.
+func (s *Store) SaveWithItem(ctx context.Context, c *app.CartRecord, productID string, qty int) error {
+	_, err := s.db.ExecContext(ctx, `WITH cart AS (UPDATE cart.carts SET currency = ?, promo_code = ?, updated_at = now() WHERE id = ?)
+		INSERT INTO cart.items (cart_id, product_id, quantity) VALUES (?, ?, ?)
+		ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity`, c.Currency, c.PromoCode, c.ID, c.ID, productID, qty)
+	if err != nil {
+		return fmt.Errorf("save cart %s with line %s: %w", c.ID, productID, err)
+	}
+	return nil
+}
+
 // DeleteItems implements app.Repos.
 func (s *Store) DeleteItems(ctx context.Context, cartID string, productIDs []string) (int64, error) {
 	q, args := "DELETE FROM cart.items WHERE cart_id = ?", []any{cartID}

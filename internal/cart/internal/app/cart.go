@@ -306,10 +306,7 @@ func (s *Service) AddItem(ctx context.Context, userID, productID string, qty int
 		}
 		cur := p.Currency
 		c.Currency = &cur
-		if err := r.UpdateCart(ctx, c); err != nil {
-			return nil, err
-		}
-		if err := r.SetItem(ctx, c.ID, p.ID, total); err != nil {
+		if err := r.SaveWithItem(ctx, c, p.ID, total); err != nil {
 			return nil, err
 		}
 		// The lines after the change, in stored order (added_at, then

@@ -79,7 +79,7 @@ type SessionRecord struct {
 // otherwise, so a use case composes them into a transaction it controls.
 type Repos interface {
 	// LockCart returns the user's cart locked for update, creating it
-	// (with newID) first; two statements.
+	// (with newID) first.
 	LockCart(ctx context.Context, newID, userID string) (*CartRecord, error)
 	// Cart returns the user's cart without locking; nil, nil when the
 	// user has none.
@@ -88,6 +88,9 @@ type Repos interface {
 	Items(ctx context.Context, cartID string) ([]ItemRecord, error)
 	// SetItem upserts a line to qty.
 	SetItem(ctx context.Context, cartID, productID string, qty int) error
+	// SaveWithItem is UpdateCart and SetItem of c's line in one statement
+	// (add-to-cart's write).
+	SaveWithItem(ctx context.Context, c *CartRecord, productID string, qty int) error
 	// DeleteItems removes lines (all when productIDs is nil) and says how
 	// many it removed.
 	DeleteItems(ctx context.Context, cartID string, productIDs []string) (int64, error)
