@@ -9,6 +9,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/uptrace/bun"
+
+	"github.com/opencommerce/commerce/internal/platform/pg"
 )
 
 // Notification channels: writers wake the relay, the relay wakes consumers.
@@ -29,7 +31,7 @@ func NewOutbox(log *slog.Logger) *Outbox {
 }
 
 // Publish appends the envelopes to events.outbox inside tx (one statement
-// for the batch) and asks PostgreSQL to wake the relay when tx commits.
+// for the batch) and has the relay woken once tx commits.
 // Rows carry no delivery position yet: the relay gives them one after
 // commit, so a transaction that commits late is delivered late instead of
 // being skipped by a consumer that already read past its id.
@@ -63,6 +65,12 @@ func (o *Outbox) publish(ctx context.Context, tx bun.Tx, tps []string, evs []Env
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("outbox %s: %w", evs[0].Type, err)
+	}
+	// The relay's wake-up: after the commit when the transaction is
+	// pg.DB.InTx's (a NOTIFY inside it would serialise the commits of
+	// every writer, pg/notify.go), else inside the transaction.
+	if pg.NotifyAfterCommit(ctx, chanOutbox) {
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", chanOutbox); err != nil {
 		return fmt.Errorf("outbox wake-up: %w", err)

@@ -51,6 +51,8 @@ func (d *DB) OldestTransaction(ctx context.Context) (time.Duration, error) {
 type DB struct {
 	*bun.DB
 	Pool *pgxpool.Pool
+	// notify sends the notifications of committed transactions (notify.go).
+	notify *notifier
 }
 
 // Open connects and pings, retrying briefly so that a database that is
@@ -90,7 +92,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Pool: pool}, nil
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Pool: pool, notify: newNotifier()}, nil
 }
 
 // Option adjusts the pool configuration.
@@ -193,6 +195,7 @@ func (d *DB) SQL() *sql.DB { return d.DB.DB }
 
 // Close closes the database/sql view and the pool.
 func (d *DB) Close() error {
+	d.notify.close()
 	err := d.DB.Close()
 	d.Pool.Close()
 	return err
@@ -200,8 +203,15 @@ func (d *DB) Close() error {
 
 // InTx runs fn in a transaction, committing when it returns nil. It is the
 // one transaction shape: state change and outbox rows commit together.
+// The notifications fn asked for (NotifyAfterCommit) are sent once it
+// committed.
 func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return d.RunInTx(ctx, nil, fn)
+	ac := &afterCommit{}
+	err := d.RunInTx(context.WithValue(ctx, afterCommitKey{}, ac), nil, fn)
+	if err == nil && len(ac.channels) > 0 {
+		d.notify.wake(d, ac.channels)
+	}
+	return err
 }
 
 // IsUniqueViolation reports a duplicate-key error (SQLSTATE 23505), the
