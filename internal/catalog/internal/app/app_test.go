@@ -582,3 +582,64 @@ func TestProductsFromTheCacheAreTheDatabase(t *testing.T) {
 	}
 	check("after an update")
 }
+
+// Concurrent reservations of many orders, which share transactions
+// (group commit), never reserve more than the stock: every order is
+// reserved whole or refused whole, the stock row, the reservations and
+// the ledger agree, and each reserved order published its stock events.
+func TestConcurrentOrdersShareTransactionsAndNeverOversell(t *testing.T) {
+	s, db := newService(t)
+	a, b := product(t, s, 40), product(t, s, 1000)
+	const orders = 64
+	var wg sync.WaitGroup
+	results := make([]error, orders)
+	ids := make([]string, orders)
+	for i := range orders {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each order takes 1 of a (40 in stock) and 2 of b; every
+			// fourth asks for 41 of a and can never be served.
+			q := 1
+			if i%4 == 3 {
+				q = 41
+			}
+			results[i] = s.Reserve(context.Background(), ids[i], []catalogapi.Line{{ProductID: a, Quantity: q}, {ProductID: b, Quantity: 2}}, nil)
+			if results[i] == nil { // a repeat is a no-op
+				results[i] = s.Reserve(context.Background(), ids[i], []catalogapi.Line{{ProductID: a, Quantity: q}, {ProductID: b, Quantity: 2}}, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range results {
+		switch {
+		case err == nil:
+			ok++
+			if i%4 == 3 {
+				t.Fatalf("order %d reserved 41 of 40", i)
+			}
+		case !errors.Is(err, catalogapi.ErrInsufficientStock):
+			t.Fatalf("order %d: %v", i, err)
+		}
+	}
+	if ok != 40 {
+		t.Fatalf("%d orders reserved, want 40 (the stock of a)", ok)
+	}
+	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", a); n != 40 {
+		t.Fatalf("a reserved %d, want 40", n)
+	}
+	if n := scalar(t, db, "SELECT reserved FROM catalog.stock WHERE product_id = ?", b); n != 80 {
+		t.Fatalf("b reserved %d, want 80", n)
+	}
+	if n := scalar(t, db, "SELECT count(DISTINCT order_id) FROM catalog.reservations WHERE status = 'reserved'"); n != 40 {
+		t.Fatalf("%d orders hold reservations, want 40", n)
+	}
+	if n := scalar(t, db, "SELECT coalesce(sum(delta_reserved), 0) FROM catalog.stock_ledger WHERE kind = 'reserve'"); n != 120 {
+		t.Fatalf("ledger reserves %d, want 120", n)
+	}
+	if n := scalar(t, db, "SELECT count(*) FROM events.outbox WHERE topic = ? AND payload::text LIKE '%\"kind\":\"reserve\"%'", catalogapi.EventStockChanged); n != 80 {
+		t.Fatalf("%d reserve stock events, want 80", n)
+	}
+}

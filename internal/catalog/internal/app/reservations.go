@@ -14,9 +14,10 @@ import (
 	"github.com/opencommerce/commerce/internal/platform/events"
 )
 
-// Reserve implements catalogapi.Catalog. In one transaction: a per-order
-// advisory lock (idempotency), the stock rows locked in product-id order
-// (no deadlocks between concurrent multi-line orders), every line checked,
+// Reserve implements catalogapi.Catalog. In one transaction (shared with
+// concurrent calls, reservebatch.go): the stock rows locked in product-id
+// order (no deadlocks between concurrent multi-line orders), the order's
+// existing reservation checked (a repeat is a no-op), every line checked,
 // then all lines reserved — or, if any line is short, nothing at all.
 func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogapi.Line, expiresAt *time.Time) error {
 	if !validID(orderID) {
@@ -35,7 +36,23 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 	for i, l := range norm {
 		ids[i], qty[i] = l.ProductID, l.Quantity
 	}
+	req := &reserveReq{ctx: ctx, orderID: orderID, norm: norm, ids: ids, qty: qty, expiresAt: expiresAt, done: make(chan reserveResult, 1)}
+	s.reservations.enqueue(s, req)
+	// The result is awaited even if ctx ends: the reservation may already
+	// be committing in a shared transaction, and a caller told nothing
+	// would compensate before the commit landed (its Release a no-op).
+	r := <-req.done
+	if r.err == nil && r.changed {
+		s.invalidate(ctx, ids...)
+	}
+	s.inst.reserved(ctx, r.err, r.changed)
+	return r.err
+}
+
+// reserveAlone is one order's reservation in a transaction of its own.
+func (s *Service) reserveAlone(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time) (bool, error) {
 	changed := false
+	var err error
 	for attempt := 0; ; attempt++ {
 		changed = false
 		err = s.reserveOnce(ctx, orderID, norm, ids, qty, expiresAt, &changed)
@@ -46,60 +63,75 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 		}
 		break
 	}
-	if err == nil && changed {
-		s.invalidate(ctx, ids...)
-	}
-	s.inst.reserved(ctx, err, changed)
-	return err
+	return changed, err
 }
 
 func (s *Service) reserveOnce(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time, changed *bool) error {
 	return s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
-		existing, err := r.Reservation(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		if len(existing) > 0 {
-			return sameReservation(existing, norm)
-		}
 		locked, err := r.LockStock(ctx, ids)
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]StockRecord, len(locked))
+		stock := make(map[string]StockRecord, len(locked))
 		for _, l := range locked {
-			byID[l.ProductID] = l
+			stock[l.ProductID] = l
 		}
-		var short []errs.FieldError
-		moves := make([]Movement, len(norm))
-		for i, l := range norm {
-			st, ok := byID[l.ProductID]
-			switch {
-			case !ok:
-				short = append(short, errs.Field(l.ProductID, "no such product"))
-			case st.Status != catalogapi.StatusActive:
-				short = append(short, errs.Field(l.ProductID, "product is archived"))
-			case st.OnHand-st.Reserved < l.Quantity:
-				short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", st.OnHand-st.Reserved, l.Quantity)))
-			}
-			moves[i] = Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
-		}
-		if len(short) > 0 {
-			e := *catalogapi.ErrInsufficientStock
-			e.Fields = short
-			return &e
-		}
-		after, err := r.ReserveLines(ctx, orderID, ids, qty, expiresAt)
-		if err != nil {
+		evs, err := reserveIn(ctx, r, orderID, norm, ids, qty, expiresAt, stock)
+		if err != nil || evs == nil {
 			return err
-		}
-		evs, err := stockEvents("reserve", "order reservation", orderID, moves, after)
-		if err != nil {
-			return fmt.Errorf("reserve order %s: %w", orderID, err)
 		}
 		*changed = true
 		return r.Publish(ctx, evs...)
 	})
+}
+
+// reserveIn reserves one order's lines in r's transaction, whose stock
+// rows (locked, by product id) are in stock and are updated in place:
+// a repeat answers like sameReservation (no events), a short line is
+// ErrInsufficientStock (nothing written), otherwise the lines are
+// reserved and their stock events returned for the caller to publish.
+func reserveIn(ctx context.Context, r Repos, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time,
+	stock map[string]StockRecord) ([]events.Envelope, error) {
+	existing, err := r.Reservation(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) > 0 {
+		return nil, sameReservation(existing, norm)
+	}
+	var short []errs.FieldError
+	moves := make([]Movement, len(norm))
+	for i, l := range norm {
+		st, ok := stock[l.ProductID]
+		switch {
+		case !ok:
+			short = append(short, errs.Field(l.ProductID, "no such product"))
+		case st.Status != catalogapi.StatusActive:
+			short = append(short, errs.Field(l.ProductID, "product is archived"))
+		case st.OnHand-st.Reserved < l.Quantity:
+			short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", st.OnHand-st.Reserved, l.Quantity)))
+		}
+		moves[i] = Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
+	}
+	if len(short) > 0 {
+		e := *catalogapi.ErrInsufficientStock
+		e.Fields = short
+		return nil, &e
+	}
+	after, err := r.ReserveLines(ctx, orderID, ids, qty, expiresAt)
+	if err != nil {
+		return nil, err
+	}
+	for id, a := range after {
+		st := stock[id]
+		st.OnHand, st.Reserved = a.OnHand, a.Reserved
+		stock[id] = st
+	}
+	evs, err := stockEvents("reserve", "order reservation", orderID, moves, after)
+	if err != nil {
+		return nil, fmt.Errorf("reserve order %s: %w", orderID, err)
+	}
+	return evs, nil
 }
 
 // sameReservation makes a repeated Reserve a no-op when it asks for what

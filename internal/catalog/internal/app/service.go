@@ -35,6 +35,8 @@ type Service struct {
 	inst        instruments // metrics.go
 	// pages are the storefront list's recent pages (pages.go).
 	pages *pageCache
+	// reservations batches concurrent Reserve calls (reservebatch.go).
+	reservations reserver
 }
 
 // New builds the service on store (which also writes the outbox) and
