@@ -73,6 +73,9 @@ func (g *genCatalog) Product(context.Context, string) (catalogapi.Product, error
 func (g *genCatalog) Products(context.Context, []string) (map[string]catalogapi.Product, error) {
 	return nil, errUnused
 }
+func (g *genCatalog) DisplayProducts(context.Context, []string) (map[string]catalogapi.Product, error) {
+	return nil, errUnused
+}
 func (g *genCatalog) Reserve(context.Context, string, []catalogapi.Line, *time.Time) error {
 	return errUnused
 }
