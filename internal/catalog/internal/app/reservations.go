@@ -49,40 +49,48 @@ func (s *Service) Reserve(ctx context.Context, orderID string, lines []catalogap
 	return r.err
 }
 
-// reserveAlone is one order's reservation in a transaction of its own.
+// reserveAlone is one order's reservation in a transaction of its own;
+// changed says it reserved (not a repeat).
 func (s *Service) reserveAlone(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time) (bool, error) {
-	changed := false
-	var err error
-	for attempt := 0; ; attempt++ {
-		changed = false
-		err = s.reserveOnce(ctx, orderID, norm, ids, qty, expiresAt, &changed)
-		// Two concurrent calls for one order: the loser hits the
-		// reservations key; run again to answer like a repeat.
-		if attempt == 0 && errors.Is(err, ErrDuplicate) {
-			continue
-		}
-		break
+	changed, err := s.reserveOnce(ctx, orderID, norm, ids, qty, expiresAt)
+	// Two concurrent calls for one order: the loser hits the reservations
+	// key; run again to answer like a repeat.
+	if errors.Is(err, ErrDuplicate) {
+		changed, err = s.reserveOnce(ctx, orderID, norm, ids, qty, expiresAt)
 	}
 	return changed, err
 }
 
-func (s *Service) reserveOnce(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time, changed *bool) error {
-	return s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
-		locked, err := r.LockStock(ctx, ids)
+func (s *Service) reserveOnce(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time) (bool, error) {
+	changed := false
+	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
+		changed = false
+		stock, err := lockedStock(ctx, r, ids)
 		if err != nil {
 			return err
-		}
-		stock := make(map[string]StockRecord, len(locked))
-		for _, l := range locked {
-			stock[l.ProductID] = l
 		}
 		evs, err := reserveIn(ctx, r, orderID, norm, ids, qty, expiresAt, stock)
 		if err != nil || evs == nil {
 			return err
 		}
-		*changed = true
+		changed = true
 		return r.Publish(ctx, evs...)
 	})
+	return changed && err == nil, err
+}
+
+// lockedStock locks the stock rows of ids (product-id order) and returns
+// them by product id.
+func lockedStock(ctx context.Context, r Repos, ids []string) (map[string]StockRecord, error) {
+	locked, err := r.LockStock(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	stock := make(map[string]StockRecord, len(locked))
+	for _, l := range locked {
+		stock[l.ProductID] = l
+	}
+	return stock, nil
 }
 
 // reserveIn reserves one order's lines in r's transaction, whose stock

@@ -119,13 +119,9 @@ func (s *Service) reserveBatch(batch []*reserveReq) {
 	defer cancel()
 	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
 		clear(results)
-		locked, err := r.LockStock(ctx, all)
+		stock, err := lockedStock(ctx, r, all)
 		if err != nil {
 			return err
-		}
-		stock := make(map[string]StockRecord, len(locked))
-		for _, l := range locked {
-			stock[l.ProductID] = l
 		}
 		var evs []events.Envelope
 		for i, q := range batch {
