@@ -33,14 +33,16 @@ func stripeMock(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for i := 0; i < 100; i++ {
+	// stripe-mock parses Stripe's whole OpenAPI document before it
+	// listens: seconds on a loaded 2-core machine (5 s was once too short
+	// while the suite ran beside other packages' tests).
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if r, err := http.Get("http://" + addr + "/v1/charges"); err == nil {
 			r.Body.Close()
 			return "http://" + addr
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("stripe-mock did not start")
+	t.Fatal("stripe-mock did not start within 60s")
 	return ""
 }
 
