@@ -95,6 +95,10 @@ func TestPurgeDeliveredKeepsWhatIsUnread(t *testing.T) {
 	if got := <-applied; got != next.ID {
 		t.Fatalf("applied %s, want the new event", got)
 	}
+	// The handler runs before its transaction commits: wait for the offset.
+	waitFor(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM events.consumer_offsets WHERE consumer = 't.a' AND seq = (SELECT max(seq) FROM events.outbox)`) == 1
+	})
 	if after := count(t, db, `SELECT max(seq) FROM events.outbox`); after <= before {
 		t.Fatalf("sequence went from %d to %d", before, after)
 	}
