@@ -15,6 +15,7 @@ tps=$("$PGBENCH" -h 127.0.0.1 -U postgres -b tpcb-like -c "$CLIENTS" -j 2 -T 10 
 out=$(BENCH_CLIENTS=$CLIENTS go test -run '^$' -bench PlaceOrder -benchtime 1000x ./internal/ordering/ | grep Benchmark)
 orders=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="orders/s") print $(i-1)}')
 stmts=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="statements/order") print $(i-1)}')
+commits=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="commits/order") print $(i-1)}')
 echo "pgbench tpcb-like -c$CLIENTS: $tps tps"
-echo "place order, $CLIENTS clients: $orders orders/s, $stmts statements/order"
+echo "place order, $CLIENTS clients: $orders orders/s, $stmts statements/order, $commits durable commits/order (saga and consumers)"
 echo "ratio orders/tps = $(awk -v a="$orders" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,15 +21,34 @@ import (
 
 type sagaKey struct{}
 
-// counter counts the statements issued on behalf of a marked context.
-type counter struct{ n atomic.Int64 }
+// counter counts the statements issued on behalf of a marked context, and
+// the durable commits of the whole process: every COMMIT and every
+// writing statement run outside a transaction (each a WAL flush).
+type counter struct{ n, commits atomic.Int64 }
 
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *counter) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	if ctx.Value(sagaKey{}) != nil {
 		c.n.Add(1)
 	}
+	if strings.EqualFold(d.SQL, "commit") || conn.PgConn().TxStatus() == 'I' && writes(d.SQL) {
+		c.commits.Add(1)
+	}
 	return ctx
 }
+
+// writes reports a statement that changes rows.
+func writes(sql string) bool {
+	head, _, _ := strings.Cut(strings.TrimSpace(sql), " ")
+	switch strings.ToLower(head) {
+	case "insert", "update", "delete":
+		return true
+	case "with":
+		l := strings.ToLower(sql)
+		return strings.Contains(l, "insert ") || strings.Contains(l, "update ") || strings.Contains(l, "delete ")
+	}
+	return false
+}
+
 func (*counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // BenchmarkPlaceOrder measures the place-order saga (reserve + order +
@@ -97,6 +117,8 @@ func benchPlaceOrder(b *testing.B, engine func(*config.Config)) {
 		clients = v
 	}
 	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+	drained(b, e)
+	commits := tr.commits.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -107,4 +129,31 @@ func benchPlaceOrder(b *testing.B, engine func(*config.Config)) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
 	b.ReportMetric(float64(perOrder), "statements/order")
+	// Commits of everything the orders caused: the saga's and the
+	// consumers' (once they have applied every event), plus whatever
+	// periodic job ran meanwhile.
+	b.StopTimer()
+	drained(b, e)
+	b.ReportMetric(float64(tr.commits.Load()-commits)/float64(b.N), "commits/order")
+}
+
+// drained waits until every consumer has read every sequenced event and
+// nothing is left for the relay.
+func drained(b *testing.B, e *servertest.Env) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := e.DB.NewRaw(`SELECT (SELECT count(*) FROM events.outbox WHERE seq IS NULL)
+			+ (SELECT count(*) FROM events.consumer_offsets o WHERE EXISTS (
+				SELECT 1 FROM events.outbox x WHERE x.seq > o.seq AND x.topic = ANY (o.topics)))`).Scan(context.Background(), &n); err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d readers still behind after a minute", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
