@@ -146,6 +146,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	// Same database, same settings: a new process.
 	p, _ := start(t, s.env)
 	s.p, s.u = p, p.URL
+	s.expireDeadClaims()
 	tok = expect(t, call(t, s.u, "POST", "/api/v1/auth/login", map[string]string{"email": "restart@shop.test", "password": "correct horse"}, ""), 200, "login").Str("access_token")
 	// A: pay now (twice: still once).
 	intent := a["payment"].(map[string]any)["intent_id"].(string)
