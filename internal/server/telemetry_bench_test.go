@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -37,7 +38,9 @@ func TestMain(m *testing.M) {
 // the ns/op; -cpu 1 puts the exporters' goroutines on the request's one
 // core, so that their work counts (the throughput cost):
 //
-//	go test -run '^$' -bench ProductGetTelemetry -benchtime 5000x -count 5 -cpu 1,2 ./internal/server/
+//	TELEMETRY_BENCH_ROUNDS=5 go test -run '^$' -bench ProductGetTelemetry -benchtime 5000x -cpu 1 ./internal/server/
+//
+// bench/telemetry.sh runs both benchmarks in rounds and prints the ratios.
 func BenchmarkProductGetTelemetry(b *testing.B) {
 	sink := otlptest.StartSinkProcess(b)
 	run := func(b *testing.B, url string) {
@@ -87,7 +90,7 @@ var telemetrySettings = []struct {
 // HTTP, with nothing exported and with the settings of
 // telemetrySettings. The checkout sessions are made before the timer.
 //
-//	go test -run '^$' -bench PlaceOrderTelemetry -benchtime 300x -count 3 ./internal/server/
+//	TELEMETRY_BENCH_ROUNDS=3 go test -run '^$' -bench PlaceOrderTelemetry -benchtime 300x ./internal/server/
 func BenchmarkPlaceOrderTelemetry(b *testing.B) {
 	sink := otlptest.StartSinkProcess(b)
 	run := func(b *testing.B, s benchShop) {
@@ -132,35 +135,50 @@ func BenchmarkPlaceOrderTelemetry(b *testing.B) {
 	}
 }
 
-// rounds counts the calls of eachSetting, so that each call starts the
-// settings at a different one.
-var rounds int
+// benchRounds is how many rounds eachSetting runs: TELEMETRY_BENCH_ROUNDS,
+// 1 when unset. Go runs every -count of one sub-benchmark before the
+// next sub-benchmark starts, so -count cannot interleave the settings;
+// rounds do, and a round's settings ran minutes apart at most, under the
+// same neighbours (bench/telemetry.sh compares them round by round).
+func benchRounds(b *testing.B) int {
+	v := os.Getenv("TELEMETRY_BENCH_ROUNDS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("TELEMETRY_BENCH_ROUNDS=%q: want a positive number of rounds", v)
+	}
+	return n
+}
 
 // eachSetting runs run as one sub-benchmark per telemetry setting, each on
-// a server of its own (fresh database), stopped before the next starts.
-// The order rotates with every call (-count 3 puts each setting first,
-// second and third once): a fixed order would charge whatever grows over
-// a run (the PostgreSQL cluster's WAL and catalogs, the test process's
-// heap) to the settings that come last.
+// a server of its own (fresh database), stopped before the next starts,
+// and does so benchRounds times. Each round starts at the next setting (3
+// rounds put each setting first, second and third once): a fixed order
+// would charge whatever grows over a run (the PostgreSQL cluster's WAL
+// and catalogs, the test process's heap, a neighbour's load) to the
+// settings that come last. From the second round on Go names the results
+// "off#01", "on#01" and so on.
 func eachSetting(b *testing.B, sink *otlptest.Sink, run func(*testing.B, benchShop)) {
 	n := len(telemetrySettings)
-	first := rounds % n
-	rounds++
-	for i := range n {
-		c := telemetrySettings[(first+i)%n]
-		var tel *otelx.Telemetry
-		if c.name != "off" {
-			var err error
-			tel, err = otelx.Setup(context.Background(), otelx.Settings{Endpoint: sink.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
-			if err != nil {
+	for round := range benchRounds(b) {
+		for i := range n {
+			c := telemetrySettings[(round+i)%n]
+			var tel *otelx.Telemetry
+			if c.name != "off" {
+				var err error
+				tel, err = otelx.Setup(context.Background(), otelx.Settings{Endpoint: sink.Endpoint, Sampler: c.sampler, SamplerArg: c.arg, ServiceVersion: "bench", LogsExporter: c.logs})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			srv := benchServer(b, tel)
+			b.Run(c.name, func(b *testing.B) { run(b, srv) })
+			srv.stop()
+			if err := tel.Shutdown(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-		}
-		srv := benchServer(b, tel)
-		b.Run(c.name, func(b *testing.B) { run(b, srv) })
-		srv.stop()
-		if err := tel.Shutdown(context.Background()); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
@@ -250,10 +268,17 @@ func benchServer(b testing.TB, tel *otelx.Telemetry) benchShop {
 		case <-time.After(30 * time.Second):
 			b.Error("server did not shut down")
 		}
+		// Its connections go now, not at the benchmark's end: rounds
+		// start dozens of servers, more than PostgreSQL takes clients.
+		_ = db.Close()
 	})
 	b.Cleanup(stop)
 	base := "http://" + ln.Addr().String()
-	admin := servertest.Do(b, base, "POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "admin-password"}, "").Str("access_token")
+	login := servertest.Do(b, base, "POST", "/api/v1/auth/login", map[string]string{"email": "bench@shop.test", "password": "admin-password"}, "")
+	admin := login.Str("access_token")
+	if admin == "" {
+		b.Fatalf("login: %d %s", login.Status, login.Body)
+	}
 	r := servertest.Do(b, base, "POST", "/api/v1/admin/products", map[string]any{"sku": "BENCH-1", "name": "Bench", "category": "c", "price": 900,
 		"currency": "USD", "weight_grams": 100, "initial_stock": 100_000_000}, admin)
 	if r.Status != 201 {
