@@ -16,9 +16,9 @@ trap 'rm -rf "$bin"' EXIT
 go test -c -o "$bin/server.test" ./internal/server/
 run() { # name benchtime
 	(cd internal/server && TELEMETRY_BENCH_ROUNDS=$ROUNDS "$bin/server.test" -test.run '^$' -test.bench "$1" \
-		-test.benchtime "$2" -test.cpu 1 -test.benchmem) | grep "^Benchmark$1/"
+		-test.benchtime "$2" -test.cpu 1 -test.benchmem) | grep "^Benchmark$1/" | tee "${TMPDIR:-/tmp}/telemetry-$1.txt"
 }
-report() { # results
+report() { # results (also kept in $TMPDIR/telemetry-<benchmark>.txt)
 	awk '
 	{
 		split($1, part, "/"); setting = part[2]; round = 0

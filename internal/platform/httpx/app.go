@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -18,6 +19,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -98,21 +100,10 @@ func NewApp(cfg Config, log *slog.Logger) *fiber.App {
 func serverSpan(c *fiber.Ctx, parent context.Context, ipFromHeader bool) (err error) {
 	method := MethodName(c.Method())
 	ctx, span := otelx.Tracer().Start(parent, method, serverKind)
-	if span.IsRecording() {
-		// The required attributes only (each one costs on every sampled
-		// request); fasthttp reuses the buffers behind Path and a proxy
-		// header's IP, and the span outlives the request until exported.
-		// The socket's address is a new string already.
-		ip := c.IP()
-		if ipFromHeader {
-			ip = strings.Clone(ip)
-		}
-		span.SetAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())), semconv.ClientAddress(ip))
-	}
 	c.SetUserContext(ctx)
 	defer func() {
 		if r := recover(); r != nil { // the recover middleware answers 500
-			endServerSpan(c, span, method, fiber.StatusInternalServerError, fmt.Errorf("panic: %v", r))
+			endServerSpan(c, span, method, ipFromHeader, fiber.StatusInternalServerError, fmt.Errorf("panic: %v", r))
 			panic(r)
 		}
 	}()
@@ -121,7 +112,7 @@ func serverSpan(c *fiber.Ctx, parent context.Context, ipFromHeader bool) (err er
 	if err != nil {
 		status = StatusOf(err)
 	}
-	endServerSpan(c, span, method, status, err)
+	endServerSpan(c, span, method, ipFromHeader, status, err)
 	return err
 }
 
@@ -129,26 +120,36 @@ func serverSpan(c *fiber.Ctx, parent context.Context, ipFromHeader bool) (err er
 // built per request is an allocation on every request, traced or not.
 var serverKind = trace.WithSpanKind(trace.SpanKindServer)
 
-// endServerSpan names the span by its route, records the outcome and ends it.
-func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err error) {
+// endServerSpan names the span by its route, records the request and its
+// outcome and ends it. All attributes go in one SetAttributes call at the
+// end (each call takes the span's lock and passes over its attributes;
+// the sampler never sees them, Start is given none).
+func endServerSpan(c *fiber.Ctx, span trace.Span, method string, ipFromHeader bool, status int, err error) {
 	defer span.End()
 	if !span.IsRecording() {
 		return
 	}
-	route := c.Route().Path
-	if route == "/" && c.Path() != "/" {
-		// Unmatched, or answered by a middleware mounted at / (the
-		// gateway's forwarding, static files): no template to name it by.
-		route = ""
+	// The required attributes only (each one costs on every sampled
+	// request); fasthttp reuses the buffers behind Path and a proxy
+	// header's IP, and the span outlives the request until exported. The
+	// socket's address is a new string already.
+	ip := c.IP()
+	if ipFromHeader {
+		ip = strings.Clone(ip)
 	}
-	// One SetAttributes call: each call is a pass over the span's
-	// attributes.
-	if route != "" {
-		span.SetName(method + " " + route)
-		span.SetAttributes(semconv.HTTPRoute(route), semconv.HTTPResponseStatusCode(status))
-	} else {
-		span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	attrs := [...]attribute.KeyValue{semconv.HTTPRequestMethodKey.String(method), semconv.URLPath(strings.Clone(c.Path())),
+		semconv.ClientAddress(ip), semconv.HTTPResponseStatusCode(status), {}}
+	n := 4
+	r := c.Route()
+	if r.Path != "" && (r.Path != "/" || c.Path() == "/") {
+		// Named by its route template. A request unmatched, or answered
+		// by a middleware mounted at / (the gateway's forwarding, static
+		// files), has no template to name it by.
+		span.SetName(spanName(r, method))
+		attrs[n] = semconv.HTTPRoute(r.Path)
+		n++
 	}
+	span.SetAttributes(attrs[:n]...)
 	if status >= 500 {
 		span.SetStatus(codes.Error, "")
 		if err != nil {
@@ -159,6 +160,25 @@ func endServerSpan(c *fiber.Ctx, span trace.Span, method string, status int, err
 			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 		}
 	}
+}
+
+// spanNames holds the "METHOD /route/:template" name of each route's
+// server spans (*fiber.Route → string): routes are few and fixed, and a
+// name built per sampled request was an allocation each time.
+var spanNames sync.Map
+
+// spanName is the server span's name for route r answering method.
+func spanName(r *fiber.Route, method string) string {
+	if r.Method == method {
+		if n, ok := spanNames.Load(r); ok {
+			return n.(string)
+		}
+		n := method + " " + r.Path
+		spanNames.Store(r, n)
+		return n
+	}
+	// A route of several methods (Use, All): the name is per request.
+	return method + " " + r.Path
 }
 
 // accessLog writes one record per request. Its values outlive the

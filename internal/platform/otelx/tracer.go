@@ -145,7 +145,9 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	}
 	sc := trace.NewSpanContext(scc)
 	if res.Decision == sdktrace.Drop {
-		return trace.ContextWithSpan(ctx, nonRecordingSpan{sc: sc, p: t.p}), nonRecordingSpan{sc: sc, p: t.p}
+		// Boxed once: the context and the caller share the value.
+		var ns trace.Span = nonRecordingSpan{sc: sc, p: t.p}
+		return trace.ContextWithSpan(ctx, ns), ns
 	}
 	s := &span{t: t, d: spanData{name: name, sc: sc, parent: psc, kind: kind, start: c.Timestamp()}}
 	if s.d.start.IsZero() {
