@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,9 @@ import (
 // Metrics owns the meter provider and the HTTP instruments.
 type Metrics struct {
 	provider *sdkmetric.MeterProvider
+	// push sends provider's metrics over OTLP (nil when not exported or
+	// when the provider has an OTLP reader of its own).
+	push     *otelx.MetricPush
 	registry *prometheus.Registry
 	requests metric.Int64Counter
 	duration metric.Float64Histogram
@@ -54,8 +58,12 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Also pushed over OTLP when an endpoint is configured (otelx.Setup).
-	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(exp)}, otelx.MetricOptions()...)...)
+	// Also pushed over OTLP when an endpoint is configured (otelx.Setup),
+	// from the same aggregation: a second reader would double the work
+	// of every measurement.
+	opts, push := otelx.MetricsFrom(exp)
+	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(exp)}, opts...)...)
+	push.Start()
 	meter := mp.Meter("commerce/http")
 	req, err := meter.Int64Counter("http.server.requests", metric.WithDescription("HTTP requests by route and status"))
 	if err != nil {
@@ -66,7 +74,7 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Metrics{provider: mp, registry: reg, requests: req, duration: dur}, nil
+	return &Metrics{provider: mp, push: push, registry: reg, requests: req, duration: dur}, nil
 }
 
 // Meter gives contexts a meter for their own instruments.
@@ -114,5 +122,9 @@ func (m *Metrics) Handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 }
 
-// Shutdown flushes the provider.
-func (m *Metrics) Shutdown(ctx context.Context) error { return m.provider.Shutdown(ctx) }
+// Shutdown pushes the metrics over OTLP a last time, then shuts the
+// provider down (which ends the reader the push collects from).
+func (m *Metrics) Shutdown(ctx context.Context) error {
+	err := m.push.Shutdown(ctx)
+	return errors.Join(err, m.provider.Shutdown(ctx))
+}

@@ -224,3 +224,46 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestMetricsPushedFromAnotherReader: the meter provider's cumulative
+// reader (the Prometheus one in the binary) is what goes over OTLP, every
+// interval and once more at Shutdown, with the resource, and the
+// provider needs no second reader.
+func TestMetricsPushedFromAnotherReader(t *testing.T) {
+	rcv := otlptest.Start(t)
+	tel, err := otelx.Setup(context.Background(), otelx.Settings{Endpoint: rcv.Endpoint, MetricInterval: 100 * time.Millisecond,
+		LogsExporter: "none", TracesExporter: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	reader := sdkmetric.NewManualReader()
+	opts, push := otelx.MetricsFrom(reader)
+	if push == nil || len(opts) != 1 {
+		t.Fatalf("want a push and the resource only, got %v options", len(opts))
+	}
+	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(reader)}, opts...)...)
+	push.Start()
+	counter, _ := mp.Meter("test").Int64Counter("test.pushed")
+	counter.Add(context.Background(), 2)
+	rcv.WaitFor(t, 10*time.Second, "a periodic push", func() bool { return rcv.Requests("metrics") >= 1 })
+	counter.Add(context.Background(), 3)
+	if err := push.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := mp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pushes := 0
+	for _, m := range rcv.Metrics() {
+		if m.Name == "test.pushed" {
+			pushes++
+			if m.Resource["service.name"] != "commerce" || m.Points != 1 {
+				t.Fatalf("pushed metric: %+v", m)
+			}
+		}
+	}
+	if pushes < 2 {
+		t.Fatalf("want a periodic push and the last one at Shutdown, got %d: %+v", pushes, rcv.Metrics())
+	}
+}
