@@ -34,7 +34,8 @@ func TelemetrySettings(cfg *config.Config) otelx.Settings {
 		ServiceName: cfg.OTelServiceName, ServiceVersion: Version, Contexts: contexts, ResourceAttributes: cfg.OTelResourceAttributes,
 		Sampler: cfg.OTelTracesSampler, SamplerArg: cfg.OTelTracesSamplerArg,
 		TracesExporter: cfg.OTelTracesExporter, MetricsExporter: cfg.OTelMetricsExporter, LogsExporter: cfg.OTelLogsExporter,
-		MetricInterval: time.Duration(cfg.OTelMetricExportInterval) * time.Millisecond, Disabled: cfg.OTelSDKDisabled,
+		MetricInterval: time.Duration(cfg.OTelMetricExportInterval) * time.Millisecond,
+		MetricTimeout:  time.Duration(cfg.OTelMetricExportTimeout) * time.Millisecond, Disabled: cfg.OTelSDKDisabled,
 	}
 }
 

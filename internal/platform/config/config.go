@@ -110,6 +110,7 @@ type Config struct {
 	OTelTracesSampler, OTelTracesSamplerArg                   string
 	OTelTracesExporter, OTelMetricsExporter, OTelLogsExporter string
 	OTelMetricExportInterval                                  int // milliseconds
+	OTelMetricExportTimeout                                   int // milliseconds
 	OTelSDKDisabled                                           bool
 	LogLevel                                                  string
 	CORSOrigins                                               []string
@@ -267,6 +268,7 @@ func (c *Config) specs() []spec {
 		{env: "OTEL_METRICS_EXPORTER", def: "otlp", help: "otlp or none (metrics not exported; /metrics stays)", k: kString, ptr: &c.OTelMetricsExporter, check: oneOf("otlp", "none")},
 		{env: "OTEL_LOGS_EXPORTER", def: "otlp", help: "otlp or none (logs not exported; stderr stays)", k: kString, ptr: &c.OTelLogsExporter, check: oneOf("otlp", "none")},
 		{env: "OTEL_METRIC_EXPORT_INTERVAL", def: "60000", help: "milliseconds between metric exports", k: kInt, ptr: &c.OTelMetricExportInterval, check: positive},
+		{env: "OTEL_METRIC_EXPORT_TIMEOUT", def: "30000", help: "milliseconds one metric collect and export may take", k: kInt, ptr: &c.OTelMetricExportTimeout, check: positive},
 		{env: "OTEL_SDK_DISABLED", def: "false", help: "true exports nothing whatever the endpoints", k: kBool, ptr: &c.OTelSDKDisabled},
 		{env: "LOG_LEVEL", def: "info", help: "debug, info, warn or error", k: kString, ptr: &c.LogLevel, check: oneOf("debug", "info", "warn", "error")},
 		{env: "CORS_ALLOWED_ORIGINS", help: "comma separated origins allowed by CORS (empty: same origin only)", k: kList, ptr: &c.CORSOrigins},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -50,30 +48,23 @@ func MetricsFrom(r sdkmetric.Reader) ([]sdkmetric.Option, *MetricPush) {
 		otel.Handle(fmt.Errorf("OTLP metric exporter: %w", err))
 		return nil, nil
 	}
-	interval := t.interval
+	interval, timeout := t.interval, t.timeout
 	if interval <= 0 {
 		interval = time.Minute
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
 	}
 	for _, k := range []sdkmetric.InstrumentKind{sdkmetric.InstrumentKindCounter, sdkmetric.InstrumentKindUpDownCounter,
 		sdkmetric.InstrumentKindHistogram, sdkmetric.InstrumentKindGauge, sdkmetric.InstrumentKindObservableCounter,
 		sdkmetric.InstrumentKindObservableUpDownCounter, sdkmetric.InstrumentKindObservableGauge} {
 		if exp.Temporality(k) != metricdata.CumulativeTemporality {
-			reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(interval))
+			reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(interval), sdkmetric.WithTimeout(timeout))
 			return []sdkmetric.Option{sdkmetric.WithReader(reader), sdkmetric.WithResource(t.res)}, nil
 		}
 	}
-	p := &MetricPush{r: r, exp: exp, interval: interval, timeout: exportTimeout(), stop: make(chan struct{}), done: make(chan struct{})}
+	p := &MetricPush{r: r, exp: exp, interval: interval, timeout: timeout, stop: make(chan struct{}), done: make(chan struct{})}
 	return []sdkmetric.Option{sdkmetric.WithResource(t.res)}, p
-}
-
-// exportTimeout is OTEL_METRIC_EXPORT_TIMEOUT (milliseconds), 30 s when
-// unset or not a positive number: the bound the SDK's periodic reader
-// puts on one collect and export, kept for the push.
-func exportTimeout() time.Duration {
-	if ms, err := strconv.Atoi(os.Getenv("OTEL_METRIC_EXPORT_TIMEOUT")); err == nil && ms > 0 {
-		return time.Duration(ms) * time.Millisecond
-	}
-	return 30 * time.Second
 }
 
 // Start begins the pushes every interval (nil-safe, once).

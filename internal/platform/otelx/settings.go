@@ -66,6 +66,9 @@ type Settings struct {
 	TracesExporter, MetricsExporter, LogsExporter string
 	// MetricInterval is how often metrics are pushed (default 60s).
 	MetricInterval time.Duration
+	// MetricTimeout bounds one collect and export of the metrics
+	// (OTEL_METRIC_EXPORT_TIMEOUT, default 30s).
+	MetricTimeout time.Duration
 	// Disabled (OTEL_SDK_DISABLED) turns every signal off.
 	Disabled bool
 }

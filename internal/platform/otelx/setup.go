@@ -40,6 +40,7 @@ type Telemetry struct {
 	lp       *sdklog.LoggerProvider
 	metrics  *target
 	interval time.Duration
+	timeout  time.Duration
 	once     sync.Once
 	err      error
 }
@@ -58,7 +59,7 @@ func Setup(ctx context.Context, s Settings) (*Telemetry, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Telemetry{interval: s.MetricInterval}
+	t := &Telemetry{interval: s.MetricInterval, timeout: s.MetricTimeout}
 	tt, tracesOn, err := s.target(sigTraces)
 	if err != nil {
 		return nil, err
@@ -215,6 +216,9 @@ func MetricOptions() []sdkmetric.Option {
 	var opts []sdkmetric.PeriodicReaderOption
 	if t.interval > 0 {
 		opts = append(opts, sdkmetric.WithInterval(t.interval))
+	}
+	if t.timeout > 0 {
+		opts = append(opts, sdkmetric.WithTimeout(t.timeout))
 	}
 	return []sdkmetric.Option{sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, opts...)), sdkmetric.WithResource(t.res)}
 }
