@@ -46,7 +46,7 @@ report() { # results (also kept in $TMPDIR/telemetry-<benchmark>.txt)
 		}
 	}' <<<"$1" | sort
 }
-echo "cached product read (20,000 GETs a round, one client, GOMAXPROCS=1):"
-report "$(run ProductGetTelemetry 20000x)"
+echo "cached product read (100,000 GETs a round after a second of warm-up, one client, GOMAXPROCS=1):"
+report "$(run ProductGetTelemetry 100000x)"
 echo "place order (300 orders a round):"
 report "$(run PlaceOrderTelemetry 300x)"
