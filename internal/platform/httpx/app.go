@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bytedance/sonic"
@@ -164,8 +165,16 @@ func endServerSpan(c *fiber.Ctx, span trace.Span, method string, ipFromHeader bo
 
 // spanNames holds the "METHOD /route/:template" name of each route's
 // server spans (*fiber.Route → string): routes are few and fixed, and a
-// name built per sampled request was an allocation each time.
-var spanNames sync.Map
+// name built per sampled request was an allocation each time. nSpanNames
+// bounds it (fiber makes a Route per call in its error-handler fallback;
+// past the bound names are built per request).
+var (
+	spanNames  sync.Map
+	nSpanNames atomic.Int64
+)
+
+// maxSpanNames is far above any shop's number of routes.
+const maxSpanNames = 4096
 
 // spanName is the server span's name for route r answering method.
 func spanName(r *fiber.Route, method string) string {
@@ -174,7 +183,11 @@ func spanName(r *fiber.Route, method string) string {
 			return n.(string)
 		}
 		n := method + " " + r.Path
-		spanNames.Store(r, n)
+		if nSpanNames.Load() < maxSpanNames {
+			if _, loaded := spanNames.LoadOrStore(r, n); !loaded {
+				nSpanNames.Add(1)
+			}
+		}
 		return n
 	}
 	// A route of several methods (Use, All): the name is per request.

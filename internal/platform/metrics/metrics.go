@@ -63,7 +63,6 @@ func New() (*Metrics, error) {
 	// of every measurement.
 	opts, push := otelx.MetricsFrom(exp)
 	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(exp)}, opts...)...)
-	push.Start()
 	meter := mp.Meter("commerce/http")
 	req, err := meter.Int64Counter("http.server.requests", metric.WithDescription("HTTP requests by route and status"))
 	if err != nil {
@@ -74,6 +73,7 @@ func New() (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	push.Start()
 	return &Metrics{provider: mp, push: push, registry: reg, requests: req, duration: dur}, nil
 }
 
