@@ -16,6 +16,17 @@ func eventually(t *testing.T, what string, limit time.Duration, ok func() bool) 
 	wait.Until(t, what, limit, 50*time.Millisecond, ok)
 }
 
+// conn is a connection to the shop's database, for waits and test
+// set-ups that read or adjust its state directly; the caller closes it.
+func (s *shop) conn(ctx context.Context) *pgx.Conn {
+	s.t.Helper()
+	c, err := pgx.Connect(ctx, s.env["DATABASE_URL"])
+	if err != nil {
+		s.t.Fatalf("connect to the shop's database: %v", err)
+	}
+	return c
+}
+
 // expireDeadClaims lets the leases of messages a killed process had
 // claimed run out now: a dispatcher killed mid-send leaves its message
 // pending with next_attempt_at a claim lease (a minute) ahead, and only
@@ -27,10 +38,7 @@ func eventually(t *testing.T, what string, limit time.Duration, ok func() bool) 
 func (s *shop) expireDeadClaims() {
 	s.t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.env["DATABASE_URL"])
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	c := s.conn(ctx)
 	defer c.Close(ctx)
 	if _, err := c.Exec(ctx, `UPDATE notify.emails SET next_attempt_at = now()
 		WHERE status = 'pending' AND attempts > 0 AND next_attempt_at > now()`); err != nil {
@@ -47,10 +55,7 @@ func (s *shop) expireDeadClaims() {
 func (s *shop) settle() {
 	s.t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, s.env["DATABASE_URL"])
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	c := s.conn(ctx)
 	defer c.Close(ctx)
 	// Consumers on the database's transport move their offsets to the head
 	// once nothing of theirs waits; the split topology's forwarders to
