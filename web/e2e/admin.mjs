@@ -42,11 +42,15 @@ async function signIn(page, path, email, password) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-// statusIs waits until the shopper's order status shows text, recording
-// every value it showed (on each DOM mutation) so a passing state counts.
-async function statusBecomes(page, text, timeout = 20000) {
-  await page.waitForFunction((t) => window.__statuses?.includes(t), text, { timeout }).catch(async () => {
-    fail(`the shopper's order status never showed ${text}; it showed ${await page.evaluate(() => (window.__statuses ?? []).join(" → "))}`);
+// statusBecomes waits until the shopper's order status shows text, or one
+// of the later statuses in `then` (a paid order can move on to Preparing
+// before the page's next refresh, so Paid itself may never be drawn),
+// recording every value it showed (on each DOM mutation) so a passing
+// state counts.
+async function statusBecomes(page, text, timeout = 20000, then = []) {
+  const accepted = [text, ...then];
+  await page.waitForFunction((ts) => ts.some((t) => window.__statuses?.includes(t)), accepted, { timeout }).catch(async () => {
+    fail(`the shopper's order status never showed ${accepted.join(" or ")}; it showed ${await page.evaluate(() => (window.__statuses ?? []).join(" → "))}`);
   });
 }
 
@@ -127,7 +131,7 @@ try {
   });
   await shop.getByLabel("Card number").fill("4242 4242 4242 4242");
   await shop.getByRole("button", { name: "Pay" }).click();
-  await statusBecomes(shop, "Paid");
+  await statusBecomes(shop, "Paid", 20000, ["Preparing"]);
 
   step(`order ${short} appears on the admin's list without a reload`);
   await visible(admin.getByRole("link", { name: short }), "the new order on the admin's list", 15000);
