@@ -99,7 +99,7 @@ func (m *Module) Consumers() []events.Consumer {
 		Topics: []string{authapi.EventVerificationRequested, authapi.EventPasswordResetRequested, authapi.EventUserRegistered, authapi.EventUserVerified},
 		Handle: m.svc.HandleAuthEvent,
 	}, {
-		Name: "notify.order_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent,
+		Name: "notify.order_emails", Inbox: "notify.inbox", After: m.svc.AfterEvent, Batch: true,
 		Topics: []string{orderingapi.EventOrderPlaced, orderingapi.EventPaymentReminder, orderingapi.EventOrderPaid,
 			orderingapi.EventOrderExpired, orderingapi.EventOrderCanceled, orderingapi.EventOrderRefunded},
 		Handle: m.svc.HandleOrderEvent,

@@ -55,7 +55,7 @@ func (m *Module) Topics() []string { return webhooksapi.Topics }
 // the dispatcher once they committed.
 func (m *Module) Consumers() []events.Consumer {
 	return []events.Consumer{{Name: "webhooks.events", Inbox: "webhooks.inbox", Topics: webhooksapi.Events,
-		Handle: m.svc.HandleEvent, After: func(context.Context, events.Envelope) { m.svc.Wake() }}}
+		Handle: m.svc.HandleEvent, After: func(context.Context, events.Envelope) { m.svc.Wake() }, Batch: true}}
 }
 
 // Run attempts due deliveries until ctx ends.

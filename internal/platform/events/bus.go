@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/opencommerce/commerce/internal/platform/pg"
 )
@@ -31,6 +32,14 @@ type Consumer struct {
 	// After, when set, runs after the transaction of a newly applied event
 	// committed (cache invalidation and other best-effort side effects).
 	After func(ctx context.Context, e Envelope)
+	// Batch, when set, lets the Postgres transport apply the events it
+	// finds waiting in one transaction (deliverBatch): one durable commit
+	// instead of one per event. Set it only for handlers that lock no row
+	// that requests or other consumers also lock: a batch takes its locks
+	// in event order, and against a writer that locks in another order
+	// (the reservation group commit locks stock rows in product order)
+	// that deadlocks.
+	Batch bool
 }
 
 // BusConfig tunes delivery. Zero values take the defaults.
@@ -329,10 +338,18 @@ func (b *Bus) drain(ctx context.Context, c Consumer, skipped *time.Time) (full, 
 		WHERE seq > ? AND seq <= ? AND topic IN (?) ORDER BY seq LIMIT ?`, off, hi, bun.In(c.Topics), b.cfg.BatchSize).Scan(ctx, &rows); err != nil {
 		return false, false, fmt.Errorf("read: %w", err)
 	}
-	for _, r := range rows {
-		if err := b.deliver(ctx, c, r); err != nil {
+	for i := 0; i < len(rows); {
+		n, err := b.deliverBatch(ctx, c, rows[i:])
+		if err != nil {
 			return false, false, err
 		}
+		if n == 0 { // alone, or the first of the batch failed: on its own, with retries
+			if err := b.deliver(ctx, c, rows[i]); err != nil {
+				return false, false, err
+			}
+			n = 1
+		}
+		i += n
 	}
 	if len(rows) == b.cfg.BatchSize {
 		return true, false, nil
@@ -345,6 +362,90 @@ func (b *Bus) drain(ctx context.Context, c Consumer, skipped *time.Time) (full, 
 		return false, false, err
 	}
 	return false, true, nil
+}
+
+// batchFailed is the error of a batch whose event at index at failed.
+type batchFailed struct {
+	at  int
+	err error
+}
+
+func (e *batchFailed) Error() string { return fmt.Sprintf("event %d of the batch: %v", e.at, e.err) }
+func (e *batchFailed) Unwrap() error { return e.err }
+
+// deliverBatch applies the leading decodable events of rows in one
+// transaction: each still gets its inbox row (exactly once), its
+// handler's effect and its own span, and the offset moves once, to the
+// last of them. A consumer that finds several events waiting (the case
+// under load) so makes one durable commit for all of them instead of one
+// each. When an event's handler fails the whole transaction rolls back
+// (a failed statement aborts a PostgreSQL transaction anyway), the events
+// before it are applied again as a batch and n stops before the failed
+// one, which deliver then retries on its own and dead-letters if it keeps
+// failing. n is 0 when there is not more than one event to batch.
+func (b *Bus) deliverBatch(ctx context.Context, c Consumer, rows []outboxRow) (n int, err error) {
+	if !c.Batch {
+		return 0, nil
+	}
+	envs := make([]Envelope, 0, min(len(rows), b.cfg.BatchSize))
+	for _, r := range rows {
+		var env Envelope
+		if err := json.Unmarshal([]byte(r.Payload), &env); err != nil || env.ID == "" {
+			break // deliver dead-letters it on its own
+		}
+		envs = append(envs, env)
+	}
+	for len(envs) > 1 {
+		err := b.applyBatch(ctx, c, rows[:len(envs)], envs)
+		if err == nil {
+			return len(envs), nil
+		}
+		var bf *batchFailed
+		if ctx.Err() != nil || !errors.As(err, &bf) {
+			return 0, err
+		}
+		b.log.WarnContext(ctx, "event handler failed in a batch; applying the events before it, then it alone",
+			"consumer", c.Name, "topic", rows[bf.at].Topic, "event_id", envs[bf.at].ID, "err", bf.err)
+		envs = envs[:bf.at]
+	}
+	return 0, nil
+}
+
+// applyBatch is the one transaction of deliverBatch: every event's inbox
+// row and effect, then the offset; after the commit the After hook of
+// each newly applied event. Each event has its own process span, which
+// covers its After hook as in deliver, so that the hook works in the
+// event's trace.
+func (b *Bus) applyBatch(ctx context.Context, c Consumer, rows []outboxRow, envs []Envelope) error {
+	ctxs := make([]context.Context, len(envs))
+	spans := make([]trace.Span, len(envs))
+	applied := make([]bool, len(envs))
+	err := b.db.InTx(ctx, func(txCtx context.Context, tx bun.Tx) error {
+		for i, env := range envs {
+			if ctxs[i] == nil {
+				ctxs[i], spans[i] = consumeSpan(ctx, c, rows[i].Topic, "", env)
+			}
+			// The handler works in the event's trace and in the
+			// transaction's context (its after-commit wake-ups).
+			hctx := trace.ContextWithSpanContext(txCtx, trace.SpanContextFromContext(ctxs[i]))
+			if spans[i] != nil {
+				hctx = trace.ContextWithSpan(txCtx, spans[i])
+			}
+			ok, err := b.applyIn(hctx, tx, c, env)
+			if err != nil {
+				return &batchFailed{at: i, err: err}
+			}
+			applied[i] = ok
+		}
+		return b.advanceIn(txCtx, tx, c.Name, rows[len(envs)-1].Seq)
+	})
+	for i, span := range spans {
+		if err == nil && applied[i] && c.After != nil {
+			c.After(ctxs[i], envs[i])
+		}
+		endSpan(span, err)
+	}
+	return err
 }
 
 // deliver applies one event with retries; after MaxAttempts it is
