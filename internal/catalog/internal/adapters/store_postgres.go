@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -400,26 +401,72 @@ func (s *Store) InsertProducts(ctx context.Context, rows []app.ProductRecord) ([
 	return products(out), nil
 }
 
-// ReserveLines implements app.Repos in one statement (the anti-oversell
-// core: the stock rows are locked by LockStock before it runs).
-func (s *Store) ReserveLines(ctx context.Context, orderID string, ids []string, qty []int, expires *time.Time) (map[string]app.StockRecord, error) {
-	var rows []stockRow
-	err := s.db.NewRaw(`WITH m AS (SELECT * FROM unnest(?::uuid[], ?::int[]) AS m(product_id, q)),
-		u AS (UPDATE catalog.stock s SET reserved = s.reserved + m.q, updated_at = now() FROM m WHERE s.product_id = m.product_id
-		      RETURNING s.product_id, s.on_hand, s.reserved),
+// ReserveOrders implements app.Repos in one statement (the anti-oversell
+// core: the stock rows are locked by LockStock, and the orders checked
+// against them, before it runs). Each product's stock row is written once
+// for the whole batch (one row version, where an update per order made
+// one each); the ledger rows keep the orders' and lines' order.
+func (s *Store) ReserveOrders(ctx context.Context, orders []app.OrderReservation) error {
+	var orderIDs, productIDs, expires []string
+	var qty []int
+	total := map[string]int{}
+	for _, o := range orders {
+		exp := ""
+		if o.ExpiresAt != nil {
+			exp = o.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		}
+		for i, id := range o.ProductIDs {
+			orderIDs, productIDs, qty, expires = append(orderIDs, o.OrderID), append(productIDs, id), append(qty, o.Quantities[i]), append(expires, exp)
+			total[id] += o.Quantities[i]
+		}
+	}
+	if len(orderIDs) == 0 {
+		return nil
+	}
+	stockIDs := make([]string, 0, len(total))
+	for id := range total {
+		stockIDs = append(stockIDs, id)
+	}
+	slices.Sort(stockIDs)
+	stockQty := make([]int, len(stockIDs))
+	for i, id := range stockIDs {
+		stockQty[i] = total[id]
+	}
+	_, err := s.db.ExecContext(ctx, `WITH m AS (SELECT * FROM unnest(?::uuid[], ?::uuid[], ?::int[], ?::text[]) WITH ORDINALITY AS m(order_id, product_id, q, expires_at, n)),
+		u AS (UPDATE catalog.stock s SET reserved = s.reserved + t.q, updated_at = now()
+		      FROM unnest(?::uuid[], ?::int[]) AS t(product_id, q) WHERE s.product_id = t.product_id),
 		l AS (INSERT INTO catalog.stock_ledger (product_id, kind, delta_on_hand, delta_reserved, reason, reference)
-		      SELECT product_id, 'reserve', 0, q, 'order reservation', ? FROM m),
-		r AS (INSERT INTO catalog.reservations (order_id, product_id, quantity, status, expires_at)
-		      SELECT ?, product_id, q, 'reserved', ? FROM m)
-		SELECT product_id::text, on_hand, reserved FROM u`,
-		pgdialect.Array(ids), pgdialect.Array(qty), orderID, orderID, expires).Scan(ctx, &rows)
+		      SELECT product_id, 'reserve', 0, q, 'order reservation', order_id::text FROM m ORDER BY n)
+		INSERT INTO catalog.reservations (order_id, product_id, quantity, status, expires_at)
+		SELECT order_id, product_id, q, 'reserved', NULLIF(expires_at, '')::timestamptz FROM m ORDER BY n`,
+		pgdialect.Array(orderIDs), pgdialect.Array(productIDs), pgdialect.Array(qty), pgdialect.Array(expires),
+		pgdialect.Array(stockIDs), pgdialect.Array(stockQty))
 	if pg.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("reserve order %s: %w (%w)", orderID, app.ErrDuplicate, err)
+		return fmt.Errorf("reserve %d orders: %w (%w)", len(orders), app.ErrDuplicate, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reserve order %s: %w", orderID, err)
+		return fmt.Errorf("reserve %d orders: %w", len(orders), err)
 	}
-	return positions(rows), nil
+	return nil
+}
+
+// Reservations implements app.Repos.
+func (s *Store) Reservations(ctx context.Context, orderIDs []string) (map[string][]app.ReservationRecord, error) {
+	var rows []struct {
+		OrderID   string `bun:"order_id"`
+		ProductID string `bun:"product_id"`
+		Quantity  int    `bun:"quantity"`
+		Status    string `bun:"status"`
+	}
+	if err := s.db.NewRaw("SELECT order_id::text, product_id::text, quantity, status FROM catalog.reservations WHERE order_id = ANY(?::uuid[]) ORDER BY order_id, product_id",
+		pgdialect.Array(orderIDs)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("load the reservations of %d orders: %w", len(orderIDs), err)
+	}
+	out := make(map[string][]app.ReservationRecord, len(rows))
+	for _, r := range rows {
+		out[r.OrderID] = append(out[r.OrderID], app.ReservationRecord{ProductID: r.ProductID, Quantity: r.Quantity, Status: r.Status})
+	}
+	return out, nil
 }
 
 // Count implements app.Repos.

@@ -642,4 +642,20 @@ func TestConcurrentOrdersShareTransactionsAndNeverOversell(t *testing.T) {
 	if n := scalar(t, db, "SELECT count(*) FROM events.outbox WHERE topic = ? AND payload::text LIKE '%\"kind\":\"reserve\"%'", catalogapi.EventStockChanged); n != 80 {
 		t.Fatalf("%d reserve stock events, want 80", n)
 	}
+	// Each event tells the position after its own order: a's reserved
+	// counts are 1, 2, … 40 once each, in the outbox's order.
+	var reserved []int
+	if err := db.NewRaw(`SELECT (payload::jsonb->'data'->>'reserved')::int FROM events.outbox
+		WHERE topic = ? AND payload::jsonb->'data'->>'product_id' = ? AND payload::jsonb->'data'->>'kind' = 'reserve' ORDER BY id`,
+		catalogapi.EventStockChanged, a).Scan(context.Background(), &reserved); err != nil {
+		t.Fatal(err)
+	}
+	if len(reserved) != 40 {
+		t.Fatalf("%d reserve events of a, want 40", len(reserved))
+	}
+	for i, n := range reserved {
+		if n != i+1 {
+			t.Fatalf("a's reserve events tell reserved %v, want 1 … 40 in order", reserved)
+		}
+	}
 }

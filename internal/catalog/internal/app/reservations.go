@@ -62,16 +62,19 @@ func (s *Service) reserveAlone(ctx context.Context, orderID string, norm []domai
 }
 
 func (s *Service) reserveOnce(ctx context.Context, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time) (bool, error) {
+	req := []*reserveReq{{orderID: orderID, norm: norm, ids: ids, qty: qty, expiresAt: expiresAt}}
 	changed := false
 	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
-		changed = false
 		stock, err := lockedStock(ctx, r, ids)
 		if err != nil {
 			return err
 		}
-		evs, err := reserveIn(ctx, r, orderID, norm, ids, qty, expiresAt, stock)
-		if err != nil || evs == nil {
+		res, evs, err := reserveAll(ctx, r, req, stock)
+		if err != nil {
 			return err
+		}
+		if res[0].err != nil || !res[0].changed {
+			return res[0].err
 		}
 		changed = true
 		return r.Publish(ctx, evs...)
@@ -93,53 +96,74 @@ func lockedStock(ctx context.Context, r Repos, ids []string) (map[string]StockRe
 	return stock, nil
 }
 
-// reserveIn reserves one order's lines in r's transaction, whose stock
-// rows (locked, by product id) are in stock and are updated in place:
-// a repeat answers like sameReservation (no events), a short line is
-// ErrInsufficientStock (nothing written), otherwise the lines are
-// reserved and their stock events returned for the caller to publish.
-func reserveIn(ctx context.Context, r Repos, orderID string, norm []domain.Line, ids []string, qty []int, expiresAt *time.Time,
-	stock map[string]StockRecord) ([]events.Envelope, error) {
-	existing, err := r.Reservation(ctx, orderID)
+// reserveAll reserves the orders of reqs (distinct orders) in r's
+// transaction, whose stock rows (locked, by product id) are in stock, in
+// a fixed number of statements however many orders there are: their
+// existing reservations in one query, then every accepted order in one
+// write (ReserveOrders). Each order is checked in turn against the stock
+// the orders before it left (stock is updated in place) and answered in
+// its result: a repeat like sameReservation (unchanged, no events), a
+// short line ErrInsufficientStock (nothing of that order written),
+// otherwise reserved (changed) with its stock events among evs, whose
+// positions are the ones after that order. An error is the transaction's
+// (nothing may be committed).
+func reserveAll(ctx context.Context, r Repos, reqs []*reserveReq, stock map[string]StockRecord) (results []reserveResult, evs []events.Envelope, err error) {
+	orderIDs := make([]string, len(reqs))
+	for i, q := range reqs {
+		orderIDs[i] = q.orderID
+	}
+	existing, err := r.Reservations(ctx, orderIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(existing) > 0 {
-		return nil, sameReservation(existing, norm)
-	}
-	var short []errs.FieldError
-	moves := make([]Movement, len(norm))
-	for i, l := range norm {
-		st, ok := stock[l.ProductID]
-		switch {
-		case !ok:
-			short = append(short, errs.Field(l.ProductID, "no such product"))
-		case st.Status != catalogapi.StatusActive:
-			short = append(short, errs.Field(l.ProductID, "product is archived"))
-		case st.OnHand-st.Reserved < l.Quantity:
-			short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", st.OnHand-st.Reserved, l.Quantity)))
+	results = make([]reserveResult, len(reqs))
+	accepted := make([]OrderReservation, 0, len(reqs))
+	for i, q := range reqs {
+		if ex := existing[q.orderID]; len(ex) > 0 {
+			results[i].err = sameReservation(ex, q.norm)
+			continue
 		}
-		moves[i] = Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
+		var short []errs.FieldError
+		for _, l := range q.norm {
+			st, ok := stock[l.ProductID]
+			switch {
+			case !ok:
+				short = append(short, errs.Field(l.ProductID, "no such product"))
+			case st.Status != catalogapi.StatusActive:
+				short = append(short, errs.Field(l.ProductID, "product is archived"))
+			case st.OnHand-st.Reserved < l.Quantity:
+				short = append(short, errs.Field(l.ProductID, fmt.Sprintf("only %d available, %d requested", st.OnHand-st.Reserved, l.Quantity)))
+			}
+		}
+		if len(short) > 0 {
+			e := *catalogapi.ErrInsufficientStock
+			e.Fields = short
+			results[i].err = &e
+			continue
+		}
+		moves := make([]Movement, len(q.norm))
+		after := make(map[string]StockRecord, len(q.norm))
+		for j, l := range q.norm {
+			st := stock[l.ProductID]
+			st.Reserved += l.Quantity
+			stock[l.ProductID] = st
+			after[l.ProductID] = st
+			moves[j] = Movement{ProductID: l.ProductID, DeltaReserved: l.Quantity}
+		}
+		ev, err := stockEvents("reserve", "order reservation", q.orderID, moves, after)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reserve order %s: %w", q.orderID, err)
+		}
+		evs = append(evs, ev...)
+		accepted = append(accepted, OrderReservation{OrderID: q.orderID, ProductIDs: q.ids, Quantities: q.qty, ExpiresAt: q.expiresAt})
+		results[i].changed = true
 	}
-	if len(short) > 0 {
-		e := *catalogapi.ErrInsufficientStock
-		e.Fields = short
-		return nil, &e
+	if len(accepted) > 0 {
+		if err := r.ReserveOrders(ctx, accepted); err != nil {
+			return nil, nil, err
+		}
 	}
-	after, err := r.ReserveLines(ctx, orderID, ids, qty, expiresAt)
-	if err != nil {
-		return nil, err
-	}
-	for id, a := range after {
-		st := stock[id]
-		st.OnHand, st.Reserved = a.OnHand, a.Reserved
-		stock[id] = st
-	}
-	evs, err := stockEvents("reserve", "order reservation", orderID, moves, after)
-	if err != nil {
-		return nil, fmt.Errorf("reserve order %s: %w", orderID, err)
-	}
-	return evs, nil
+	return results, evs, nil
 }
 
 // sameReservation makes a repeated Reserve a no-op when it asks for what

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opencommerce/commerce/internal/catalog/catalogapi"
 	"github.com/opencommerce/commerce/internal/catalog/internal/domain"
 	"github.com/opencommerce/commerce/internal/platform/events"
 )
@@ -112,29 +111,20 @@ func (s *Service) reserveBatch(batch []*reserveReq) {
 	}
 	slices.Sort(all)
 	all = slices.Compact(all)
-	results := make([]reserveResult, len(batch))
 	// The first caller's context carries the transaction's spans; none of
 	// the callers' cancellations may abort the others' reservations.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 	defer cancel()
+	var results []reserveResult
 	err := s.store.InTx(ctx, func(ctx context.Context, r Repos) error {
-		clear(results)
 		stock, err := lockedStock(ctx, r, all)
 		if err != nil {
 			return err
 		}
 		var evs []events.Envelope
-		for i, q := range batch {
-			ev, err := reserveIn(ctx, r, q.orderID, q.norm, q.ids, q.qty, q.expiresAt, stock)
-			switch {
-			case err == nil:
-				results[i].changed = ev != nil
-				evs = append(evs, ev...)
-			case isRefusal(err):
-				results[i].err = err // this order only; nothing of it was written
-			default:
-				return err
-			}
+		results, evs, err = reserveAll(ctx, r, batch, stock)
+		if err != nil {
+			return err
 		}
 		return r.Publish(ctx, evs...)
 	})
@@ -149,16 +139,9 @@ func (s *Service) reserveBatch(batch []*reserveReq) {
 	}
 	for i, q := range batch {
 		if err != nil {
-			results[i] = reserveResult{err: err}
+			q.done <- reserveResult{err: err}
+			continue
 		}
 		q.done <- results[i]
 	}
-}
-
-// isRefusal reports an answer about one order (its stock is short, or
-// it already holds another or a closed reservation) that leaves the
-// shared transaction and the other orders of the batch intact.
-func isRefusal(err error) bool {
-	return errors.Is(err, catalogapi.ErrInsufficientStock) || errors.Is(err, catalogapi.ErrReservationDiffer) ||
-		errors.Is(err, catalogapi.ErrReservationClosed)
 }

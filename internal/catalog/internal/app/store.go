@@ -63,6 +63,15 @@ type Movement struct {
 	DeltaReserved int
 }
 
+// OrderReservation is one order's lines to reserve (ReserveOrders):
+// distinct products with positive quantities, product-id order.
+type OrderReservation struct {
+	OrderID    string
+	ProductIDs []string
+	Quantities []int
+	ExpiresAt  *time.Time
+}
+
 // ReservationRecord is one line of an order's reservation.
 type ReservationRecord struct {
 	ProductID string
@@ -94,8 +103,8 @@ type LowStockRecord struct {
 // one executor: the pool, the transaction of Store.InTx, or the inbox
 // transaction of an event delivery (the module passes a transaction-scoped
 // Repos to the consumer). The SQL of each method is fixed in the adapter;
-// the order path (Reservation, LockStock, ReserveLines, Publish) is one
-// statement per call.
+// the order path (Reservations, LockStock, ReserveOrders, Publish) is one
+// statement per call, for one order or a batch of them.
 type Repos interface {
 	// InsertProduct inserts the product and its stock row (OnHand), filling
 	// Version, CreatedAt and UpdatedAt; a taken SKU is ErrDuplicate.
@@ -128,10 +137,15 @@ type Repos interface {
 	// Move applies movements and records them in the ledger; it returns
 	// the new positions by product id.
 	Move(ctx context.Context, kind, reason, reference string, moves []Movement) (map[string]StockRecord, error)
-	// ReserveLines reserves every line in one statement: stock, ledger and
-	// reservation rows (the stock rows must be locked). A concurrent
-	// reservation of the same order is ErrDuplicate.
-	ReserveLines(ctx context.Context, orderID string, ids []string, qty []int, expires *time.Time) (map[string]StockRecord, error)
+	// ReserveOrders reserves every line of the orders in one statement:
+	// each product's stock row once (the orders' quantities summed), a
+	// ledger row and a reservation row per line. The stock rows must be
+	// locked and the orders checked against them (reserveAll). A
+	// reservation of one of the orders made meanwhile is ErrDuplicate.
+	ReserveOrders(ctx context.Context, orders []OrderReservation) error
+	// Reservations returns the reservation lines of each of the orders
+	// that has one, product-id order, in one query.
+	Reservations(ctx context.Context, orderIDs []string) (map[string][]ReservationRecord, error)
 	// Reservation returns the order's reservation lines, product-id order.
 	Reservation(ctx context.Context, orderID string) ([]ReservationRecord, error)
 	// SetReservationStatus moves the order's reserved lines to status.
