@@ -150,7 +150,7 @@ func endServerSpan(c *fiber.Ctx, span trace.Span, method string, ipFromHeader bo
 		attrs[n] = semconv.HTTPRoute(r.Path)
 		n++
 	}
-	span.SetAttributes(attrs[:n]...)
+	otelx.SetAttributes(span, attrs[:n]...)
 	if status >= 500 {
 		span.SetStatus(codes.Error, "")
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -373,3 +374,16 @@ func (nonRecordingSpan) SetStatus(codes.Code, string)            {}
 func (nonRecordingSpan) SetName(string)                          {}
 func (nonRecordingSpan) SetAttributes(...attribute.KeyValue)     {}
 func (n nonRecordingSpan) TracerProvider() trace.TracerProvider  { return n.p }
+
+// SetAttributes is span.SetAttributes(kv...) without kv escaping to the
+// heap when span is one of this provider's: through the trace.Span
+// interface the compiler cannot see that the span copies the attributes,
+// so the caller's attribute array became an allocation on every sampled
+// request (the server span's five). Other spans get a copy.
+func SetAttributes(sp trace.Span, kv ...attribute.KeyValue) {
+	if s, ok := sp.(*span); ok {
+		s.SetAttributes(kv...)
+		return
+	}
+	sp.SetAttributes(slices.Clone(kv)...)
+}
