@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,6 +268,17 @@ type outboxRow struct {
 	Payload string `bun:"payload"`
 }
 
+// drainRow is a row of drain's read: the consumer's offset and the head
+// on every row, and one event past the offset (NULL when there is none).
+type drainRow struct {
+	Off     int64          `bun:"off"`
+	Hi      int64          `bun:"hi"`
+	Seq     sql.NullInt64  `bun:"seq"`
+	Topic   sql.NullString `bun:"topic"`
+	EventID sql.NullString `bun:"event_id"`
+	Payload sql.NullString `bun:"payload"`
+}
+
 // consume is one consumer's loop: drain what is there, then sleep until a
 // wake-up or the poll interval. Errors (a lost connection, a terminated
 // backend) only delay: the loop retries with backoff and resumes from its
@@ -323,20 +335,31 @@ const skipEvery = 250 * time.Millisecond
 // skipEvery ago. Reads are single statements: no transaction is held
 // between them or while a handler runs.
 func (b *Bus) drain(ctx context.Context, c Consumer, skipped *time.Time) (full, deferred bool, err error) {
-	var off, hi int64
-	if err := b.db.NewRaw("SELECT seq FROM events.consumer_offsets WHERE consumer = ?", c.Name).Scan(ctx, &off); err != nil {
-		return false, false, fmt.Errorf("offset: %w", err)
+	// The offset, the head and the next events past the offset in one
+	// round trip: every consumer drains on every wake-up, and three
+	// statements each were a sixth of all the statements placing an order
+	// caused. Without events the one row has the offset and head only.
+	var read []drainRow
+	if err := b.db.NewRaw(`SELECT o.seq AS off, h.hi, x.seq, x.topic, x.event_id, x.payload
+		FROM events.consumer_offsets o
+		CROSS JOIN (SELECT coalesce(max(seq), 0) AS hi FROM events.outbox) h
+		LEFT JOIN LATERAL (SELECT seq, topic, event_id, payload::text AS payload FROM events.outbox
+			WHERE seq > o.seq AND seq <= h.hi AND topic IN (?) ORDER BY seq LIMIT ?) x ON true
+		WHERE o.consumer = ? ORDER BY x.seq`, bun.In(c.Topics), b.cfg.BatchSize, c.Name).Scan(ctx, &read); err != nil {
+		return false, false, fmt.Errorf("read: %w", err)
 	}
-	if err := b.db.NewRaw("SELECT coalesce(max(seq), 0) FROM events.outbox").Scan(ctx, &hi); err != nil {
-		return false, false, fmt.Errorf("head: %w", err)
+	if len(read) == 0 {
+		return false, false, fmt.Errorf("read: no offset row for consumer %s", c.Name)
 	}
+	off, hi := read[0].Off, read[0].Hi
 	if hi <= off {
 		return false, false, nil
 	}
-	var rows []outboxRow
-	if err := b.db.NewRaw(`SELECT seq, topic, event_id, payload::text AS payload FROM events.outbox
-		WHERE seq > ? AND seq <= ? AND topic IN (?) ORDER BY seq LIMIT ?`, off, hi, bun.In(c.Topics), b.cfg.BatchSize).Scan(ctx, &rows); err != nil {
-		return false, false, fmt.Errorf("read: %w", err)
+	rows := make([]outboxRow, 0, len(read))
+	for _, r := range read {
+		if r.Seq.Valid {
+			rows = append(rows, outboxRow{Seq: r.Seq.Int64, Topic: r.Topic.String, EventID: r.EventID.String, Payload: r.Payload.String})
+		}
 	}
 	for i := 0; i < len(rows); {
 		n, err := b.deliverBatch(ctx, c, rows[i:])

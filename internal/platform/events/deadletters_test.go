@@ -119,6 +119,9 @@ func deadLetterRetry(t *testing.T, brokers []string) {
 	if n := count(t, db, "SELECT count(*) FROM t.effects"); n != 1 {
 		t.Fatalf("effects = %d, want 1", n)
 	}
+	// After runs once the retry's transaction committed, so it may come
+	// just after the letter shows retried.
+	waitFor(t, func() bool { return after.Load() >= 1 })
 	if after.Load() != 1 {
 		t.Fatalf("After ran %d times", after.Load())
 	}
