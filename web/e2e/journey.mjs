@@ -61,12 +61,6 @@ function gzipSize(url) {
   });
 }
 
-async function cartCount(page) {
-  const name = (await page.getByRole("link", { name: /^Cart/ }).first().textContent()) ?? "";
-  const m = name.match(/\((\d+)\)/);
-  return m ? Number(m[1]) : 0;
-}
-
 async function unreadCount(page) {
   const b = page.getByRole("button", { name: /^Notifications/ }).first();
   await expectVisible(b, "the notifications button");
@@ -120,15 +114,25 @@ async function addToCart(page, query, product) {
   await expectVisible(card, `search "${query}" finds ${product}`);
   await card.getByRole("link", { name: product }).click();
   await expectVisible(page.getByRole("heading", { name: product }), `${product}'s page`);
-  const before = await cartCount(page);
-  await page.getByRole("button", { name: "Add to cart" }).click();
+  // The header must come to show the cart the server answered with. A
+  // count read before the click may be stale (the previous order empties
+  // the cart through an event, and the page learns of it later), so
+  // "more than before" could wait for ever.
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/api/v1/cart/items"),
+    page.getByRole("button", { name: "Add to cart" }).click(),
+  ]);
+  if (!res.ok()) fail(`add to cart answered ${res.status()}`);
+  const cart = await res.json();
+  const want = (cart.items ?? []).reduce((n, l) => n + l.quantity, 0);
+  if (want < 1) fail(`the cart after adding ${product} holds ${want} items`);
   await page.waitForFunction(
     (n) => {
       const a = [...document.querySelectorAll("a")].find((x) => /^Cart/.test(x.textContent ?? ""));
       const m = a?.textContent?.match(/\((\d+)\)/);
-      return m ? Number(m[1]) > n : false;
+      return m ? Number(m[1]) === n : false;
     },
-    before,
+    want,
     { timeout: 10000 },
   );
 }
