@@ -8,14 +8,10 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gofiber/fiber/v2"
-	"github.com/valyala/fasthttp"
 
 	"github.com/opencommerce/commerce/internal/platform/config"
 	"github.com/opencommerce/commerce/internal/platform/logx"
@@ -79,52 +75,6 @@ func BenchmarkProductGetTelemetry(b *testing.B) {
 	}
 
 	eachSetting(b, sink, func(b *testing.B, s benchShop) { run(b, s.productURL) })
-	if sink.Requests("traces") == 0 {
-		b.Fatal("nothing exported with telemetry on")
-	}
-}
-
-// BenchmarkProductGetTelemetryInProcess is BenchmarkProductGetTelemetry
-// without sockets or client: the same cached product GET handed to the
-// app's handler in process (fasthttp's RequestCtx, reused), so that the
-// CPU per operation is the server's own work and telemetry's share of it
-// is not diluted by the loopback's, a sterner measure than the loopback
-// benchmark's (a real server also pays for its sockets):
-//
-//	TELEMETRY_BENCH_ROUNDS=5 go test -run '^$' -bench ProductGetTelemetryInProcess -benchtime 200000x -cpu 1 ./internal/server/
-func BenchmarkProductGetTelemetryInProcess(b *testing.B) {
-	sink := otlptest.StartSinkProcess(b)
-	run := func(b *testing.B, s benchShop) {
-		h := s.app.Handler()
-		var req fasthttp.Request
-		req.Header.SetMethod(fiber.MethodGet)
-		req.SetRequestURI(strings.TrimPrefix(s.productURL, s.base))
-		req.Header.SetHost("shop.test")
-		addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-		var fc fasthttp.RequestCtx
-		get := func() {
-			// Init leaves the user values (fiber keeps the request's
-			// context there): a reused RequestCtx would chain every
-			// request's context onto the last one's.
-			fc.ResetUserValues()
-			fc.Init(&req, addr, nil)
-			h(&fc)
-			if fc.Response.StatusCode() != 200 {
-				b.Fatalf("status %d: %s", fc.Response.StatusCode(), fc.Response.Body())
-			}
-		}
-		for start := time.Now(); time.Since(start) < time.Second; {
-			get()
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		cpu := processCPU(b)
-		for i := 0; i < b.N; i++ {
-			get()
-		}
-		cpu.report(b)
-	}
-	eachSetting(b, sink, run)
 	if sink.Requests("traces") == 0 {
 		b.Fatal("nothing exported with telemetry on")
 	}
@@ -272,8 +222,6 @@ func cpuTime(b *testing.B) time.Duration {
 // administrator's token and a product with plenty of stock.
 type benchShop struct {
 	base, admin, productID, productURL string
-	// app is the server's HTTP app, for requests made without a socket.
-	app *fiber.App
 	// stop shuts the server down (once): a benchmark stops each server
 	// before measuring the next, so that its background work (relay,
 	// deadline runner, pollers) is not counted in the next one's CPU.
@@ -344,5 +292,5 @@ func benchServer(b testing.TB, tel *otelx.Telemetry) benchShop {
 	if r.Status != 201 {
 		b.Fatalf("product: %d %s", r.Status, r.Body)
 	}
-	return benchShop{base: base, admin: admin, productID: r.Str("id"), productURL: base + "/api/v1/products/" + r.Str("id"), app: srv.App, stop: stop}
+	return benchShop{base: base, admin: admin, productID: r.Str("id"), productURL: base + "/api/v1/products/" + r.Str("id"), stop: stop}
 }
