@@ -16,6 +16,7 @@ out=$(BENCH_CLIENTS=$CLIENTS go test -run '^$' -bench PlaceOrder -benchtime 1000
 orders=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="orders/s") print $(i-1)}')
 stmts=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="statements/order") print $(i-1)}')
 commits=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="commits/order") print $(i-1)}')
+all=$(echo "$out" | awk '{for (i=1;i<=NF;i++) if ($i=="all-statements/order") print $(i-1)}')
 echo "pgbench tpcb-like -c$CLIENTS: $tps tps"
-echo "place order, $CLIENTS clients: $orders orders/s, $stmts statements/order, $commits durable commits/order (saga and consumers)"
+echo "place order, $CLIENTS clients: $orders orders/s, $stmts statements/order in the saga, $all statements/order in all, $commits durable commits/order (saga and consumers)"
 echo "ratio orders/tps = $(awk -v a="$orders" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"
